@@ -1,0 +1,75 @@
+# The two commands a newcomer needs are `make demo` and `make test`; both set themselves up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+CHECKOV_VENV := $(VENV)/tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+LAKE ?= lake
+ROWS ?= 1000000
+ENV ?= dev
+
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export LAKEHOUSE_LAKE ?= $(abspath $(LAKE))
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup demo test lint docs bench clean requirements deploy destroy
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+# The venv is rebuilt only when a requirement file or pyproject.toml changes: a no-op takes well under a second.
+$(STAMP): requirements/dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+	$(UV) pip sync -q --python $(BIN)/python requirements/dev.txt
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(CHECKOV_STAMP): requirements/checkov.txt $(STAMP)
+	@test -x $(CHECKOV_VENV)/bin/python || $(UV) venv -q --python $(BIN)/python $(CHECKOV_VENV)
+	$(UV) pip sync -q --python $(CHECKOV_VENV)/bin/python requirements/checkov.txt
+	@touch $@
+
+setup: $(STAMP) $(CHECKOV_STAMP) ## create or refresh .venv (idempotent)
+
+demo: $(STAMP) ## run the whole pipeline locally on ~200k orders and print what it built
+	$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90
+
+test: setup ## run every test (unit, Spark, dbt, end-to-end, lint, infra)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup ## ruff, sqlfluff (athena dialect), cfn-lint, checkov
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros tests/dbt
+	$(BIN)/cfn-lint infra/*.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact -d infra
+
+docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --port 8080
+
+bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000)
+	$(BIN)/python -m bench.run --rows $(ROWS)
+
+deploy: setup ## deploy the stack to your AWS account (ENV=dev|prod)
+	infra/scripts/deploy.sh $(ENV)
+
+destroy: ## delete the stack (ENV=dev|prod)
+	infra/scripts/destroy.sh $(ENV)
+
+requirements: ## re-pin requirements/*.txt from the .in files
+	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/dev.in -o requirements/dev.txt
+	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/runtime.in -c requirements/dev.txt -o requirements/runtime.txt
+	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/checkov.in -o requirements/checkov.txt
+
+clean: ## remove the venv, the local lake and dbt's build output
+	rm -rf $(VENV) $(LAKE) target logs dbt_packages .pytest_cache .ruff_cache
