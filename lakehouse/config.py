@@ -31,8 +31,12 @@ class IngestConfig:
         _check(1 <= self.days <= 3660, "ingest.days", self.days, "between 1 and 3660")
         _check(self.seed >= 0, "ingest.seed", self.seed, "0 or more")
         _check(0.0 <= self.defect_rate <= 1.0, "ingest.defect_rate", self.defect_rate, "between 0 and 1")
-        _check(1_000 <= self.rows_per_file <= 1_000_000, "ingest.rows_per_file", self.rows_per_file,
-               "between 1,000 and 1,000,000")
+        _check(
+            1_000 <= self.rows_per_file <= 1_000_000,
+            "ingest.rows_per_file",
+            self.rows_per_file,
+            "between 1,000 and 1,000,000",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +85,9 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
                 raise ValueError
             return str(value)
     except ValueError:
-        raise ConfigError(f"{key} is {value!r}; it must be of type {getattr(kind, '__name__', kind)}") from None
+        raise ConfigError(
+            f"{key} is {value!r}; it must be of type {getattr(kind, '__name__', kind)}"
+        ) from None
     raise ConfigError(f"{key}: unsupported type {kind!r}")  # pragma: no cover - a programming error
 
 
@@ -108,7 +114,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name in {"LAKEHOUSE_ENV"}:
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = name[len(ENV_PREFIX) :].lower().split("__")
         node = out
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -126,8 +132,9 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_config(env: str | None = None, environ: Mapping[str, str] | None = None,
-                config_dir: Path = CONFIG_DIR) -> Config:
+def load_config(
+    env: str | None = None, environ: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR
+) -> Config:
     """Read ``configs/<env>.yaml`` (env defaults to ``$LAKEHOUSE_ENV`` or ``local``), apply environment overrides
     and validate. Raises :class:`ConfigError` with a one-line message on any bad value."""
     environ = os.environ if environ is None else environ

@@ -1,0 +1,135 @@
+"""`lakehouse`: run the pipeline on a laptop with exactly the code that runs in AWS.
+
+lakehouse ingest   the Lambda handler's code writes bronze CSVs
+lakehouse silver   the Glue job's code turns bronze into silver Parquet
+lakehouse gold     dbt build on the local DuckDB target
+lakehouse run      all three, then a summary
+lakehouse summary  what the lake holds now
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from lakehouse import pipeline
+from lakehouse.config import Config, ConfigError, IngestConfig, load_config
+
+log = logging.getLogger("lakehouse")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (what is wrong and where to look), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _lake_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lake", type=Path, help="local lake folder (default: ./lake, or `lake` in the config)"
+    )
+
+
+def _ingest_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("ingestion")
+    group.add_argument(
+        "--rows", type=int, help="orders to generate (default from configs/<env>.yaml: 200000)"
+    )
+    group.add_argument("--days", type=int, help="days of orders, ending the day before --start-date + days")
+    group.add_argument("--start-date", type=_date, help="first order date, YYYY-MM-DD")
+    group.add_argument("--seed", type=int, help="random seed: the same seed gives byte-identical files")
+    group.add_argument("--defect-rate", type=float, help="share of bad rows to inject, 0..1 (default 0)")
+    group.add_argument("--rows-per-file", type=int, help="rows per bronze CSV file (bounded memory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="lakehouse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--env", help="configuration to load: configs/<env>.yaml (default: $LAKEHOUSE_ENV or local)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    ingest = sub.add_parser("ingest", help="generate orders into bronze (the Lambda's code)")
+    _lake_arg(ingest)
+    _ingest_args(ingest)
+
+    silver = sub.add_parser(
+        "silver", help="bronze CSV -> silver Parquet (the Glue job's code on local Spark)"
+    )
+    _lake_arg(silver)
+    silver.add_argument("--full-refresh", action="store_true", help="rebuild silver from all of bronze")
+
+    gold = sub.add_parser("gold", help="dbt build on the local DuckDB target")
+    _lake_arg(gold)
+    gold.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts from scratch")
+    gold.add_argument("--select", "-s", help="dbt node selection, e.g. gold_orders+")
+
+    run = sub.add_parser("run", help="ingest, silver and gold, then print a summary")
+    _lake_arg(run)
+    _ingest_args(run)
+    run.add_argument("--full-refresh", action="store_true", help="rebuild silver and gold from scratch")
+
+    summary = sub.add_parser("summary", help="print rows per layer and the top gold rows")
+    _lake_arg(summary)
+    return parser
+
+
+def _resolve(args: argparse.Namespace) -> tuple[Config, IngestConfig]:
+    """Configuration file + environment, then command-line flags on top; validated as a whole."""
+    config = load_config(args.env)
+    if args.lake is not None:
+        config = dataclasses.replace(config, lake=args.lake)
+    overrides: dict[str, Any] = {
+        field: getattr(args, field)
+        for field in ("rows", "days", "start_date", "seed", "defect_rate", "rows_per_file")
+        if getattr(args, field, None) is not None
+    }
+    return config, dataclasses.replace(config.ingest, **overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        config, ingest = _resolve(args)
+        lake = config.lake.resolve()
+        if args.command in ("ingest", "run"):
+            pipeline.ingest(lake, ingest, progress=not args.quiet)
+        if args.command in ("silver", "run"):
+            pipeline.silver(lake, config.spark, full_refresh=args.full_refresh)
+        if args.command in ("gold", "run"):
+            pipeline.gold(lake, full_refresh=args.full_refresh, select=getattr(args, "select", None))
+        if args.command in ("run", "summary"):
+            print(pipeline.summary(lake))
+    except (ConfigError, pipeline.StageError) as exc:
+        print(f"lakehouse {args.command}: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        print(f"lakehouse {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The CLI: a bad argument or config value is one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from lakehouse.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ingest", "--rows", "abc"], "argument --rows: invalid int value: 'abc'"),
+        (["ingest", "--start-date", "31/01/2026"], "'31/01/2026' is not a date; use YYYY-MM-DD"),
+        (["ingest", "--rows", "0"], "ingest.rows is 0; it must be between 1"),
+        (["run", "--defect-rate", "2"], "ingest.defect_rate is 2.0; it must be between 0 and 1"),
+        (["ingest", "--rows-per-file", "5"], "ingest.rows_per_file is 5"),
+        (["explode"], "invalid choice: 'explode'"),
+        (["--env", "nowhere", "summary"], "no configuration for environment 'nowhere'"),
+    ],
+)
+def test_bad_arguments_give_one_line(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_bad_environment_override_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LAKEHOUSE_SPARK__SHUFFLE_PARTITIONS", "zero")
+    assert main(["summary"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lakehouse summary: error: spark.shuffle_partitions is 'zero'; it must be of type int\n"
+
+
+def test_summary_of_an_empty_lake(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-q", "summary", "--lake", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "bronze" in out and "0 rows in 0 CSV files" in out
