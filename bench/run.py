@@ -1,0 +1,311 @@
+"""`make bench`: every stage of the real pipeline timed beside a DuckDB baseline doing the same work, in one run.
+
+Each measurement is a separate process (the real `lakehouse` command, or `python -m bench.baseline`), timed by
+wall clock and sampled for the peak resident memory of its whole process tree (the Spark JVM included). Each is
+repeated (median reported) and the ratio stage / baseline is printed, so the figures hold on a noisy machine.
+
+    python -m bench.run --rows 1000000 [--repeat 3] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger("bench")
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+YEAR_START = dt.date(2025, 1, 1)
+NEW_DAY = YEAR_START + dt.timedelta(days=365)
+STATE_DIRS = ("silver", "_state", "warehouse.duckdb")
+
+
+@dataclass
+class Measurement:
+    seconds: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak(self) -> float:
+        return max(self.peak_mb)
+
+
+@dataclass
+class Row:
+    stage: str
+    work: str
+    run: Measurement
+    baseline_name: str
+    baseline: Measurement | None
+
+    def as_dict(self) -> dict[str, object]:
+        ratio = self.run.median_s / self.baseline.median_s if self.baseline else None
+        return {
+            "stage": self.stage,
+            "work": self.work,
+            "median_s": round(self.run.median_s, 2),
+            "runs_s": [round(s, 2) for s in self.run.seconds],
+            "peak_mb": round(self.run.peak),
+            "baseline": self.baseline_name,
+            "baseline_median_s": round(self.baseline.median_s, 2) if self.baseline else None,
+            "baseline_peak_mb": round(self.baseline.peak) if self.baseline else None,
+            "ratio": round(ratio, 2) if ratio else None,
+        }
+
+
+def timed(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run a command; return its wall time and the peak RSS (MiB) of it and every process it started."""
+    started = time.perf_counter()
+    proc = psutil.Popen(list(cmd), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                tree = [proc, *proc.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()[-20:]
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n" + "\n".join(tail))
+    return elapsed, peak / 2**20
+
+
+def measure(repeat: int, cmd: Sequence[str], before: Callable[[], None] | None = None) -> Measurement:
+    result = Measurement()
+    for _ in range(repeat):
+        if before:
+            before()
+        seconds, peak = timed(cmd)
+        result.seconds.append(seconds)
+        result.peak_mb.append(peak)
+        log.info("  %-60s %7.2f s  %6.0f MiB", " ".join(cmd[-6:])[:60], seconds, peak)
+    return result
+
+
+def _reset(*paths: Path) -> Callable[[], None]:
+    def reset() -> None:
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+    return reset
+
+
+def _snapshot(lake: Path, into: Path) -> None:
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    for name in STATE_DIRS:
+        src = lake / name
+        if src.is_dir():
+            shutil.copytree(src, into / name)
+        elif src.exists():
+            shutil.copy2(src, into / name)
+
+
+def _restore(snapshot: Path, lake: Path) -> Callable[[], None]:
+    def restore() -> None:
+        _reset(*(lake / name for name in STATE_DIRS))()
+        for name in STATE_DIRS:
+            src = snapshot / name
+            if src.is_dir():
+                shutil.copytree(src, lake / name)
+            elif src.exists():
+                shutil.copy2(src, lake / name)
+
+    return restore
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("pyspark", "duckdb", "dbt-core", "dbt-duckdb", "pyarrow", "numpy"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
+def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
+    py = sys.executable
+    lakehouse = [py, "-m", "lakehouse.cli", "-q"]
+    baseline = [py, "-m", "bench.baseline"]
+    lake, base = workdir / "lake", workdir / "baseline"
+    base.mkdir(parents=True, exist_ok=True)
+    year = ["--rows", str(rows), "--days", "365", "--start-date", YEAR_START.isoformat(), "--seed", "1"]
+    day_rows = max(rows // 365, 1000)
+    rows_out: list[Row] = []
+
+    log.info("ingest: %s rows over 365 days", f"{rows:,}")
+    ingest = measure(
+        repeat, [*lakehouse, "ingest", "--lake", str(lake), *year], before=_reset(lake / "bronze")
+    )
+    ingest_base = measure(
+        repeat, [*baseline, "ingest", "--out", str(base / "orders.csv"), "--rows", str(rows)]
+    )
+    rows_out.append(
+        Row("ingest", f"{rows:,} orders -> bronze CSV", ingest, "DuckDB COPY of generated rows", ingest_base)
+    )
+
+    log.info("silver: full refresh")
+    silver = measure(repeat, [*lakehouse, "silver", "--lake", str(lake), "--full-refresh"])
+    silver_base = measure(
+        repeat,
+        [*baseline, "silver", "--bronze", str(lake / "bronze" / "orders"), "--out", str(base / "silver")],
+        before=_reset(base / "silver"),
+    )
+    rows_out.append(
+        Row("silver", "bronze -> silver (full refresh)", silver, "DuckDB SQL, same rules", silver_base)
+    )
+
+    log.info("gold: dbt build, full refresh")
+    gold = measure(repeat, [*lakehouse, "gold", "--lake", str(lake), "--full-refresh"])
+    gold_base = measure(
+        repeat,
+        [*baseline, "gold", "--silver", str(lake / "silver"), "--db", str(base / "gold.duckdb")],
+        before=_reset(base / "gold.duckdb"),
+    )
+    rows_out.append(
+        Row("gold", "dbt build (models + tests), full refresh", gold, "DuckDB SQL, same marts", gold_base)
+    )
+
+    log.info("incremental: one new day (%s rows) on top of the year", f"{day_rows:,}")
+    snapshot = workdir / "snapshot"
+    _snapshot(lake, snapshot)
+    day = ["--rows", str(day_rows), "--days", "1", "--start-date", NEW_DAY.isoformat(), "--seed", "2"]
+    timed([*lakehouse, "ingest", "--lake", str(lake), *day])
+    inc_silver = measure(repeat, [*lakehouse, "silver", "--lake", str(lake)], before=_restore(snapshot, lake))
+    rows_out.append(
+        Row(
+            "silver incremental", "one new day on a year of silver", inc_silver, "silver full refresh", silver
+        )
+    )
+    after_silver = workdir / "snapshot-day"
+    _snapshot(lake, after_silver)
+    # gold's state is the warehouse as it was before the day: restore it, keep the day's silver.
+    shutil.copy2(snapshot / "warehouse.duckdb", after_silver / "warehouse.duckdb")
+    inc_gold = measure(repeat, [*lakehouse, "gold", "--lake", str(lake)], before=_restore(after_silver, lake))
+    rows_out.append(
+        Row("gold incremental", "one new day on a year of gold", inc_gold, "gold full refresh", gold)
+    )
+
+    log.info("whole pipeline: lakehouse run on an empty lake")
+    fresh = workdir / "fresh"
+    whole = measure(repeat, [*lakehouse, "run", "--lake", str(fresh), *year], before=_reset(fresh))
+    whole_base = Measurement(
+        seconds=[
+            a + b + c
+            for a, b, c in zip(ingest_base.seconds, silver_base.seconds, gold_base.seconds, strict=True)
+        ],
+        peak_mb=[
+            max(a, b, c)
+            for a, b, c in zip(ingest_base.peak_mb, silver_base.peak_mb, gold_base.peak_mb, strict=True)
+        ],
+    )
+    rows_out.append(
+        Row("lakehouse run", "ingest + silver + gold", whole, "sum of the three baselines", whole_base)
+    )
+
+    return {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "rows": rows,
+        "repeat": repeat,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30),
+        "platform": platform.platform(),
+        "versions": versions(),
+        "results": [row.as_dict() for row in rows_out],
+    }
+
+
+def render(report: dict[str, object]) -> str:
+    header = ["stage", "median s", "peak MiB", "baseline", "baseline s", "ratio"]
+    lines = [
+        f"rows={report['rows']:,}  repeat={report['repeat']} (median)  cores={report['cores']}  "
+        f"memory={report['memory_gb']} GiB  " + " ".join(f"{k}={v}" for k, v in report["versions"].items()),
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['stage']} | {r['median_s']:.2f} | {r['peak_mb']} | {r['baseline']} | "
+            f"{r['baseline_median_s']:.2f} | {r['ratio']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def write(report: dict[str, object], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"bench_{report['rows']}_{report['measured_at'].replace(':', '')}"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    with stem.with_suffix(".csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=[k for k in report["results"][0] if k != "runs_s"], extrasaction="ignore"
+        )
+        writer.writeheader()
+        writer.writerows(report["results"])
+    (out / f"latest_{report['rows']}.md").write_text(render(report) + "\n")
+    return stem
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="orders in the year of data (default 1M)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument(
+        "--workdir", type=Path, help="scratch folder (default: a temporary one, removed after)"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the CSV/JSON results go")
+    args = parser.parse_args(argv)
+    if args.rows < 1000 or args.repeat < 1:
+        parser.exit(2, "bench: error: --rows must be at least 1000 and --repeat at least 1\n")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    scratch = args.workdir or Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
+    try:
+        report = run_bench(args.rows, args.repeat, scratch)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    stem = write(report, args.out)
+    print(render(report))
+    print(f"\nwritten: {stem}.json, {stem}.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
