@@ -1,0 +1,169 @@
+"""Build and naming helpers for infra/scripts/deploy.sh, kept in Python so tests can check them.
+
+Standard library only: it runs before (and without) the project's virtualenv.
+
+    python infra/package.py lambda --out build/infra/ingestion.zip     # prints the content-addressed S3 key
+    python infra/package.py glue --out build/infra/glue_jobs.zip
+    python infra/package.py params infra/parameters/dev.json           # Key=Value lines for cloudformation deploy
+    python infra/package.py param infra/parameters/dev.json ProjectName lakehouse
+    python infra/package.py exports outputs.json                       # the dbt athena export block
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+import sys
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# What goes into the Lambda zip: these packages (their non-test files), plus the seeds as ingestion/reference/.
+LAMBDA_PACKAGES: tuple[str, ...] = ("ingestion",)
+LAMBDA_REFERENCE_DIR = "ingestion/reference"
+GLUE_PACKAGES: tuple[str, ...] = ("glue_jobs",)
+GLUE_ENTRY_SCRIPT = "glue_jobs/bronze_to_silver_orders.py"
+LAMBDA_HANDLER = "ingestion.handler.lambda_handler"
+
+# Stack output -> environment variable of the dbt athena target (see profiles/ and docs/architecture.md).
+OUTPUT_TO_ENV: dict[str, str] = {
+    "DbtAthenaRegion": "DBT_ATHENA_REGION",
+    "DbtAthenaS3StagingDir": "DBT_ATHENA_S3_STAGING_DIR",
+    "DbtAthenaS3DataDir": "DBT_ATHENA_S3_DATA_DIR",
+    "DbtAthenaWorkgroup": "DBT_ATHENA_WORKGROUP",
+    "DbtAthenaSchema": "DBT_ATHENA_SCHEMA",
+    "DbtAthenaSilverDatabase": "DBT_ATHENA_SILVER_DATABASE",
+    "DbtEnv": "DBT_ENV",
+}
+
+_EXCLUDED_DIRS = {"tests", "__pycache__", ".pytest_cache", "reference"}
+_EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+# A fixed timestamp makes the zip byte-identical for identical sources, so its hash (the S3 key) only
+# changes when the code does, and CloudFormation only updates the function then.
+_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+class PackageError(RuntimeError):
+    """A build input is missing; the message says which."""
+
+
+def _package_files(root: Path, package: str) -> Iterator[Path]:
+    base = root / package
+    if not (base / "__init__.py").is_file():
+        raise PackageError(f"{base} is not a Python package (no __init__.py)")
+    for path in sorted(base.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or path.suffix in _EXCLUDED_SUFFIXES:
+            continue
+        if any(part in _EXCLUDED_DIRS for part in rel.parts[1:-1]) or path.name.startswith("test_"):
+            continue
+        yield path
+
+
+def _write_zip(out: Path, entries: Iterable[tuple[str, Path]]) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for arcname, src in sorted(entries):
+            info = zipfile.ZipInfo(arcname, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, src.read_bytes())
+    return out
+
+
+def build_lambda_zip(out: Path, root: Path = REPO_ROOT) -> Path:
+    """The ingestion package with seeds/*.csv copied to ingestion/reference/ (tests and caches left out)."""
+    seeds = sorted((root / "seeds").glob("*.csv"))
+    if not seeds:
+        raise PackageError(f"no reference data: {root / 'seeds'}/*.csv not found")
+    entries = [
+        (p.relative_to(root).as_posix(), p) for pkg in LAMBDA_PACKAGES for p in _package_files(root, pkg)
+    ]
+    entries += [(f"{LAMBDA_REFERENCE_DIR}/{p.name}", p) for p in seeds]
+    return _write_zip(out, entries)
+
+
+def build_glue_zip(out: Path, root: Path = REPO_ROOT) -> Path:
+    """The glue_jobs package for --extra-py-files (Glue runs the entry script separately)."""
+    entries = [
+        (p.relative_to(root).as_posix(), p) for pkg in GLUE_PACKAGES for p in _package_files(root, pkg)
+    ]
+    return _write_zip(out, entries)
+
+
+def content_key(path: Path, prefix: str = "artifacts/lambda/ingestion") -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return f"{prefix}-{digest}{path.suffix}"
+
+
+def load_parameters(params_file: Path) -> dict[str, str]:
+    """Read infra/parameters/<env>.json: {"Parameters": {"Key": "Value", ...}} (CodePipeline template config)."""
+    data = json.loads(params_file.read_text())
+    params = data.get("Parameters", {})
+    if not isinstance(params, dict):
+        raise PackageError(f"{params_file}: 'Parameters' must be an object of Key: Value")
+    return {str(k): str(v) for k, v in params.items()}
+
+
+def parameter_overrides(params_file: Path, **overrides: str) -> list[str]:
+    merged = {**load_parameters(params_file), **overrides}
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def dbt_env(outputs: list[dict[str, str]] | dict[str, str]) -> dict[str, str]:
+    """The dbt athena environment from describe-stacks Outputs (a list) or a {key: value} dict."""
+    values = outputs if isinstance(outputs, dict) else {o["OutputKey"]: o["OutputValue"] for o in outputs}
+    missing = [k for k in OUTPUT_TO_ENV if k not in values]
+    if missing:
+        raise PackageError(f"stack outputs missing: {', '.join(missing)}")
+    return {env: values[key] for key, env in OUTPUT_TO_ENV.items()}
+
+
+def export_block(outputs: list[dict[str, str]] | dict[str, str]) -> str:
+    """`export DBT_ATHENA_...=...` lines a shell can eval."""
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in dbt_env(outputs).items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="infra/package.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("lambda", "glue"):
+        p = sub.add_parser(name)
+        p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser("params")
+    p.add_argument("file", type=Path)
+    p.add_argument("overrides", nargs="*", help="Key=Value, win over the file")
+    p = sub.add_parser("param")
+    p.add_argument("file", type=Path)
+    p.add_argument("key")
+    p.add_argument("default", nargs="?", default="")
+    p = sub.add_parser("exports")
+    p.add_argument("file", type=Path, help="JSON of describe-stacks Stacks[0].Outputs")
+    p.add_argument("--github-env", action="store_true", help="KEY=value lines for $GITHUB_ENV")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "lambda":
+            print(content_key(build_lambda_zip(args.out)))
+        elif args.cmd == "glue":
+            print(build_glue_zip(args.out))
+        elif args.cmd == "params":
+            extra = dict(o.split("=", 1) for o in args.overrides)
+            print("\n".join(parameter_overrides(args.file, **extra)))
+        elif args.cmd == "param":
+            print(load_parameters(args.file).get(args.key, args.default))
+        elif args.github_env:
+            print("\n".join(f"{k}={v}" for k, v in dbt_env(json.loads(args.file.read_text())).items()))
+        else:
+            print(export_block(json.loads(args.file.read_text())))
+    except (PackageError, OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
