@@ -1,0 +1,1 @@
+"""Ingestion: the order generator behind the Lambda handler and the local bulk loader."""
