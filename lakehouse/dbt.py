@@ -1,0 +1,81 @@
+"""Run dbt on this repository's project, in-process, against a given lake.
+
+    run_dbt(["build"], lake=Path("lake"))                      # local DuckDB target
+    run_dbt(["compile", "--no-introspect"], lake, target="athena")
+
+The project is the repository root and the profiles are `profiles/`; `LAKEHOUSE_LAKE` is set to the absolute lake
+path, so the warehouse is `<lake>/warehouse.duckdb` and the silver source reads `<lake>/silver/`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+REPO = Path(__file__).resolve().parent.parent
+PROFILES_DIR = REPO / "profiles"
+TARGETS = ("local", "athena")
+
+
+class DbtError(RuntimeError):
+    """dbt failed; the message is one line saying what failed."""
+
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _failure(args: Sequence[str], result: dbtRunnerResult) -> str:
+    command = "dbt " + " ".join(args[:1])
+    if result.exception is not None:
+        first = str(result.exception).strip().splitlines()
+        return f"{command} failed: {first[0] if first else type(result.exception).__name__}"
+    failed = []
+    for node in getattr(result.result, "results", None) or []:
+        status = str(getattr(node, "status", "")).lower()
+        if status in ("error", "fail", "runtime error"):
+            name = getattr(getattr(node, "node", None), "name", "?")
+            message = (getattr(node, "message", "") or "").strip().splitlines()
+            failed.append(f"{name} ({status}{': ' + message[0] if message else ''})")
+    if failed:
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        return f"{command} failed: {len(failed)} node(s): {'; '.join(failed[:3])}{more} (see logs/dbt.log)"
+    return f"{command} failed (see logs/dbt.log)"
+
+
+def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResult:
+    """Run `dbt <args>` on the project for `lake`; raise DbtError (one line) if dbt reports a failure."""
+    if target not in TARGETS:
+        raise DbtError(f"unknown dbt target {target!r}; use one of {', '.join(TARGETS)}")
+    lake = Path(lake).resolve()
+    if target == "local":
+        lake.mkdir(parents=True, exist_ok=True)
+    full = [
+        *args,
+        "--project-dir",
+        str(REPO),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        target,
+    ]
+    with _env(LAKEHOUSE_LAKE=str(lake)):
+        # A fresh runner per call: no manifest is reused between invocations, so an edited model is seen.
+        result = dbtRunner().invoke(full)
+    if not result.success:
+        raise DbtError(_failure(args, result))
+    return result

@@ -1,0 +1,34 @@
+{#
+    Incremental helpers shared by the marts.
+
+    Every mart stores the newest ingested_at it has absorbed (`last_ingested_at`, or `ingested_at` on
+    fct_orders). An incremental run takes the orders ingested after that watermark minus var('lookback_days'),
+    finds the keys they touch (dates, customers, products, months) and recomputes those keys from the
+    full history, then merges them on the mart's unique_key. A correction carries a new ingested_at, so it is
+    always picked up, however old its order_date.
+#}
+
+{# A boolean SQL expression: is this row newer than the mart's watermark minus the lookback? #}
+{% macro is_recently_ingested(column='ingested_at', watermark_column='last_ingested_at') -%}
+    {{ column }} > (
+        select
+            coalesce(
+                {{ dbt.dateadd('day', -1 * (var('lookback_days') | int), 'max(' ~ watermark_column ~ ')') }},
+                cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
+            )
+        from {{ this }}
+    )
+{%- endmacro %}
+
+{# Iceberg hidden partitioning on Athena; nothing on DuckDB (where partitioned_by only applies to DuckLake). #}
+{% macro partition_by_month(column) -%}
+    {{ return(adapter.dispatch('partition_by_month', 'lakehouse')(column)) }}
+{%- endmacro %}
+
+{% macro default__partition_by_month(column) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro athena__partition_by_month(column) -%}
+    {{ return(['month(' ~ column ~ ')']) }}
+{%- endmacro %}
