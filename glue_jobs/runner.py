@@ -1,0 +1,321 @@
+"""One silver run: new bronze files -> validated, deduplicated rows merged into silver, atomically.
+
+Metrics (``_runs/silver/<run_id>.json``), all about *this run's new bronze rows* except ``superseded``:
+
+- ``rows_read``: data lines read from the bronze files processed by this run (header excluded, malformed
+  lines included, one record per physical line);
+- ``rows_rejected``: of those, rows written to ``silver_orders_rejected`` (``rejected_by_reason`` splits them);
+- ``rows_written``: valid rows that are now the silver row of their order_id (each inserts or replaces one row);
+- ``duplicates_dropped``: valid rows that lost to another version of the same order_id (a later ingest in this
+  batch, or a row already in silver from a later ingest);
+- ``superseded``: rows that *were* in silver and were replaced by a newer version read in this run (not part of
+  the identity, since they were counted when they were read).
+
+The identity ``rows_read == rows_written + rows_rejected + duplicates_dropped`` is checked on figures taken from
+three different Spark actions; when it fails the run raises :class:`ReconciliationError` before anything is
+committed."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from glue_jobs import bronze, commit, transform
+from glue_jobs.storage import Storage, join, relative, storage_for
+
+log = logging.getLogger("glue_jobs.silver")
+SILVER_TABLE = "silver_orders"
+REJECTED_TABLE = "silver_orders_rejected"
+SILVER_SCHEMA = T.StructType(
+    [
+        T.StructField("order_id", T.StringType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("country", T.StringType()),
+        T.StructField("product", T.StringType()),
+        T.StructField("quantity", T.IntegerType()),
+        T.StructField("unit_price", T.DecimalType(10, 2)),
+        T.StructField("revenue", T.DecimalType(12, 2)),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("ingested_at", T.TimestampNTZType()),
+        T.StructField("order_date", T.DateType()),
+    ]
+)
+
+
+class ReconciliationError(RuntimeError):
+    """The run's row counts do not add up: rows were lost or invented. Nothing was committed."""
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    job_name: str
+    bronze_path: str
+    silver_path: str
+    reference_path: str
+    state_path: str
+    runs_path: str
+    full_refresh: bool = False
+
+
+def configure(spark: SparkSession) -> None:
+    """Session settings the job relies on (all runtime-settable, so a shared session can be reused)."""
+    conf = spark.conf
+    conf.set("spark.sql.session.timeZone", "UTC")
+    conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    conf.set("spark.sql.parquet.compression.codec", "snappy")
+    # Without this, Spark parses only the selected CSV columns and never fills the corrupt-record column.
+    conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
+    conf.set("spark.sql.adaptive.enabled", "true")
+    conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    hadoop.set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+    hadoop.set("parquet.enable.summary-metadata", "false")
+
+
+def read_codes(storage: Storage, path: str, column: str) -> set[str]:
+    raw = storage.read_bytes(path)
+    if raw is None:
+        raise FileNotFoundError(f"reference data not found: {path}")
+    rows = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
+    return {row[column].strip().upper() for row in rows if row.get(column, "").strip()}
+
+
+def _new_run_id(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def _obs_int(values: dict[str, Any], key: str) -> int:
+    return int(values.get(key) or 0)
+
+
+def _write_partitioned(df: DataFrame, path: str, partition: str, sort: list[str]) -> None:
+    (
+        df.repartition(partition)
+        .sortWithinPartitions(partition, *sort)
+        .write.mode("overwrite")
+        .partitionBy(partition)
+        .parquet(path)
+    )
+
+
+def _partition_values(storage: Storage, table: str, key: str) -> list[str]:
+    prefix = f"{key}="
+    return [d[len(prefix) :] for d in storage.list_dirs(table) if d.startswith(prefix)]
+
+
+def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
+    clock = time.perf_counter()
+    started = dt.datetime.now(dt.UTC)
+    run_id = _new_run_id(started)
+    storage = storage_for(args.silver_path)
+    paths = commit.Paths(args.silver_path, args.state_path, args.runs_path)
+    silver_table, rejected_table = (
+        join(args.silver_path, SILVER_TABLE),
+        join(args.silver_path, REJECTED_TABLE),
+    )
+    configure(spark)
+    recovered = commit.recover(storage, paths)
+
+    bookmark = {} if args.full_refresh else commit.load_bookmark(storage, paths)
+    listed = {
+        relative(args.bronze_path, f.path): f
+        for f in storage_for(args.bronze_path).list_files(args.bronze_path, ".csv")
+    }
+    new_rel = sorted(rel for rel in listed if rel not in bookmark)
+    new = [listed[rel] for rel in new_rel]
+    new_bookmark = {**bookmark, **{rel: listed[rel].size for rel in new_rel}}
+    metrics: dict[str, Any] = {
+        "run_id": run_id,
+        "job_name": args.job_name,
+        "started_at": started.isoformat(timespec="seconds"),
+        "full_refresh": args.full_refresh,
+        "files_read": len(new),
+        "files_quarantined": [],
+        "rows_read": 0,
+        "rows_written": 0,
+        "rows_rejected": 0,
+        "rejected_by_reason": {},
+        "duplicates_dropped": 0,
+        "superseded": 0,
+        "partitions_touched": 0,
+        "order_dates_touched": [],
+        "recovered_runs": recovered,
+    }
+    staging = paths.staging(run_id)
+    validated = None
+    if new:
+        headers = bronze.read_headers(storage_for(args.bronze_path), new)
+        for f in headers:
+            if f.missing:
+                log.warning(
+                    "silver: %s lacks column(s) %s: all its rows are quarantined",
+                    f.path,
+                    ", ".join(f.missing),
+                )
+                metrics["files_quarantined"].append({"file": f.path, "missing_columns": list(f.missing)})
+        raw = bronze.read_bronze(spark, bronze.group_by_header(headers))
+        if raw is not None:
+            ref = storage_for(args.reference_path)
+            countries = read_codes(ref, join(args.reference_path, "countries.csv"), "country_code")
+            products = read_codes(ref, join(args.reference_path, "products.csv"), "product_code")
+            validated = transform.validate(raw, countries, products).persist(StorageLevel.MEMORY_AND_DISK)
+
+    try:
+        swaps: list[dict[str, str]] = []
+        new_dates: list[str] = []
+        if validated is not None:
+            summary = (
+                validated.groupBy(
+                    "reject_reason", F.when(F.col("reject_reason").isNull(), F.col("v_order_date")).alias("d")
+                )
+                .count()
+                .collect()
+            )
+            metrics["rows_read"] = sum(r["count"] for r in summary)
+            new_dates = sorted({r["d"].isoformat() for r in summary if r["reject_reason"] is None})
+
+            rejected_obs = Observation("rejected")
+            rejected = transform.rejected_rows(validated).observe(rejected_obs, F.count(F.lit(1)).alias("n"))
+            if any(r["reject_reason"] for r in summary):
+                _write_partitioned(
+                    rejected, join(staging, REJECTED_TABLE), "ingest_date", ["source_file", "order_id"]
+                )
+                metrics["rows_rejected"] = _obs_int(rejected_obs.get, "n")
+                by_reason: dict[str, int] = {}
+                for r in summary:
+                    if r["reject_reason"]:
+                        by_reason[r["reject_reason"]] = by_reason.get(r["reject_reason"], 0) + r["count"]
+                metrics["rejected_by_reason"] = dict(sorted(by_reason.items()))
+
+        existing_dates = set(_partition_values(storage, silver_table, "order_date"))
+        if args.full_refresh:
+            touched = sorted(existing_dates | set(new_dates))
+        else:
+            touched = set(new_dates)
+            others = sorted(existing_dates - touched)
+            if validated is not None and new_dates and others:
+                # A correction may move an order to another order_date: its old version must go too.
+                ids = transform.valid_rows(validated).select("order_id")
+                moved = (
+                    spark.read.schema(SILVER_SCHEMA)
+                    .option("basePath", silver_table)
+                    .parquet(*[join(silver_table, f"order_date={d}") for d in others])
+                    .select("order_id", "order_date")
+                    .join(ids, "order_id", "left_semi")
+                    .select("order_date")
+                    .distinct()
+                    .collect()
+                )
+                touched |= {r["order_date"].isoformat() for r in moved}
+            touched = sorted(touched)
+
+        if new_dates:
+            candidates = transform.valid_rows(validated)
+            merge_from = [d for d in touched if d in existing_dates] if not args.full_refresh else []
+            if merge_from:
+                existing = (
+                    spark.read.schema(SILVER_SCHEMA)
+                    .option("basePath", silver_table)
+                    .parquet(*[join(silver_table, f"order_date={d}") for d in merge_from])
+                )
+                candidates = candidates.unionByName(transform.as_candidates(existing))
+            obs = Observation("dedupe")
+            ranked = transform.rank_latest(candidates).observe(
+                obs,
+                F.sum(F.when(F.col("_is_new") & (F.col("_rank") == 1), 1).otherwise(0)).alias("written"),
+                F.sum(F.when(F.col("_is_new") & (F.col("_rank") > 1), 1).otherwise(0)).alias("dropped"),
+                F.sum(F.when(~F.col("_is_new") & (F.col("_rank") > 1), 1).otherwise(0)).alias("superseded"),
+            )
+            _write_partitioned(
+                transform.to_silver(ranked), join(staging, SILVER_TABLE), "order_date", ["order_id"]
+            )
+            values = obs.get
+            metrics["rows_written"] = _obs_int(values, "written")
+            metrics["duplicates_dropped"] = _obs_int(values, "dropped")
+            metrics["superseded"] = _obs_int(values, "superseded")
+
+        storage.tidy_staged(staging)
+        staged_dates = set(_partition_values(storage, join(staging, SILVER_TABLE), "order_date"))
+        for d in touched:
+            part = f"order_date={d}"
+            if d in staged_dates:
+                swaps.append(
+                    {
+                        "kind": "replace",
+                        "staged": join(staging, SILVER_TABLE, part),
+                        "target": join(silver_table, part),
+                    }
+                )
+            elif d in existing_dates:
+                swaps.append({"kind": "delete", "target": join(silver_table, part)})
+        staged_ingest = _partition_values(storage, join(staging, REJECTED_TABLE), "ingest_date")
+        for d in staged_ingest:
+            part = f"ingest_date={d}"
+            kind = "replace" if args.full_refresh else "add_files"
+            swaps.append(
+                {
+                    "kind": kind,
+                    "staged": join(staging, REJECTED_TABLE, part),
+                    "target": join(rejected_table, part),
+                }
+            )
+        if args.full_refresh:
+            for d in sorted(
+                set(_partition_values(storage, rejected_table, "ingest_date")) - set(staged_ingest)
+            ):
+                swaps.append({"kind": "delete", "target": join(rejected_table, f"ingest_date={d}")})
+
+        touched_silver = [s["target"].rsplit("=", 1)[1] for s in swaps if f"/{SILVER_TABLE}/" in s["target"]]
+        metrics["partitions_touched"] = len(touched_silver)
+        metrics["order_dates_touched"] = touched_silver
+        metrics["duration_s"] = round(time.perf_counter() - clock, 3)
+        check(metrics)
+        commit.write_journal(
+            storage, paths, run_id, {"swaps": swaps, "bookmark": new_bookmark, "metrics": metrics}
+        )
+    except BaseException:
+        if validated is not None:
+            validated.unpersist()
+        storage.delete_tree(staging)  # nothing was committed: drop the partial output
+        raise
+    if validated is not None:
+        validated.unpersist()
+    commit.apply(storage, paths, run_id, {"swaps": swaps, "bookmark": new_bookmark, "metrics": metrics})
+    log.info(
+        "silver run %s: %d files, %d rows read, %d written, %d rejected %s, %d duplicates dropped, "
+        "%d superseded, %d partitions touched, %.1f s",
+        run_id,
+        metrics["files_read"],
+        metrics["rows_read"],
+        metrics["rows_written"],
+        metrics["rows_rejected"],
+        metrics["rejected_by_reason"],
+        metrics["duplicates_dropped"],
+        metrics["superseded"],
+        metrics["partitions_touched"],
+        metrics["duration_s"],
+    )
+    return metrics
+
+
+def check(metrics: dict[str, Any]) -> None:
+    """Raise :class:`ReconciliationError` unless every row read is written, rejected or a dropped duplicate."""
+    read = metrics["rows_read"]
+    accounted = metrics["rows_written"] + metrics["rows_rejected"] + metrics["duplicates_dropped"]
+    if read != accounted or sum(metrics["rejected_by_reason"].values()) != metrics["rows_rejected"]:
+        raise ReconciliationError(
+            f"silver run {metrics['run_id']} does not reconcile: rows_read={read} but rows_written="
+            f"{metrics['rows_written']} + rows_rejected={metrics['rows_rejected']} + duplicates_dropped="
+            f"{metrics['duplicates_dropped']} = {accounted} (rejected_by_reason={metrics['rejected_by_reason']})"
+        )

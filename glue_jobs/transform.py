@@ -1,0 +1,136 @@
+"""Validation, normalisation and deduplication as Spark column expressions (no Python UDFs)."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from glue_jobs.bronze import BRONZE_COLUMNS, CORRUPT
+
+# Stable reject reason codes, in the order they are checked (the first failing check is the row's reason).
+REASONS = (
+    "missing_column",  # the file's header lacks a required column: the whole file is quarantined
+    "malformed_row",  # the line does not parse into the header's fields (wrong field count, broken quoting)
+    "missing_required_field",  # a required value is empty
+    "bad_date",  # order_date is not a valid YYYY-MM-DD date
+    "bad_quantity",  # quantity is not an integer (or does not fit in int)
+    "non_positive_quantity",  # quantity <= 0
+    "bad_price",  # unit_price is not a decimal with at most 2 places that fits decimal(10,2)
+    "non_positive_price",  # unit_price <= 0
+    "revenue_overflow",  # quantity * unit_price does not fit decimal(12,2)
+    "unknown_country",  # not a seeds/countries.csv country_code (after trim + upper-case)
+    "unknown_product",  # not a seeds/products.csv product_code (after trim + upper-case)
+)
+
+SILVER_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "country",
+    "product",
+    "quantity",
+    "unit_price",
+    "revenue",
+    "source_file",
+    "ingested_at",
+    "order_date",
+)
+REJECTED_COLUMNS = (
+    *BRONZE_COLUMNS,
+    "raw_record",
+    "reject_reason",
+    "source_file",
+    "ingested_at",
+    "ingest_date",
+)
+INT_RE = r"^[+-]?[0-9]+$"
+PRICE_RE = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
+DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+MAX_REVENUE = 9_999_999_999.99
+
+
+def validate(df: DataFrame, countries: set[str], products: set[str]) -> DataFrame:
+    """Add the normalised, typed columns and ``reject_reason`` (null for a valid row) to raw bronze rows."""
+    t = {c: F.trim(F.col(c)) for c in BRONZE_COLUMNS}
+    country, product = F.upper(t["country"]), F.upper(t["product"])
+    qty_ok = t["quantity"].rlike(INT_RE)
+    price_ok = t["unit_price"].rlike(PRICE_RE)
+    order_date = F.when(t["order_date"].rlike(DATE_RE), F.expr("try_cast(trim(order_date) AS date)"))
+    quantity = F.when(qty_ok, F.expr("try_cast(trim(quantity) AS int)"))
+    unit_price = F.when(price_ok, F.expr("try_cast(trim(unit_price) AS decimal(10,2))"))
+    revenue_raw = quantity.cast("decimal(10,0)") * unit_price
+    missing_any = F.lit(False)
+    for c in BRONZE_COLUMNS:
+        missing_any = missing_any | t[c].isNull() | (t[c] == "")
+    reason = (
+        F.when(F.col("_missing_column"), "missing_column")
+        .when(F.col(CORRUPT).isNotNull(), "malformed_row")
+        .when(missing_any, "missing_required_field")
+        .when(order_date.isNull(), "bad_date")
+        .when(quantity.isNull(), "bad_quantity")
+        .when(quantity <= 0, "non_positive_quantity")
+        .when(unit_price.isNull(), "bad_price")
+        .when(unit_price <= 0, "non_positive_price")
+        .when(revenue_raw > F.lit(MAX_REVENUE).cast("decimal(12,2)"), "revenue_overflow")
+        .when(~country.isin(sorted(countries)), "unknown_country")
+        .when(~product.isin(sorted(products)), "unknown_product")
+    )
+    return df.select(
+        *BRONZE_COLUMNS,
+        F.col(CORRUPT).alias("raw_record"),
+        "source_file",
+        "ingested_at",
+        "ingest_date",
+        "_line",
+        reason.alias("reject_reason"),
+        t["order_id"].alias("v_order_id"),
+        t["customer_id"].alias("v_customer_id"),
+        country.alias("v_country"),
+        product.alias("v_product"),
+        quantity.alias("v_quantity"),
+        unit_price.alias("v_unit_price"),
+        order_date.alias("v_order_date"),
+    )
+
+
+def rejected_rows(validated: DataFrame) -> DataFrame:
+    return validated.where(F.col("reject_reason").isNotNull()).select(*REJECTED_COLUMNS)
+
+
+def valid_rows(validated: DataFrame) -> DataFrame:
+    """Valid rows in the silver schema plus ``_line`` and ``_is_new`` (true: from this run's bronze)."""
+    return validated.where(F.col("reject_reason").isNull()).select(
+        F.col("v_order_id").alias("order_id"),
+        F.col("v_customer_id").alias("customer_id"),
+        F.col("v_country").alias("country"),
+        F.col("v_product").alias("product"),
+        F.col("v_quantity").alias("quantity"),
+        F.col("v_unit_price").alias("unit_price"),
+        (F.col("v_quantity").cast("decimal(10,0)") * F.col("v_unit_price"))
+        .cast("decimal(12,2)")
+        .alias("revenue"),
+        "source_file",
+        "ingested_at",
+        F.col("v_order_date").alias("order_date"),
+        "_line",
+        F.lit(True).alias("_is_new"),
+    )
+
+
+def as_candidates(existing: DataFrame) -> DataFrame:
+    """Rows already in silver, shaped like :func:`valid_rows` output (``_line`` -1, ``_is_new`` false)."""
+    return existing.select(
+        *SILVER_COLUMNS, F.lit(-1).cast("long").alias("_line"), F.lit(False).alias("_is_new")
+    )
+
+
+def rank_latest(candidates: DataFrame) -> DataFrame:
+    """``_rank`` 1 for the row that wins its order_id: latest ``ingested_at``, then greatest ``source_file``
+    name, then the later line in the file."""
+    window = Window.partitionBy("order_id").orderBy(
+        F.col("ingested_at").desc(), F.col("source_file").desc(), F.col("_line").desc()
+    )
+    return candidates.withColumn("_rank", F.row_number().over(window))
+
+
+def to_silver(ranked: DataFrame) -> DataFrame:
+    return ranked.where(F.col("_rank") == 1).select(*SILVER_COLUMNS)
