@@ -137,7 +137,10 @@ def write_file(
     try:
         manifest_location = sink.put(manifest_key, answer, "application/json")
     except BaseException:
-        sink.delete(key)
+        try:  # best effort: the writer may not be allowed to delete (the Lambda role can only put)
+            sink.delete(key)
+        except Exception:
+            log.warning("could not remove %s after its manifest failed", location, exc_info=True)
         raise
     log.debug("wrote %s (%d rows, %d defects)", location, generated.rows, len(generated.defects))
     return WrittenFile(

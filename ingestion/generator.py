@@ -26,7 +26,7 @@ COLUMNS = ("order_id", "order_date", "customer_id", "country", "product", "quant
 ORDER_ID_HEX = 20  # 80 bits: unique within a run by construction, ~1e-6 collision odds across 1e9 orders
 CUSTOMER_DIGITS = 8
 MAX_CUSTOMERS = 10**CUSTOMER_DIGITS - 1
-CUSTOMER_SKEW = 2.5  # customer index = pool * u**skew: the larger, the more orders go to the top customers
+CUSTOMER_SKEW = 2.0  # customer index = pool * u**skew: the larger, the more orders go to the top customers
 MAX_QUANTITY = 20
 DISCOUNT_PERCENT = np.array([0, 5, 10, 15, 20, 30], dtype=np.int64)
 DISCOUNT_PROBABILITY = np.array([0.64, 0.12, 0.11, 0.06, 0.05, 0.02])
@@ -94,8 +94,8 @@ def _day_ends(rows: int, start_date: dt.date, days: int) -> np.ndarray:
 
 
 def customer_pool(rows: int) -> int:
-    """Customers known by the end of a run: about one per four orders."""
-    return int(min(max(rows // 4, 50), MAX_CUSTOMERS))
+    """Customers known by the end of a run: about one per two orders."""
+    return int(min(max(rows // 2, 50), MAX_CUSTOMERS))
 
 
 def _fixed_width_strings(matrix: np.ndarray) -> pa.StringArray:

@@ -41,6 +41,10 @@ def _sink(environ: Mapping[str, str]) -> tuple[Sink, dict[str, str]]:
     return LocalSink(root), {"root": str(root)}
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Generate ``event["rows"]`` orders into one bronze CSV (+ manifest); return where and what was written.
 
@@ -48,7 +52,7 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     started = time.perf_counter()
     environ = os.environ
     _configure_logging(environ)
-    now = dt.datetime.now(dt.UTC)
+    now = _now()
     request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
     try:
         plan = parse_event(event, environ=environ, today=now.date())

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from ingestion_oracle import HEADER, REPO, problems, read_rows
+
+from ingestion.batch import generate_file
+from ingestion.plan import RunPlan
+from ingestion.reference import load_reference, reference_dir
+
+START = dt.date(2026, 3, 1)
+
+
+def plan(**changes: object) -> RunPlan:
+    values: dict[str, object] = {"rows": 20_000, "start_date": START, "days": 28, "seed": 7}
+    values.update(changes)
+    return RunPlan(**values)
+
+
+def body(p: RunPlan, chunk: int = 0) -> bytes:
+    return bytes(generate_file(p, chunk, load_reference()).body)
+
+
+def test_same_seed_and_parameters_give_byte_identical_files() -> None:
+    assert body(plan(defect_rate=0.05)) == body(plan(defect_rate=0.05))
+
+
+@pytest.mark.parametrize("change", [{"seed": 8}, {"start_date": START + dt.timedelta(days=1)}, {"days": 27}])
+def test_different_seed_or_dates_give_different_files(change: dict[str, object]) -> None:
+    assert body(plan()) != body(plan(**change))
+
+
+def test_clean_rows_follow_the_contract() -> None:
+    header, rows = read_rows(body(plan()))
+    assert header == HEADER
+    assert len(rows) == 20_000
+    assert [r for r in rows if problems(r)] == []
+    dates = {r[1] for r in rows}
+    assert min(dates) == START.isoformat()
+    assert max(dates) == (START + dt.timedelta(days=27)).isoformat()
+    assert len({r[0] for r in rows}) == len(rows)
+
+
+def test_header_is_written_without_quotes() -> None:
+    assert body(plan(rows=3)).startswith(
+        b"order_id,order_date,customer_id,country,product,quantity,unit_price\n"
+    )
+
+
+def test_defects_leave_the_clean_rows_unchanged() -> None:
+    _, clean = read_rows(body(plan()))
+    _, dirty = read_rows(body(plan(defect_rate=0.1)))
+    same = sum(a == b for a, b in zip(clean, dirty, strict=True))
+    assert 0.88 * len(clean) <= same <= 0.91 * len(clean)
+
+
+def test_orders_look_like_a_shop() -> None:
+    p = plan(rows=60_000, days=56, start_date=dt.date(2026, 1, 5))  # 8 whole weeks, Monday to Sunday
+    _, rows = read_rows(body(p))
+    per_customer = Counter(r[2] for r in rows)
+    counts = sorted(per_customer.values(), reverse=True)
+    assert counts[0] >= 50, "a few customers buy very often"
+    assert sum(c == 1 for c in counts) > len(counts) / 4, "many customers buy once"
+    first_week = {r[2] for r in rows if r[1] < "2026-01-12"}
+    last_week = {r[2] for r in rows if r[1] >= "2026-02-23"}
+    assert len(last_week - {c for r in rows if r[1] < "2026-02-23" for c in [r[2]]}) > 0, (
+        "new customers appear"
+    )
+    assert max(int(c[1:]) for c in last_week) > max(int(c[1:]) for c in first_week)
+    weekday = Counter(dt.date.fromisoformat(r[1]).weekday() for r in rows)
+    assert weekday[5] > weekday[1] * 1.1, "Saturdays are busier than Tuesdays"
+    countries = Counter(r[3] for r in rows)
+    assert countries.most_common(1)[0][0] == "US"
+    products = Counter(r[4] for r in rows)
+    assert products["P008"] > products["P013"] * 3, "popularity_weight drives the mix"
+    by_customer_country = {}
+    for r in rows:
+        assert by_customer_country.setdefault(r[2], r[3]) == r[3], "a customer lives in one country"
+
+
+def test_unit_price_is_near_list_price() -> None:
+    reference = load_reference()
+    list_price = dict(zip(reference.product_codes, reference.list_price_cents.tolist(), strict=True))
+    _, rows = read_rows(body(plan()))
+    ratios = [round(float(r[6]) * 100) / list_price[r[4]] for r in rows]
+    assert all(0.69 <= x <= 1.0 for x in ratios)
+    assert sum(x == 1.0 for x in ratios) > len(ratios) / 2
+
+
+def test_black_friday_is_a_peak() -> None:
+    _, rows = read_rows(body(plan(rows=30_000, start_date=dt.date(2026, 11, 20), days=14)))
+    per_day = Counter(r[1] for r in rows)
+    assert per_day.most_common(1)[0][0] == "2026-11-27"
+
+
+def test_chunks_cover_the_range_in_order_with_unique_ids() -> None:
+    p = plan(rows=25_000, rows_per_file=10_000)
+    chunks = [read_rows(body(p, i))[1] for i in range(p.files)]
+    assert [len(c) for c in chunks] == [10_000, 10_000, 5_000]
+    rows = [r for c in chunks for r in c]
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)
+    assert {r[1] for r in rows} == {(START + dt.timedelta(days=d)).isoformat() for d in range(28)}
+    assert len({r[0] for r in rows}) == 25_000
+    # Chunk i is a pure function of the plan and i: regenerating chunk 1 alone gives the same bytes.
+    assert read_rows(body(p, 1))[1] == chunks[1]
+
+
+def test_order_ids_differ_across_seeds_dates_and_chunks() -> None:
+    ids = Counter()
+    for p in (plan(), plan(seed=8), plan(start_date=START + dt.timedelta(days=1))):
+        ids.update(r[0] for r in read_rows(body(p))[1])
+    p = plan(seed=9, rows_per_file=5_000)
+    for chunk in range(p.files):
+        ids.update(r[0] for r in read_rows(body(p, chunk))[1])
+    assert ids.most_common(1)[0][1] == 1
+
+
+def test_reference_comes_from_the_repository_seeds() -> None:
+    assert reference_dir() in (REPO / "seeds", REPO / "ingestion" / "reference")
+    reference = load_reference(REPO / "seeds")
+    assert reference.product_codes[0] == "P001"
+    assert abs(reference.country_weights.sum() - 1) < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("rows", 0), ("days", 0), ("days", 4000), ("seed", -1), ("defect_rate", 1.5), ("rows_per_file", -1)],
+)
+def test_plan_rejects_out_of_bounds_values(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        plan(**{field: value})
