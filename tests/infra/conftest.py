@@ -1,0 +1,24 @@
+"""Fixtures of the infra tests (helpers live in infra_testlib.py)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pytest
+from infra_testlib import Resolver, load_package_module, load_template
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="session")
+def resolver(template: dict[str, Any]) -> Resolver:
+    return Resolver(template)
+
+
+@pytest.fixture(scope="session")
+def package() -> ModuleType:
+    return load_package_module()
