@@ -164,7 +164,12 @@ def test_lambda_function(template: dict[str, Any], resolver: Resolver) -> None:
     props = resolver.resolve(fn["Properties"])
     assert props["Handler"] == "ingestion.handler.lambda_handler"
     assert props["Runtime"] in ("python3.11", "python3.12")
-    assert set(props["Environment"]["Variables"]) == {"LAKE_BUCKET", "LAKE_PREFIX", "LOG_LEVEL"}
+    assert set(props["Environment"]["Variables"]) == {
+        "LAKE_BUCKET",
+        "LAKE_PREFIX",
+        "LOG_LEVEL",
+        "LAKE_KMS_KEY_ID",
+    }
     assert props["Environment"]["Variables"]["LAKE_BUCKET"] == resolver.values["LakeBucket"]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Timeout"] == 900

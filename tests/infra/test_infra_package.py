@@ -1,0 +1,117 @@
+"""infra/package.py: the Lambda and Glue zips hold what the function and the job import, and nothing else;
+the export block and the parameter overrides are what deploy.sh prints and passes."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from infra_testlib import REPO_ROOT
+
+SEEDS = sorted(p.name for p in (REPO_ROOT / "seeds").glob("*.csv"))
+
+
+def test_lambda_zip_contents(package: ModuleType, tmp_path: Path) -> None:
+    out = package.build_lambda_zip(tmp_path / "ingestion.zip")
+    names = set(zipfile.ZipFile(out).namelist())
+    assert "ingestion/__init__.py" in names
+    if (REPO_ROOT / "ingestion" / "handler.py").exists():
+        assert "ingestion/handler.py" in names  # the module of ingestion.handler.lambda_handler
+    assert {f"ingestion/reference/{s}" for s in SEEDS} <= names
+    for name in names:
+        assert "__pycache__" not in name and not name.endswith(".pyc"), name
+        assert "/tests/" not in name and not Path(name).name.startswith("test_"), name
+        assert name.startswith("ingestion/"), name
+    # the packaged seeds are byte-identical to the repository's
+    with zipfile.ZipFile(out) as zf:
+        for seed in SEEDS:
+            assert zf.read(f"ingestion/reference/{seed}") == (REPO_ROOT / "seeds" / seed).read_bytes()
+
+
+def test_lambda_zip_is_reproducible(package: ModuleType, tmp_path: Path) -> None:
+    a = package.build_lambda_zip(tmp_path / "a.zip")
+    b = package.build_lambda_zip(tmp_path / "b.zip")
+    assert a.read_bytes() == b.read_bytes()
+    key = package.content_key(a)
+    assert key == package.content_key(b)
+    assert key.startswith("artifacts/lambda/ingestion-") and key.endswith(".zip")
+
+
+def test_lambda_zip_reads_its_own_reference_data(package: ModuleType, tmp_path: Path) -> None:
+    """Unzipped alone (as Lambda does), the package finds the seeds inside itself, not in a repository."""
+    out = package.build_lambda_zip(tmp_path / "ingestion.zip")
+    task = tmp_path / "task"
+    zipfile.ZipFile(out).extractall(task)
+    code = (
+        "import ingestion, ingestion.reference as r, pathlib, sys; "
+        "root = pathlib.Path(sys.argv[1]).resolve(); "
+        "assert pathlib.Path(ingestion.__file__).resolve().is_relative_to(root), ingestion.__file__; "
+        "print(r.reference_dir().resolve())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(task)],
+        cwd=task,
+        env={"PYTHONPATH": str(task), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == (task / "ingestion" / "reference").resolve()
+
+
+def test_glue_zip_contents(package: ModuleType, tmp_path: Path) -> None:
+    out = package.build_glue_zip(tmp_path / "glue_jobs.zip")
+    names = set(zipfile.ZipFile(out).namelist())
+    assert "glue_jobs/__init__.py" in names
+    assert all(n.startswith("glue_jobs/") and "__pycache__" not in n and "/tests/" not in n for n in names)
+
+
+def test_missing_package_is_one_line_error(package: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "countries.csv").write_text("x\n")
+    with pytest.raises(package.PackageError, match="not a Python package"):
+        package.build_lambda_zip(tmp_path / "out.zip", root=tmp_path)
+
+
+def test_export_block_is_shell_evaluable(package: ModuleType) -> None:
+    outputs = [{"OutputKey": k, "OutputValue": f"value of {k}"} for k in package.OUTPUT_TO_ENV]
+    outputs.append({"OutputKey": "Unrelated", "OutputValue": "x"})
+    block = package.export_block(outputs)
+    lines = block.splitlines()
+    assert len(lines) == len(package.OUTPUT_TO_ENV)
+    for line, (key, env) in zip(lines, package.OUTPUT_TO_ENV.items(), strict=True):
+        assert line.startswith(f"export {env}=")
+        assert shlex.split(line.split("=", 1)[1]) == [f"value of {key}"]
+    with pytest.raises(package.PackageError, match="DbtEnv"):
+        package.export_block([o for o in outputs if o["OutputKey"] != "DbtEnv"])
+
+
+def test_cli_exports_and_params(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"DbtAthenaRegion": "eu-west-1", "DbtAthenaS3StagingDir": "s3://b/athena-results/",
+                                   "DbtAthenaS3DataDir": "s3://b/gold/", "DbtAthenaWorkgroup": "lakehouse-dev",
+                                   "DbtAthenaSchema": "lakehouse_dev_gold", "DbtAthenaSilverDatabase": "lakehouse_dev_silver",
+                                   "DbtEnv": "dev"}))  # fmt: skip
+    run = [sys.executable, str(REPO_ROOT / "infra" / "package.py")]
+    gh = subprocess.run(
+        [*run, "exports", "--github-env", str(outputs)], capture_output=True, text=True, check=True
+    )
+    assert "DBT_ATHENA_REGION=eu-west-1" in gh.stdout.splitlines()
+    params = subprocess.run(
+        [*run, "params", str(REPO_ROOT / "infra" / "parameters" / "dev.json"), "LambdaCodeKey=k", "Env=dev"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert "LambdaCodeKey=k" in params and "Env=dev" in params and "LakePrefix=" in params
+    bad = subprocess.run(
+        [*run, "exports", str(tmp_path / "missing.json")], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
