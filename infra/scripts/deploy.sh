@@ -8,6 +8,7 @@
 #   PANDAS_LAYER_ARN             AWS SDK for pandas layer for python3.12 x86_64 in your region; default below
 #   PANDAS_LAYER_VERSION         version of the default layer ARN (see the layer table linked below)
 #   PYTHON                       interpreter for infra/package.py (default .venv/bin/python, else python3)
+#   BUILD_DIR                    where the zips and the outputs go (default build/infra)
 #
 # What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/) and the glue_jobs zip,
 # creates the stack without compute on the very first run (the Lambda code has to be in the bucket before
@@ -41,7 +42,7 @@ export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
 pkg() { "$PYTHON" infra/package.py "$@"; }
 PROJECT="$(pkg param "$PARAMS_FILE" ProjectName lakehouse)"
 STACK="${PROJECT}-${ENV_NAME}"
-BUILD="build/infra/${ENV_NAME}"
+BUILD="${BUILD_DIR:-build/infra}/${ENV_NAME}"
 mkdir -p "$BUILD"
 
 # AWS SDK for pandas publishes numpy + pyarrow as a managed layer; ARNs (account of the AWS publisher,

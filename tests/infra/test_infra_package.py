@@ -115,3 +115,45 @@ def test_cli_exports_and_params(tmp_path: Path) -> None:
         [*run, "exports", str(tmp_path / "missing.json")], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+# What the Lambda runtime (boto3) and the AWS SDK for pandas layer (numpy, pyarrow, pandas) provide.
+LAMBDA_THIRD_PARTY = {"boto3", "botocore", "numpy", "pyarrow", "pandas"}
+
+
+def _module_imports(path: Path) -> set[str]:
+    """Modules imported at module level (not inside functions: those only load when called)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_handler_imports_only_what_lambda_provides() -> None:
+    """The zip carries no dependencies: the handler's import closure may only need the runtime and the layer."""
+    if not (REPO_ROOT / "ingestion" / "handler.py").exists():
+        pytest.fail("ingestion/handler.py is missing")
+    stdlib = set(sys.stdlib_module_names)
+    seen, todo, third_party = set(), ["ingestion.handler"], set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = REPO_ROOT / (module.replace(".", "/") + ".py")
+        if not path.exists():
+            path = REPO_ROOT / module.replace(".", "/") / "__init__.py"
+        for name in _module_imports(path):
+            top = name.split(".")[0]
+            if top == "ingestion":
+                todo.append(name)
+                if "." in name:
+                    todo.append(name.rsplit(".", 1)[0])
+            elif top not in stdlib and top != "__future__":
+                third_party.add(top)
+    assert third_party <= LAMBDA_THIRD_PARTY, f"the Lambda would need {third_party - LAMBDA_THIRD_PARTY}"

@@ -148,6 +148,22 @@ def test_rejected_table_keeps_raw_strings(template: dict[str, Any], resolver: Re
     )
 
 
+def test_catalog_columns_are_what_the_job_writes(template: dict[str, Any], resolver: Resolver) -> None:
+    transform = pytest.importorskip("glue_jobs.transform", reason="the silver job is not there yet")
+    for logical, columns in (
+        ("SilverOrdersTable", transform.SILVER_COLUMNS),
+        ("SilverOrdersRejectedTable", transform.REJECTED_COLUMNS),
+    ):
+        table = resolver.resolve(template["Resources"][logical]["Properties"]["TableInput"])
+        declared = [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
+        partitions = [c["Name"] for c in table["PartitionKeys"]]
+        assert set(declared) | set(partitions) == set(columns), (
+            logical,
+            set(columns) ^ set(declared + partitions),
+        )
+        assert partitions == [columns[-1]], logical
+
+
 def test_glue_database_names(template: dict[str, Any], resolver: Resolver) -> None:
     assert resolver.values["SilverDatabase"] == "lakehouse_dev_silver"
     assert resolver.values["GoldDatabase"] == "lakehouse_dev_gold"
