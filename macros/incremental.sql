@@ -32,3 +32,15 @@
 {% macro athena__partition_by_month(column) -%}
     {{ return(['month(' ~ column ~ ')']) }}
 {%- endmacro %}
+
+{#
+    dbt's is_incremental() asks the warehouse whether the table exists. `dbt compile --no-introspect` (used to
+    check the Athena target without AWS access) holds no connection, so the question cannot be asked: render the
+    full-refresh SQL then. Everything else is dbt's own macro.
+#}
+{% macro is_incremental() -%}
+    {%- if execute and not flags.INTROSPECT -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(dbt.is_incremental()) }}
+{%- endmacro %}

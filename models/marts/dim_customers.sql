@@ -9,7 +9,7 @@ orders as (
 
 ),
 
-{% if is_incremental() -%}
+{% if is_incremental() %}
 affected_customers as (
 
     select distinct customer_id
@@ -17,13 +17,13 @@ affected_customers as (
     where {{ lakehouse.is_recently_ingested('ingested_at') }}
 
 ),
-{%- endif %}
+{% endif %}
 
 customer_orders as (
 
     select * from orders
-    {% if is_incremental() -%}
-        where customer_id in (select affected_customers.customer_id from affected_customers)
+    {% if is_incremental() %}
+    where customer_id in (select affected_customers.customer_id from affected_customers)
     {%- endif %}
 
 ),

@@ -15,7 +15,7 @@ orders as (
 
 ),
 
-{% if is_incremental() -%}
+{% if is_incremental() %}
 current_rows as (
 
     select * from {{ this }}
@@ -40,13 +40,13 @@ affected_products as (
         or products.list_price <> current_rows.list_price
 
 ),
-{%- endif %}
+{% endif %}
 
 scoped_products as (
 
     select * from products
-    {% if is_incremental() -%}
-        where product_code in (select affected_products.product_code from affected_products)
+    {% if is_incremental() %}
+    where product_code in (select affected_products.product_code from affected_products)
     {%- endif %}
 
 ),

@@ -11,7 +11,7 @@ orders as (
 
 ),
 
-{% if is_incremental() -%}
+{% if is_incremental() %}
 changed_orders as (
 
     select *
@@ -39,22 +39,31 @@ previous_first_orders as (
 
 affected_grains as (
 
-    select order_month, country from changed_orders
+    select
+        order_month,
+        country
+    from changed_orders
+
     union
-    select order_month, country from previous_first_orders where order_rank = 1
+
+    select
+        order_month,
+        country
+    from previous_first_orders
+    where order_rank = 1
 
 ),
-{%- endif %}
+{% endif %}
 
 scoped as (
 
     select orders.*
     from orders
-    {% if is_incremental() -%}
-        inner join affected_grains
-            on
-                orders.order_month = affected_grains.order_month
-                and orders.country = affected_grains.country
+    {% if is_incremental() %}
+    inner join affected_grains
+        on
+            orders.order_month = affected_grains.order_month
+            and orders.country = affected_grains.country
     {%- endif %}
 
 ),
@@ -71,8 +80,8 @@ customer_first_orders as (
         ) as order_rank
 
     from orders
-    {% if is_incremental() -%}
-        where customer_id in (select scoped.customer_id from scoped)
+    {% if is_incremental() %}
+    where customer_id in (select scoped.customer_id from scoped)
     {%- endif %}
 
 ),

@@ -14,8 +14,8 @@ orders as (
 changed as (
 
     select * from orders
-    {% if is_incremental() -%}
-        where {{ lakehouse.is_recently_ingested('ingested_at', 'ingested_at') }}
+    {% if is_incremental() %}
+    where {{ lakehouse.is_recently_ingested('ingested_at', 'ingested_at') }}
     {%- endif %}
 
 ),

@@ -11,7 +11,7 @@ orders as (
 
 ),
 
-{% if is_incremental() -%}
+{% if is_incremental() %}
 affected_dates as (
 
     select distinct order_date
@@ -19,13 +19,13 @@ affected_dates as (
     where {{ lakehouse.is_recently_ingested('ingested_at') }}
 
 ),
-{%- endif %}
+{% endif %}
 
 scoped as (
 
     select * from orders
-    {% if is_incremental() -%}
-        where order_date in (select affected_dates.order_date from affected_dates)
+    {% if is_incremental() %}
+    where order_date in (select affected_dates.order_date from affected_dates)
     {%- endif %}
 
 ),

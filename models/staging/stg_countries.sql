@@ -10,10 +10,10 @@ source as (
 renamed as (
 
     select
-        cast(country_code as {{ dbt.type_string() }}) as country_code,
-        cast(country_name as {{ dbt.type_string() }}) as country_name,
-        cast(region as {{ dbt.type_string() }}) as region,
-        cast(currency as {{ dbt.type_string() }}) as currency
+        cast(country_code as varchar) as country_code,
+        cast(country_name as varchar) as country_name,
+        cast(region as varchar) as region,
+        cast(currency as varchar) as currency
 
     from source
 

@@ -10,9 +10,9 @@ source as (
 renamed as (
 
     select
-        cast(product_code as {{ dbt.type_string() }}) as product_code,
-        cast(product_name as {{ dbt.type_string() }}) as product_name,
-        cast(category as {{ dbt.type_string() }}) as category,
+        cast(product_code as varchar) as product_code,
+        cast(product_name as varchar) as product_name,
+        cast(category as varchar) as category,
         cast(list_price as decimal(10, 2)) as list_price
 
     from source
