@@ -9,11 +9,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ingestion.defects import DEFECT_KINDS, RECOVERABLE, DefectPlan, defect_lines, no_defects, plan_defects
-from ingestion.generator import generate_orders
+from ingestion.generator import generate_columns
 from ingestion.plan import RunPlan
 from ingestion.reference import Reference, load_reference
-from ingestion.render import HEADER, csv_body, splice
+from ingestion.render import HEADER, render_rows, splice
 from ingestion.sinks import Sink
 
 log = logging.getLogger(__name__)
@@ -65,20 +67,19 @@ def object_key(stamp: dt.datetime, unique: str, prefix: str = "") -> str:
 
 def generate_file(plan: RunPlan, chunk_index: int, reference: Reference) -> GeneratedFile:
     """Pure: the CSV of file ``chunk_index`` of ``plan`` with its defects, byte-identical for the same plan."""
-    table = generate_orders(plan, chunk_index, reference)
-    rows = table.num_rows
+    columns = generate_columns(plan, chunk_index, reference)
+    rows = len(columns)
     _, defect_rng = plan.chunk_rngs(chunk_index)
     defects = plan_defects(rows, plan.defect_rate, defect_rng) if plan.defect_rate > 0 else no_defects()
-    body = csv_body(table)
+    data, lengths = render_rows(columns, reference)
+    body = memoryview(data)
     if len(defects):
-        body = splice(body, rows, defects, defect_lines(table, defects, reference, defect_rng))
-    dates = table.column("order_date")
+        gather = np.where(defects.sources >= 0, defects.sources, defects.positions)
+        subset = columns.take(gather).to_table(reference)
+        body = splice(data, lengths, defects, defect_lines(subset, defects, reference, defect_rng))
+    first_day, last_day = (plan.start_date + dt.timedelta(days=int(d)) for d in columns.day[[0, -1]])
     return GeneratedFile(
-        body=HEADER + memoryview(body),
-        rows=rows,
-        defects=defects,
-        first_date=dates[0].as_py(),
-        last_date=dates[rows - 1].as_py(),
+        body=HEADER + body, rows=rows, defects=defects, first_date=first_day, last_date=last_day
     )
 
 

@@ -13,6 +13,7 @@ A row has at most one kind; a clean row is the source of at most one duplicate o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,75 +134,125 @@ def _unknown(candidates: tuple[str, ...], known: tuple[str, ...]) -> tuple[str, 
     return tuple(c for c in candidates if c.upper() not in upper)
 
 
+Fields = list[pa.Array]  # the 7 string columns of the rows of one kind, changed in place
+
+
+def _missing_field(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    drop = rng.integers(0, len(f), len(f[0]))
+    for column in range(len(f)):  # one pass per column, not per row: a null field is skipped by the join
+        f[column] = pc.if_else(pa.array(drop == column), pa.scalar(None, pa.string()), f[column])
+
+
+def _extra_field(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    n = len(f[0])
+    insert_at, extra = rng.integers(0, len(f) + 1, n), _choice(rng, EXTRA_VALUES, n)
+    for column in range(len(f)):
+        f[column] = pc.if_else(
+            pa.array(insert_at == column), pc.binary_join_element_wise(extra, f[column], ","), f[column]
+        )
+    last = len(f) - 1
+    f[last] = pc.if_else(
+        pa.array(insert_at == len(f)), pc.binary_join_element_wise(f[last], extra, ","), f[last]
+    )
+
+
+def _bad_date(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    date = f[1]
+    year, month = pc.utf8_slice_codeunits(date, 0, 4), pc.utf8_slice_codeunits(date, 4, 7)
+    day, join = pc.utf8_slice_codeunits(date, 8, 10), pc.binary_join_element_wise
+    f[1] = pc.choose(
+        pa.array(rng.integers(0, 5, len(date)), type=pa.int8()),
+        pc.strftime(rows.column("order_date").combine_chunks(), format="%d/%m/%Y"),
+        join(year, "-13-", day, ""),
+        join(year, month, "-32", ""),
+        join(year, "-02-30", ""),
+        pa.array(["not a date"] * len(date), type=pa.string()),
+    )
+
+
+def _non_numeric_quantity(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    f[5] = _choice(rng, NON_NUMERIC_QUANTITIES, len(f[5]))
+
+
+def _negative_or(zero: str, column: int) -> Mutator:
+    def mutate(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+        negative = pc.binary_join_element_wise("-", f[column], "")
+        f[column] = pc.if_else(pa.array(rng.random(len(f[column])) < 0.5), pa.scalar(zero), negative)
+
+    return mutate
+
+
+def _unknown_country(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    f[3] = _choice(rng, _unknown(UNKNOWN_COUNTRIES, reference.country_codes), len(f[3]))
+
+
+def _unknown_product(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    f[4] = _choice(rng, _unknown(UNKNOWN_PRODUCTS, reference.product_codes), len(f[4]))
+
+
+def _noise(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    """At least one recoverable change per row: lower-case codes and/or stray spaces."""
+    variant, pad = rng.integers(0, 6, len(f[0])), pc.binary_join_element_wise
+
+    def change(column: int, when: np.ndarray, value: pa.Array) -> None:
+        f[column] = pc.if_else(pa.array(when), value, f[column])
+
+    change(3, np.isin(variant, [0, 2]), pc.utf8_lower(f[3]))
+    change(4, np.isin(variant, [1, 2]), pc.utf8_lower(f[4]))
+    change(2, variant == 3, pad(" ", f[2], " ", ""))
+    change(4, variant == 4, pad(f[4], "  ", ""))
+    change(3, variant == 4, pad(" ", f[3], ""))
+    change(5, variant == 5, pad(" ", f[5], ""))
+    change(6, variant == 5, pad(f[6], " ", ""))
+    change(0, variant == 5, pad(" ", f[0], ""))
+
+
+def _late_correction(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    bump = pa.array(rng.integers(1, 4, len(f[5])), type=pa.int32())
+    f[5] = pc.cast(pc.add(rows.column("quantity").combine_chunks(), bump), pa.string())
+
+
+def _unchanged(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
+    """duplicate: the caller copies the source line byte for byte."""
+
+
+Mutator = Callable[[Fields, pa.Table, Reference, np.random.Generator], None]
+MUTATORS: dict[str, Mutator] = {
+    "missing_field": _missing_field,
+    "extra_field": _extra_field,
+    "bad_date": _bad_date,
+    "non_numeric_quantity": _non_numeric_quantity,
+    "non_positive_quantity": _negative_or("0", 5),
+    "non_positive_price": _negative_or("0.00", 6),
+    "unknown_country": _unknown_country,
+    "unknown_product": _unknown_product,
+    "noise": _noise,
+    "duplicate": _unchanged,
+    "late_correction": _late_correction,
+}
+
+
 def defect_lines(
-    table: pa.Table, plan: DefectPlan, reference: Reference, rng: np.random.Generator
+    rows: pa.Table, plan: DefectPlan, reference: Reference, rng: np.random.Generator
 ) -> pa.Array:
     """The CSV line (with its newline) of every defect row in ``plan``, in ``plan.positions`` order.
 
-    Duplicates are left to the caller (they must be the byte-exact source line); their entries here are the
-    re-rendered source row."""
-    k = len(plan)
-    gather = np.where(plan.sources >= 0, plan.sources, plan.positions)
-    sub = table.take(pa.array(gather))
-    cols = [_strings(sub.column(i).combine_chunks()) for i in range(sub.num_columns)]
-    order_id, order_date, customer, country, product, quantity, price = range(7)
-    kinds = plan.kinds
-
-    def where(kind: str, values: pa.Array | pa.Scalar, column: int, extra: np.ndarray | None = None) -> None:
-        mask = kinds == KIND[kind]
-        if extra is not None:
-            mask &= extra
-        if mask.any():
-            cols[column] = pc.if_else(pa.array(mask), values, cols[column])
-
-    dates = sub.column(order_date).combine_chunks()
-    year, month_day = (
-        pc.utf8_slice_codeunits(cols[order_date], 0, 4),
-        pc.utf8_slice_codeunits(cols[order_date], 4, 7),
-    )
-    day = pc.utf8_slice_codeunits(cols[order_date], 8, 10)
-    bad_dates = pc.choose(
-        pa.array(rng.integers(0, 5, k), type=pa.int8()),
-        pc.strftime(dates, format="%d/%m/%Y"),
-        pc.binary_join_element_wise(year, "-13-", day, ""),
-        pc.binary_join_element_wise(year, month_day, "-32", ""),
-        pc.binary_join_element_wise(year, "-02-30", ""),
-        pa.array(["not a date"] * k, type=pa.string()),
-    )
-    where("bad_date", bad_dates, order_date)
-    where("non_numeric_quantity", _choice(rng, NON_NUMERIC_QUANTITIES, k), quantity)
-    zero = rng.random(k) < 0.5
-    where("non_positive_quantity", pa.scalar("0"), quantity, zero)
-    where("non_positive_quantity", pc.binary_join_element_wise("-", cols[quantity], ""), quantity, ~zero)
-    where("non_positive_price", pa.scalar("0.00"), price, zero)
-    where("non_positive_price", pc.binary_join_element_wise("-", cols[price], ""), price, ~zero)
-    where("unknown_country", _choice(rng, _unknown(UNKNOWN_COUNTRIES, reference.country_codes), k), country)
-    where("unknown_product", _choice(rng, _unknown(UNKNOWN_PRODUCTS, reference.product_codes), k), product)
-    bump = pa.array(rng.integers(1, 4, k), type=pa.int32())
-    new_quantity = pc.cast(pc.add(sub.column(quantity).combine_chunks(), bump), pa.string())
-    where("late_correction", new_quantity, quantity)
-
-    # noise: every noise row gets at least one recoverable change (lower-case codes and/or stray spaces).
-    variant = rng.integers(0, 6, k)
-    pad = pc.binary_join_element_wise
-    where("noise", pc.utf8_lower(cols[country]), country, np.isin(variant, [0, 2]))
-    where("noise", pc.utf8_lower(cols[product]), product, np.isin(variant, [1, 2]))
-    where("noise", pad(" ", cols[customer], " ", ""), customer, variant == 3)
-    where("noise", pad(cols[product], "  ", ""), product, variant == 4)
-    where("noise", pad(" ", cols[country], ""), country, variant == 4)
-    where("noise", pad(" ", cols[quantity], ""), quantity, variant == 5)
-    where("noise", pad(cols[price], " ", ""), price, variant == 5)
-    where("noise", pad(" ", cols[order_id], ""), order_id, variant == 5)
-
-    # Field-count defects last, on the already rendered strings: a null field is skipped by the join.
-    drop = rng.integers(0, 7, k)
-    for column in range(7):  # one pass per column, not per row
-        where("missing_field", pa.nulls(k, pa.string()), column, drop == column)
-    insert_at = rng.integers(0, 8, k)
-    extra = _choice(rng, EXTRA_VALUES, k)
-    for column in range(7):
-        where("extra_field", pad(extra, cols[column], ","), column, insert_at == column)
-    where("extra_field", pad(cols[price], extra, ","), price, insert_at == 7)
-
-    line = pc.binary_join_element_wise(*cols, ",", null_handling="skip")
-    return pc.binary_join_element_wise(line, "", "\n")
+    ``rows`` holds, for each defect row, the clean order it is made from: the row itself, or for duplicate /
+    late_correction the source row. Each kind changes only its own rows (one vectorised pass per kind)."""
+    rows = rows.combine_chunks()
+    text = [_strings(column.combine_chunks()) for column in rows.columns]
+    pieces: list[pa.Array] = []
+    order: list[np.ndarray] = []
+    for code, kind in enumerate(DEFECT_KINDS):
+        index = np.flatnonzero(plan.kinds == code)
+        if index.size == 0:
+            continue
+        take = pa.array(index)
+        fields = [column.take(take) for column in text]
+        MUTATORS[kind](fields, rows.take(take), reference, rng)
+        line = pc.binary_join_element_wise(*fields, ",", null_handling="skip")
+        pieces.append(pc.binary_join_element_wise(line, "", "\n"))
+        order.append(index)
+    inverse = np.empty(len(plan), dtype=np.int64)
+    inverse[np.concatenate(order)] = np.arange(len(plan))
+    return pa.concat_arrays(pieces).take(pa.array(inverse))

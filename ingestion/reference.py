@@ -22,7 +22,7 @@ class ReferenceError(ValueError):
     """A reference file is missing or has a bad value; the message names the file, row and column."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, so caches can key on it
 class Reference:
     """Countries and products as parallel arrays, in seed-file order."""
 
