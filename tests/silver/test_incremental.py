@@ -40,8 +40,12 @@ def test_late_correction_rewrites_only_touched_partitions(lake: Path, run_job: C
     assert rows["a"]["source_file"] == "orders_lambda_20260303_080000_day2.csv"
     after = tree_digest(silver)
     untouched = [k for k in before if k.startswith(("order_date=2026-03-02/", "order_date=2026-03-03/"))]
-    assert untouched and all(after.get(k) == before[k] for k in untouched), "untouched partitions must not move"
-    assert not any(k in after for k in before if k.startswith("order_date=2026-03-01/")), "03-01 was rewritten"
+    assert untouched and all(after.get(k) == before[k] for k in untouched), (
+        "untouched partitions must not move"
+    )
+    assert not any(k in after for k in before if k.startswith("order_date=2026-03-01/")), (
+        "03-01 was rewritten"
+    )
     assert second["files_read"] == 1 and second["rows_read"] == 3
     assert second["rows_written"] == 2 and second["rows_rejected"] == 1 and second["duplicates_dropped"] == 0
     assert second["superseded"] == 1
@@ -71,7 +75,9 @@ def test_late_correction_rewrites_only_touched_partitions(lake: Path, run_job: C
 def test_correction_that_moves_the_order_date_removes_the_old_version(
     lake: Path, run_job: Callable[..., dict]
 ) -> None:
-    bronze_file(lake, "20260302_080000", "one", ["a,2026-03-01,C1,US,P001,1,1.00", "b,2026-03-02,C1,US,P001,1,1.00"])
+    bronze_file(
+        lake, "20260302_080000", "one", ["a,2026-03-01,C1,US,P001,1,1.00", "b,2026-03-02,C1,US,P001,1,1.00"]
+    )
     run_job(lake)
     bronze_file(lake, "20260302_090000", "two", ["a,2026-03-05,C1,US,P001,1,1.00"])
     metrics = run_job(lake)

@@ -1,0 +1,155 @@
+"""No Spark: the S3 storage (moto), the commit journal on S3, and the Glue argument contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from glue_jobs import bronze_to_silver_orders as script
+from glue_jobs import commit
+from glue_jobs.bronze import parse_header
+from glue_jobs.runner import ReconciliationError, check
+from glue_jobs.storage import LocalStorage, S3Storage, storage_for
+
+BUCKET = "lake-bucket"
+
+
+@pytest.fixture
+def s3() -> S3Storage:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield S3Storage(client)
+
+
+def _put(s3: S3Storage, key: str, body: bytes = b"x") -> None:
+    s3.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def test_s3_listing_reading_and_writing(s3: S3Storage) -> None:
+    root = f"s3://{BUCKET}/p/bronze/orders"
+    _put(s3, "p/bronze/orders/ingest_date=2026-03-01/b.csv", b"order_id,order_date\n1,2\n")
+    _put(s3, "p/bronze/orders/ingest_date=2026-03-01/a.csv", b"")
+    _put(s3, "p/bronze/orders/ingest_date=2026-03-01/a.csv.manifest.json")
+    _put(s3, "p/bronze/orders/_tmp/c.csv")
+    files = s3.list_files(root, ".csv")
+    assert [f.path.rsplit("/", 1)[1] for f in files] == ["a.csv", "b.csv"]
+    assert s3.list_dirs(root) == ["_tmp", "ingest_date=2026-03-01"]
+    assert s3.read_bytes(files[1].path, 10) == b"order_id,o"
+    assert s3.read_bytes(files[0].path, 10) == b""
+    assert s3.read_bytes(f"s3://{BUCKET}/nope") is None
+    assert s3.exists(f"{root}/ingest_date=2026-03-01") and not s3.exists(f"{root}/ingest_date=2026-03-02")
+    s3.write_text(f"s3://{BUCKET}/p/_state/silver/bookmark.json", "{}")
+    assert s3.read_bytes(f"s3://{BUCKET}/p/_state/silver/bookmark.json") == b"{}"
+    assert isinstance(storage_for("s3://b/k"), S3Storage) and isinstance(storage_for("/tmp/x"), LocalStorage)
+
+
+def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = f"s3://{BUCKET}/lake"
+    paths = commit.Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
+    table = f"{base}/silver/silver_orders"
+    _put(s3, "lake/silver/silver_orders/order_date=2026-03-01/old.parquet", b"old1")
+    _put(s3, "lake/silver/silver_orders/order_date=2026-03-02/old.parquet", b"old2")
+    _put(s3, "lake/silver/silver_orders/order_date=2026-03-09/old.parquet", b"gone")
+    _put(s3, "lake/silver/silver_orders_rejected/ingest_date=2026-03-03/r0.parquet", b"r0")
+    staging = paths.staging("run1")
+    _put(s3, "lake/silver/_staging/run1/silver_orders/order_date=2026-03-01/new.parquet", b"new1")
+    _put(s3, "lake/silver/_staging/run1/silver_orders/order_date=2026-03-02/new.parquet", b"new2")
+    _put(s3, "lake/silver/_staging/run1/silver_orders_rejected/ingest_date=2026-03-03/r1.parquet", b"r1")
+    journal = {
+        "swaps": [
+            {"kind": "replace", "staged": f"{staging}/silver_orders/order_date=2026-03-01", "target": f"{table}/order_date=2026-03-01"},
+            {"kind": "replace", "staged": f"{staging}/silver_orders/order_date=2026-03-02", "target": f"{table}/order_date=2026-03-02"},
+            {"kind": "delete", "target": f"{table}/order_date=2026-03-09"},
+            {
+                "kind": "add_files",
+                "staged": f"{staging}/silver_orders_rejected/ingest_date=2026-03-03",
+                "target": f"{base}/silver/silver_orders_rejected/ingest_date=2026-03-03",
+            },
+        ],
+        "bookmark": {"ingest_date=2026-03-03/f.csv": 10},
+        "metrics": {"run_id": "run1", "rows_read": 1},
+    }  # fmt: skip
+    commit.write_journal(s3, paths, "run1", journal)
+
+    def crash(n: int, swap: dict) -> None:
+        if n == 1:
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(commit, "before_swap", crash)
+    with pytest.raises(RuntimeError):
+        commit.apply(s3, paths, "run1", journal)
+    monkeypatch.setattr(commit, "before_swap", None)
+    assert s3.read_bytes(f"{table}/order_date=2026-03-01/new.parquet") == b"new1"
+    assert s3.read_bytes(f"{table}/order_date=2026-03-02/old.parquet") == b"old2"
+    assert s3.read_bytes(paths.bookmark) is None
+
+    assert commit.recover(s3, paths) == ["run1"]
+    keys = sorted(f.path.split("/silver/", 1)[1] for f in s3.list_files(f"{base}/silver"))
+    assert keys == [
+        "silver_orders/order_date=2026-03-01/new.parquet",
+        "silver_orders/order_date=2026-03-02/new.parquet",
+        "silver_orders_rejected/ingest_date=2026-03-03/r0.parquet",
+        "silver_orders_rejected/ingest_date=2026-03-03/r1.parquet",
+    ]
+    assert not s3.list_files(staging) and not s3.exists(staging)
+    assert json.loads(s3.read_bytes(paths.bookmark))["files"] == journal["bookmark"]
+    assert json.loads(s3.read_bytes(paths.run_file("run1")))["recovered"] is True
+    assert commit.recover(s3, paths) == []
+
+
+def test_local_replace_keeps_readers_on_whole_partitions(tmp_path: Path) -> None:
+    storage = LocalStorage()
+    target, staged = tmp_path / "t" / "p=1", tmp_path / "s" / "p=1"
+    target.mkdir(parents=True)
+    (target / "old.parquet").write_text("old")
+    staged.mkdir(parents=True)
+    (staged / "new.parquet").write_text("new")
+    (staged / ".new.parquet.crc").write_text("crc")
+    storage.tidy_staged(str(tmp_path / "s"))
+    storage.replace_dir(str(staged), str(target), str(tmp_path / "trash" / "0"))
+    assert [p.name for p in target.iterdir()] == ["new.parquet"]
+    assert not staged.exists() and (tmp_path / "trash" / "0" / "old.parquet").exists()
+
+
+def test_arguments_contract() -> None:
+    assert script.REQUIRED_ARGS == (
+        "JOB_NAME",
+        "bronze_path",
+        "silver_path",
+        "reference_path",
+        "state_path",
+        "runs_path",
+    )
+    assert script.OPTIONAL_ARGS == ("full_refresh",)
+    argv = []
+    for name in script.REQUIRED_ARGS:
+        argv += [f"--{name}", f"{name}-value"]
+    parsed = script.parse_args(
+        [*argv, "--TempDir", "s3://tmp/", "--job-bookmark-option", "job-bookmark-disable"]
+    )
+    assert parsed["bronze_path"] == "bronze_path-value" and parsed["full_refresh"] == "false"
+    assert script.parse_args([*argv, "--full_refresh", "true"])["full_refresh"] == "true"
+    with pytest.raises(SystemExit):
+        script.parse_args(argv[2:])
+    assert script._bool("TRUE") and not script._bool("false")
+    with pytest.raises(ValueError):
+        script._bool("maybe")
+
+
+def test_header_parsing_normalises_names() -> None:
+    assert parse_header(b'\xef\xbb\xbf Order_ID ,"order_date",x\r\n1,2,3') == ("order_id", "order_date", "x")
+    assert parse_header(b"") == ()
+
+
+def test_reconciliation_failure_is_loud() -> None:
+    ok = {"run_id": "r", "rows_read": 10, "rows_written": 6, "rows_rejected": 3, "duplicates_dropped": 1}
+    check({**ok, "rejected_by_reason": {"bad_date": 3}})
+    with pytest.raises(ReconciliationError, match="does not reconcile"):
+        check({**ok, "rows_written": 5, "rejected_by_reason": {"bad_date": 3}})
+    with pytest.raises(ReconciliationError):
+        check({**ok, "rejected_by_reason": {"bad_date": 2}})
