@@ -68,8 +68,9 @@ output() {
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
 }
 cfn_deploy() {
-  local overrides=()
-  mapfile -t overrides < <(pkg params "$PARAMS_FILE" "PandasLayerArn=$PANDAS_LAYER_ARN" "$@")
+  local overrides=() line
+  # (a read loop, not mapfile: macOS ships bash 3.2)
+  while IFS= read -r line; do overrides+=("$line"); done < <(pkg params "$PARAMS_FILE" "PandasLayerArn=$PANDAS_LAYER_ARN" "$@")
   aws cloudformation deploy \
     --stack-name "$STACK" \
     --template-file "$TEMPLATE" \

@@ -39,7 +39,7 @@ output() {
 BUCKETS=()
 for key in LakeBucketName AccessLogBucketName; do
   b="$(output "$key" 2>/dev/null || true)"
-  [[ -n "$b" && "$b" != None ]] && BUCKETS+=("$b")
+  if [[ -n "$b" && "$b" != None ]]; then BUCKETS+=("$b"); fi
 done
 
 if [[ "${FORCE:-0}" != 1 ]]; then
@@ -72,12 +72,12 @@ delete_stack() {
   aws cloudformation wait stack-delete-complete --stack-name "$STACK"
 }
 
-for b in "${BUCKETS[@]}"; do empty_bucket "$b"; done
+for b in ${BUCKETS[@]+"${BUCKETS[@]}"}; do empty_bucket "$b"; done
 log "deleting stack $STACK"
 if ! delete_stack; then
   # Server access logs for the emptying itself can land in the log bucket after it was emptied: once more.
   log "first attempt failed, emptying the buckets again and retrying"
-  for b in "${BUCKETS[@]}"; do empty_bucket "$b"; done
+  for b in ${BUCKETS[@]+"${BUCKETS[@]}"}; do empty_bucket "$b"; done
   delete_stack || die "stack $STACK could not be deleted: see the Events tab in the CloudFormation console"
 fi
 log "stack $STACK deleted"
