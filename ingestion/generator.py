@@ -56,9 +56,11 @@ SCHEMA = pa.schema(
 )
 
 
-def mix64(values: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser: a bijection on uint64, so distinct inputs give distinct outputs."""
-    z = values.astype(np.uint64, copy=True)
+def mix64(values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+    """SplitMix64 finaliser: a bijection on uint64, so distinct inputs give distinct outputs.
+
+    ``inplace`` reuses ``values`` (a uint64 array the caller no longer needs) instead of copying it."""
+    z = values if inplace and values.dtype == np.uint64 else values.astype(np.uint64)
     z += np.uint64(0x9E3779B97F4A7C15)
     z ^= z >> np.uint64(30)
     z *= np.uint64(0xBF58476D1CE4E5B9)
@@ -220,8 +222,10 @@ def order_id_text(plan: RunPlan, first_row: int, count: int) -> np.ndarray:
     key1, key2 = np.random.SeedSequence([*plan.entropy(), 0x0D1D]).generate_state(2, dtype=np.uint64)
     index = np.arange(first_row, first_row + count, dtype=np.uint64)
     quads = np.empty((count, ORDER_ID_HEX // 4), dtype=np.uint16)
-    quads[:, :4] = mix64(index + key1).astype("<u8").view("<u2").reshape(count, 4)[:, ::-1]
-    quads[:, 4] = mix64(index ^ key2) >> np.uint64(48)
+    quads[:, :4] = (
+        mix64(index + key1, inplace=True).astype("<u8", copy=False).view("<u2").reshape(count, 4)[:, ::-1]
+    )
+    quads[:, 4] = mix64(index ^ key2, inplace=True) >> np.uint64(48)
     return _HEX4[quads].view(np.uint8)
 
 

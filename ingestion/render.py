@@ -49,20 +49,23 @@ class TextTable:
 
 @dataclass(frozen=True, eq=False)
 class RowTables:
-    country: TextTable
-    product: TextTable
-    quantity: TextTable
-    price: TextTable
+    """Text of ``country,product`` (index country * products + product) and ``quantity,unit_price``
+    (index quantity * prices + price): two variable-width slots per row instead of four."""
+
+    place: TextTable
+    amount: TextTable
+    products: int
+    prices: int
 
 
 @functools.lru_cache(maxsize=8)
 def row_tables(reference: Reference) -> RowTables:
-    cents = tables(reference).price_cents.tolist()
+    prices = [f"{c // 100}.{c % 100:02d}" for c in tables(reference).price_cents.tolist()]
     return RowTables(
-        country=TextTable.of(list(reference.country_codes)),
-        product=TextTable.of(list(reference.product_codes)),
-        quantity=TextTable.of([str(q) for q in range(MAX_QUANTITY + 1)]),
-        price=TextTable.of([f"{c // 100}.{c % 100:02d}" for c in cents]),
+        place=TextTable.of([f"{c},{p}" for c in reference.country_codes for p in reference.product_codes]),
+        amount=TextTable.of([f"{q},{price}" for q in range(MAX_QUANTITY + 1) for price in prices]),
+        products=len(reference.product_codes),
+        prices=len(prices),
     )
 
 
@@ -79,26 +82,14 @@ def render_rows(columns: OrderColumns, reference: Reference) -> tuple[np.ndarray
     n = len(columns)
     text = row_tables(reference)
     dates = date_text(columns.start_date, int(columns.day.max(initial=0)) + 1)
-    # slot layout: id , date , C+digits , country , product , quantity , price \n
-    slots = [
-        ORDER_ID_HEX,
-        10,
-        9,
-        text.country.width,
-        text.product.width,
-        text.quantity.width,
-        text.price.width,
-    ]
+    place = columns.country.astype(np.int64) * text.products + columns.product
+    amount = columns.quantity.astype(np.int64) * text.prices + columns.price
+    # slots: id , date , C+digits , country,product , quantity,price \n
+    slots = [ORDER_ID_HEX, 10, 9, text.place.width, text.amount.width]
     starts = np.concatenate([[0], np.cumsum(np.array(slots) + 1)])[:-1].tolist()
     width = sum(slots) + len(slots)
     fixed = ORDER_ID_HEX + 10 + 9 + len(slots)  # fixed-width fields plus every separator
-    lengths = (
-        fixed
-        + text.country.length[columns.country]
-        + text.product.length[columns.product]
-        + text.quantity.length[columns.quantity]
-        + text.price.length[columns.price]
-    )
+    lengths = fixed + text.place.length[place] + text.amount.length[amount]
     out = np.empty(int(lengths.sum()), dtype=np.uint8)
 
     matrix = np.zeros((min(n, BLOCK_ROWS), width), dtype=np.uint8)
@@ -110,12 +101,7 @@ def render_rows(columns: OrderColumns, reference: Reference) -> tuple[np.ndarray
         if slot < 3:
             used[:, start:end] = True
     matrix[:, starts[2]] = ord("C")
-    variable = [
-        (starts[3], text.country, columns.country),
-        (starts[4], text.product, columns.product),
-        (starts[5], text.quantity, columns.quantity),
-        (starts[6], text.price, columns.price),
-    ]
+    variable = [(starts[3], text.place, place), (starts[4], text.amount, amount)]
     position = 0
     for first in range(0, n, BLOCK_ROWS):  # one pass per block of rows
         last = min(first + BLOCK_ROWS, n)
