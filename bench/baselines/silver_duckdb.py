@@ -51,16 +51,21 @@ def run_silver_duckdb(bronze_path: Path, silver_out: Path, reference_path: Path)
         if not header:
             continue
         names = [n if n and n not in header[:i] else f"_c{i}" for i, n in enumerate(header)]
-        cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+        # One column more than the header, null padding, and no null string: a short line shows as a NULL
+        # field, a long one as a non-NULL ``__extra`` (even when its surplus field is empty).
+        cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in [*names, "__extra"]) + "}"
         missing = any(c not in header for c in COLUMNS)
         select = ", ".join((f'"{c}"' if c in header else "NULL::VARCHAR") + f' AS "{c}"' for c in COLUMNS)
+        short = " OR ".join(f'"{n}" IS NULL' for n in names)
+        raw = " || ',' || ".join(f"coalesce(\"{n}\", '')" for n in names)
         con.execute(
             f"""CREATE TEMP TABLE g{g} AS
-            SELECT {select}, NULL::VARCHAR AS raw_record, {missing} AS missing_column,
-                   parse_filename(filename) AS source_file, filename AS file_path,
+            SELECT {select}, CASE WHEN {short} OR __extra IS NOT NULL THEN {raw} END AS raw_record,
+                   {missing} AS missing_column, parse_filename(filename) AS source_file, filename AS file_path,
                    row_number() OVER () AS line
             FROM read_csv(?, header = true, columns = {cols}, filename = true, quote = '"', escape = '"',
-                          auto_detect = false, ignore_errors = true, store_rejects = true,
+                          auto_detect = false, null_padding = true, nullstr = '\x01',
+                          ignore_errors = true, store_rejects = true,
                           rejects_table = 'rej{g}', rejects_scan = 'scan{g}')""",
             [paths],
         )
