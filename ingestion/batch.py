@@ -16,7 +16,7 @@ from ingestion.generator import generate_columns
 from ingestion.plan import RunPlan
 from ingestion.reference import Reference, load_reference
 from ingestion.render import HEADER, render_rows, splice
-from ingestion.sinks import Sink
+from ingestion.sinks import Body, Sink
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +28,22 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9]+")
 
 @dataclass(frozen=True)
 class GeneratedFile:
-    """A file's bytes (header included) and which rows carry which defect."""
+    """A file's bytes, as parts written one after the other (header, data), and which rows carry which defect."""
 
-    body: bytes | memoryview
+    parts: tuple[Body, ...]
     rows: int
     defects: DefectPlan
     first_date: dt.date
     last_date: dt.date
+
+    @property
+    def size(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    @property
+    def body(self) -> bytes:
+        """The whole file as one bytes object (a copy: writers use ``parts``)."""
+        return b"".join(self.parts)
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ def generate_file(plan: RunPlan, chunk_index: int, reference: Reference) -> Gene
         body = splice(data, lengths, defects, defect_lines(subset, defects, reference, defect_rng))
     first_day, last_day = (plan.start_date + dt.timedelta(days=int(d)) for d in columns.day[[0, -1]])
     return GeneratedFile(
-        body=HEADER + body, rows=rows, defects=defects, first_date=first_day, last_date=last_day
+        parts=(HEADER, body), rows=rows, defects=defects, first_date=first_day, last_date=last_day
     )
 
 
@@ -134,9 +143,9 @@ def write_file(
     key = object_key(stamp, unique, prefix)
     manifest_key = key + MANIFEST_SUFFIX
     answer = json.dumps(manifest(plan, chunk_index, generated, key, stamp), separators=(",", ":")).encode()
-    location = sink.put(key, generated.body, "text/csv")
+    location = sink.put(key, generated.parts, "text/csv")
     try:
-        manifest_location = sink.put(manifest_key, answer, "application/json")
+        manifest_location = sink.put(manifest_key, (answer,), "application/json")
     except BaseException:
         try:  # best effort: the writer may not be allowed to delete (the Lambda role can only put)
             sink.delete(key)
@@ -150,6 +159,6 @@ def write_file(
         manifest_key=manifest_key,
         manifest_location=manifest_location,
         rows=generated.rows,
-        bytes=len(generated.body),
+        bytes=generated.size,
         defects=generated.defects.counts(),
     )

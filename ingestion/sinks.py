@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -11,8 +12,9 @@ Body = bytes | memoryview
 
 
 class Sink(Protocol):
-    def put(self, key: str, body: Body, content_type: str) -> str:
-        """Store ``body`` under ``key`` (a ``/``-separated path below the lake root); return where it went."""
+    def put(self, key: str, parts: Sequence[Body], content_type: str) -> str:
+        """Store the concatenated ``parts`` under ``key`` (a ``/``-separated path below the lake root); return
+        where it went."""
         ...
 
     def delete(self, key: str) -> None:
@@ -30,12 +32,13 @@ class LocalSink:
     def path(self, key: str) -> Path:
         return self.root.joinpath(*key.split("/"))
 
-    def put(self, key: str, body: Body, content_type: str) -> str:
+    def put(self, key: str, parts: Sequence[Body], content_type: str) -> str:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
         with temporary.open("wb") as handle:
-            handle.write(body)
+            for part in parts:  # no joined copy of a large file
+                handle.write(part)
         os.replace(temporary, target)
         return str(target)
 
@@ -59,9 +62,9 @@ class S3Sink:
             return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
         return {"ServerSideEncryption": "AES256"}
 
-    def put(self, key: str, body: Body, content_type: str) -> str:
+    def put(self, key: str, parts: Sequence[Body], content_type: str) -> str:
         self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=bytes(body), ContentType=content_type, **self.encryption()
+            Bucket=self.bucket, Key=key, Body=b"".join(parts), ContentType=content_type, **self.encryption()
         )
         return f"s3://{self.bucket}/{key}"
 
