@@ -45,31 +45,50 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _log_line(level: int, record: dict[str, Any]) -> None:
+    log.log(level, json.dumps(record, separators=(",", ":"), default=str))
+
+
 def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Generate ``event["rows"]`` orders into one bronze CSV (+ manifest); return where and what was written.
 
-    Raises `EventError` (a ValueError naming the field) for a malformed event, before anything is written."""
+    Raises `EventError` (a ValueError naming the field) for a malformed event, before anything is written.
+    Logs exactly one JSON line per invocation: ``ingest``, ``ingest_rejected`` or ``ingest_failed``."""
     started = time.perf_counter()
     environ = os.environ
     _configure_logging(environ)
     now = _now()
     request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+
+    def elapsed() -> float:
+        return round((time.perf_counter() - started) * 1000, 1)
+
     try:
         plan = parse_event(event, environ=environ, today=now.date())
     except EventError as error:
-        log.error(
-            json.dumps(
-                {
-                    "event": "ingest_rejected",
-                    "request_id": request_id,
-                    "field": error.field,
-                    "error": str(error),
-                }
-            )
+        _log_line(
+            logging.ERROR,
+            {"event": "ingest_rejected", "request_id": request_id, "field": error.field, "error": str(error)},
         )
         raise
-    sink, where = _sink(environ)
-    written = write_file(sink, plan, 0, stamp=now, unique=request_id, prefix=environ.get("LAKE_PREFIX", ""))
+    try:
+        sink, where = _sink(environ)
+        written = write_file(
+            sink, plan, 0, stamp=now, unique=request_id, prefix=environ.get("LAKE_PREFIX", "")
+        )
+    except Exception as error:
+        _log_line(
+            logging.ERROR,
+            {
+                "event": "ingest_failed",
+                "request_id": request_id,
+                "error": f"{type(error).__name__}: {error}",
+                "rows": plan.rows,
+                "seed": plan.seed,
+                "duration_ms": elapsed(),
+            },
+        )
+        raise
     result: dict[str, Any] = {
         **where,
         "key": written.key,
@@ -86,6 +105,6 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     }
     if "root" in where:
         result["path"] = written.location
-    result["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    log.info(json.dumps({"event": "ingest", "request_id": request_id, **result}, separators=(",", ":")))
+    result["duration_ms"] = elapsed()
+    _log_line(logging.INFO, {"event": "ingest", "request_id": request_id, **result})
     return result

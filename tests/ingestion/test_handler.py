@@ -227,3 +227,35 @@ def test_order_ids_are_unique_across_invocations(lake: Path) -> None:
     ]
     ids = [row[0] for r in runs for row in read_rows(Path(r["path"]))[1]]
     assert len(ids) == len(set(ids)) == 15_000
+
+
+def test_a_failed_write_logs_one_json_line_and_raises(
+    lake: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def put(self, key: str, parts: Any, content_type: str) -> str:
+            raise OSError("disk full")
+
+        def delete(self, key: str) -> None:
+            raise AssertionError("nothing was written")
+
+    monkeypatch.setattr(handler, "_sink", lambda environ: (Broken(), {"root": "x"}))
+    with caplog.at_level(logging.INFO, logger="ingestion"), pytest.raises(OSError, match="disk full"):
+        handler.lambda_handler({"rows": 10, "seed": 1})
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ingestion.handler"]
+    assert line["event"] == "ingest_failed" and "disk full" in line["error"]
+
+
+def test_a_failed_manifest_removes_the_csv(lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingestion.sinks import LocalSink
+
+    class NoManifest(LocalSink):
+        def put(self, key: str, parts: Any, content_type: str) -> str:
+            if key.endswith(".manifest.json"):
+                raise OSError("manifest lost")
+            return super().put(key, parts, content_type)
+
+    monkeypatch.setattr(handler, "_sink", lambda environ: (NoManifest(lake), {"root": str(lake)}))
+    with pytest.raises(OSError, match="manifest lost"):
+        handler.lambda_handler({"rows": 10, "seed": 1})
+    assert files(lake) == []
