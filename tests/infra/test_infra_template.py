@@ -188,8 +188,8 @@ def test_lambda_function(template: dict[str, Any], resolver: Resolver) -> None:
     }
     assert props["Environment"]["Variables"]["LAKE_BUCKET"] == resolver.values["LakeBucket"]
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["Timeout"] == 900
-    assert props["MemorySize"] >= 2048
+    assert 300 <= props["Timeout"] <= 900  # 1M rows take seconds (see the template's comment)
+    assert int(props["MemorySize"]) >= 1024
     assert len(props["Layers"]) == 1
     assert "ReservedConcurrentExecutions" in fn["Properties"]
 
