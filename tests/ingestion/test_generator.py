@@ -131,3 +131,18 @@ def test_reference_comes_from_the_repository_seeds() -> None:
 def test_plan_rejects_out_of_bounds_values(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         plan(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("rows", "days", "rows_per_file", "rate"),
+    [(1, 1, 0, 0.0), (1, 3660, 0, 1.0), (5, 10, 2, 0.5), (7, 3, 3, 1.0), (1000, 400, 333, 0.3)],
+)
+def test_tiny_and_sparse_plans(rows: int, days: int, rows_per_file: int, rate: float) -> None:
+    p = plan(rows=rows, days=days, rows_per_file=rows_per_file, defect_rate=rate)
+    generated = [generate_file(p, i, load_reference()) for i in range(p.files)]
+    assert sum(g.rows for g in generated) == rows
+    for g in generated:
+        header, data = read_rows(g.body)
+        assert header == HEADER and len(data) == g.rows
+        assert sum(g.defects.counts().values()) == int(rate * g.rows + 0.5)  # half rounds up
+        assert START <= g.first_date <= g.last_date <= START + dt.timedelta(days=days - 1)
