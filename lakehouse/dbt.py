@@ -57,6 +57,20 @@ def _failure(args: Sequence[str], result: dbtRunnerResult) -> str:
     return f"{command} failed (see logs/dbt.log)"
 
 
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB database open in a class attribute after a run (`keep_open`), so a later
+    `duckdb.connect(warehouse, read_only=True)` in this process would fail ("different configuration"), and the
+    next run on another lake would reuse it. Close it: every run_dbt starts and ends with the file closed."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if env is not None:
+        env.close()
+
+
 def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResult:
     """Run `dbt <args>` on the project for `lake`; raise DbtError (one line) if dbt reports a failure."""
     if target not in TARGETS:
@@ -75,7 +89,10 @@ def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResu
     ]
     with _env(LAKEHOUSE_LAKE=str(lake)):
         # A fresh runner per call: no manifest is reused between invocations, so an edited model is seen.
-        result = dbtRunner().invoke(full)
+        try:
+            result = dbtRunner().invoke(full)
+        finally:
+            _release_duckdb()
     if not result.success:
         raise DbtError(_failure(args, result))
     return result

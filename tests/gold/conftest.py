@@ -85,6 +85,8 @@ def base_orders() -> list[Order]:
                     ingested.isoformat(sep=" "),
                 )
             )
+    # a customer whose only order is in February: a late January order will make them new in January instead
+    orders.append(("O00500", "2026-02-05", "C500", "GB", "P003", 2, "24.99", "2026-02-06 06:00:00"))
     return orders
 
 
@@ -104,6 +106,7 @@ def late_and_corrected_orders(base: list[Order]) -> list[Order]:
         ("O90003", "2026-01-26", "C002", "DE", "P010", 3, "34.00", ingested),
         ("O90004", "2026-01-02", "C200", "FR", "P017", 5, "14.99", ingested),
         ("O90005", "2026-01-10", first[2], "JP", "P013", 1, "329.00", ingested),
+        ("O90006", "2026-01-28", "C500", "FR", "P010", 1, "34.00", ingested),
         (corrected[0], corrected[1], corrected[2], corrected[3], corrected[4], corrected[5] + 7, corrected[6], ingested),
     ]
 

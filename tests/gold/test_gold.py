@@ -1,0 +1,186 @@
+"""The gold layer: dbt build on DuckDB, incremental == full refresh, reconciliation, the Athena target offline,
+lint and docs. Tiny silver lakes are written by conftest.py in the silver contract's exact Parquet types."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import (
+    base_orders,
+    build,
+    dbt_args,
+    late_and_corrected_orders,
+    read_tables,
+    write_silver,
+)
+
+from bench.baselines.gold_duckdb import run_gold_duckdb
+from lakehouse.dbt import REPO, DbtError, run_dbt
+
+pytestmark = pytest.mark.dbt
+
+MARTS = ("gold_orders", "fct_orders", "dim_customers", "dim_products", "fct_country_monthly_kpis")
+ATHENA_ENV = {
+    "DBT_ATHENA_REGION": "eu-west-1",
+    "DBT_ATHENA_S3_STAGING_DIR": "s3://placeholder-bucket/athena-results/",
+    "DBT_ATHENA_S3_DATA_DIR": "s3://placeholder-bucket/gold/",
+    "DBT_ATHENA_WORKGROUP": "placeholder",
+    "DBT_ATHENA_SCHEMA": "lakehouse_dev_gold",
+    "DBT_ATHENA_SILVER_DATABASE": "lakehouse_dev_silver",
+    "DBT_ENV": "dev",
+    "DBT_DEV_PREFIX": "ci",
+    # no AWS access: fake credentials, no instance metadata lookups
+    "AWS_ACCESS_KEY_ID": "placeholder",
+    "AWS_SECRET_ACCESS_KEY": "placeholder",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _copy_lake(lake: Path, into: Path) -> Path:
+    shutil.copytree(lake, into / "lake")
+    return into / "lake"
+
+
+def test_build_is_green_and_gold_lands_in_schema_gold(built_lake: Path) -> None:
+    with duckdb.connect(str(built_lake / "warehouse.duckdb"), read_only=True) as con:
+        gold = {t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'gold'").fetchall()}
+        assert set(MARTS) <= gold
+        silver_rows = con.execute("select count(*) from silver.silver_orders").fetchone()[0]
+        rejected_rows = con.execute("select count(*) from silver.silver_orders_rejected").fetchone()[0]
+        gold_orders = con.execute("select sum(order_count) from gold.gold_orders").fetchone()[0]
+    assert silver_rows == gold_orders == len(base_orders())
+    assert rejected_rows == 0  # no rejected file yet: an empty view, not an error
+
+
+def test_marts_equal_the_plain_duckdb_baseline(built_lake: Path, tmp_path: Path) -> None:
+    """The benchmark baseline computes the same marts as dbt: same rows, same types."""
+    run_gold_duckdb(built_lake / "silver", tmp_path / "baseline.duckdb")
+    with duckdb.connect(str(built_lake / "warehouse.duckdb"), read_only=True) as con:
+        con.execute(f"attach '{tmp_path / 'baseline.duckdb'}' as baseline (read_only)")
+        for mart in MARTS:
+            diff = con.execute(
+                f"select count(*) from ((from gold.{mart} except all from baseline.gold.{mart}) "
+                f"union all (from baseline.gold.{mart} except all from gold.{mart}))"
+            ).fetchone()[0]
+            assert diff == 0, mart
+
+
+def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
+    built_lake: Path, tmp_path: Path
+) -> None:
+    base = base_orders()
+    late = late_and_corrected_orders(base)
+    lake = _copy_lake(built_lake, tmp_path / "incremental")
+    before = read_tables(lake, MARTS)
+    write_silver(lake, base + late)
+
+    result = run_dbt(["build", *dbt_args(lake.parent)], lake)
+    compiled = {r.node.name: r.node.compiled_code for r in result.result.results if r.node.resource_type == "model"}
+    assert "affected_dates" in compiled["gold_orders"], "the second build must run incrementally"
+    incremental = read_tables(lake, MARTS)
+    assert incremental != before
+
+    fresh = tmp_path / "fresh" / "lake"
+    write_silver(fresh, base + late)
+    build(fresh, "--full-refresh")
+    full = read_tables(fresh, MARTS)
+    for mart in MARTS:
+        assert incremental[mart] == full[mart], f"{mart}: incremental run differs from a full refresh"
+
+    # the scenario really exercised what it claims to
+    with duckdb.connect(str(fresh / "warehouse.duckdb"), read_only=True) as con:
+        corrected = con.execute("select quantity from gold.fct_orders where order_id = ?", [base[10][0]]).fetchone()
+        c500 = con.execute("select first_order_date from gold.dim_customers where customer_id = 'C500'").fetchone()
+    assert corrected == (base[10][5] + 7,)
+    assert str(c500[0]) == "2026-01-28"
+
+
+def test_reconciliation_test_fails_when_gold_is_tampered(built_lake: Path, tmp_path: Path) -> None:
+    lake = _copy_lake(built_lake, tmp_path)
+    with duckdb.connect(str(lake / "warehouse.duckdb")) as con:
+        con.execute(
+            "update gold.gold_orders set total_revenue = total_revenue + 0.01 "
+            "where order_date = (select min(order_date) from gold.gold_orders)"
+        )
+    with pytest.raises(DbtError) as failure:
+        run_dbt(["test", "--select", "assert_gold_reconciles_with_silver", *dbt_args(tmp_path)], lake)
+    assert "assert_gold_reconciles_with_silver" in str(failure.value)
+    assert "\n" not in str(failure.value)
+
+
+@pytest.fixture(scope="module")
+def athena(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`dbt parse` and `dbt compile` on the Athena target with placeholder settings and no AWS access."""
+    work = tmp_path_factory.mktemp("athena")
+    saved = {key: os.environ.get(key) for key in ATHENA_ENV}
+    os.environ.update(ATHENA_ENV)
+    try:
+        run_dbt(["parse", *dbt_args(work)], work / "lake", target="athena")
+        run_dbt(["compile", "--no-populate-cache", "--no-introspect", *dbt_args(work)], work / "lake", target="athena")
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    return work / "target"
+
+
+def test_athena_marts_are_iceberg_merge_in_per_environment_databases(athena: Path) -> None:
+    manifest = json.loads((athena / "manifest.json").read_text())
+    for mart in MARTS:
+        node = manifest["nodes"][f"model.lakehouse.{mart}"]
+        config = node["config"]
+        assert config["materialized"] == "incremental"
+        assert config["table_type"] == "iceberg" and config["format"] == "parquet"
+        assert config["incremental_strategy"] == "merge" and config["unique_key"]
+        assert config["contract"]["enforced"] and config["on_schema_change"] == "fail"
+        assert node["schema"] == "lakehouse_dev_ci_gold"
+    assert manifest["nodes"]["model.lakehouse.gold_orders"]["config"]["partitioned_by"] == ["month(order_date)"]
+    source = manifest["sources"]["source.lakehouse.silver.silver_orders"]
+    assert source["schema"] == "lakehouse_dev_silver"
+
+
+def test_athena_compiled_sql_reads_the_glue_tables(athena: Path) -> None:
+    compiled = athena / "compiled" / "lakehouse" / "models"
+    stg = (compiled / "staging" / "stg_orders.sql").read_text()
+    assert '"lakehouse_dev_silver"."silver_orders"' in stg and "read_parquet" not in stg
+    gold = (compiled / "marts" / "gold_orders.sql").read_text()
+    assert '"lakehouse_dev_ci_gold"."fct_orders"' in gold
+    assert "::" not in "".join(p.read_text() for p in compiled.rglob("*.sql"))
+
+
+def test_sqlfluff_finds_no_violation(built_lake: Path) -> None:
+    lake = built_lake.parent / "lint-lake"
+    lake.mkdir(exist_ok=True)
+    env = {**os.environ, "LAKEHOUSE_LAKE": str(lake)}
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "sqlfluff"), "lint", "models", "macros", "tests/dbt"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
+
+
+def test_docs_generate_and_every_model_and_column_is_described(built_lake: Path, tmp_path: Path) -> None:
+    run_dbt(["docs", "generate", *dbt_args(tmp_path)], built_lake)
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    undocumented = []
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] not in ("model", "seed"):
+            continue
+        if not node["description"].strip():
+            undocumented.append(unique_id)
+        documented = {name for name, column in node["columns"].items() if column["description"].strip()}
+        for column in catalog["nodes"].get(unique_id, {}).get("columns", {}):
+            if column.lower() not in documented:
+                undocumented.append(f"{unique_id}.{column}")
+    assert not undocumented
