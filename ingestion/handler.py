@@ -9,6 +9,7 @@ Environment: ``LAKE_BUCKET`` (S3 bucket; unset: the local folder ``LAKE_ROOT``, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -32,11 +33,19 @@ def _configure_logging(environ: Mapping[str, str]) -> None:
     logging.getLogger("ingestion").setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
 
 
+@functools.cache
+def s3_client() -> Any:
+    """One S3 client per container: warm invocations reuse it (creating one costs tens of milliseconds)."""
+    import boto3
+
+    return boto3.client("s3")
+
+
 def _sink(environ: Mapping[str, str]) -> tuple[Sink, dict[str, str]]:
     bucket = environ.get("LAKE_BUCKET", "").strip()
     if bucket:
         kms = environ.get("LAKE_KMS_KEY_ID", "").strip() or None
-        return S3Sink(bucket, kms_key_id=kms), {"bucket": bucket}
+        return S3Sink(bucket, client=s3_client(), kms_key_id=kms), {"bucket": bucket}
     root = Path(environ.get("LAKE_ROOT", "").strip() or "lake")
     return LocalSink(root), {"root": str(root)}
 

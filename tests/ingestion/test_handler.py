@@ -163,11 +163,13 @@ def bucket(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    handler.s3_client.cache_clear()  # a client made outside this mock must not be reused
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket="lake-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         monkeypatch.setenv("LAKE_BUCKET", "lake-bucket")
         yield s3
+    handler.s3_client.cache_clear()
 
 
 def test_s3_objects_are_encrypted_and_typed(bucket: Any, lake: Path, frozen_clock: None) -> None:
