@@ -13,7 +13,8 @@
 # What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/) and the glue_jobs zip,
 # creates the stack without compute on the very first run (the Lambda code has to be in the bucket before
 # the function can exist), uploads the artifacts and the reference seeds, deploys the full stack and prints
-# the dbt athena environment as an export block: eval "$(infra/scripts/deploy.sh dev | sed -n '/^export /p')".
+# the dbt athena environment as an export block on stdout (everything else goes to stderr), also written to
+# build/infra/<env>/dbt-athena.env:   eval "$(infra/scripts/deploy.sh dev)"   or   source build/infra/dev/dbt-athena.env
 set -euo pipefail
 
 die() { echo "deploy: $*" >&2; exit 1; }
@@ -111,5 +112,6 @@ cfn_deploy DeployCompute=true LambdaCodeKey="$LAMBDA_KEY"
 aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].Outputs' --output json >"$BUILD/outputs.json"
 log "done. Ingest now: aws lambda invoke --function-name $(output IngestFunctionName) --payload '{\"rows\": 1000}' --cli-binary-format raw-in-base64-out /dev/stdout"
 log "      silver now: aws glue start-job-run --job-name $(output SilverJobName)"
-log "dbt athena target environment (eval these lines):"
-pkg exports "$BUILD/outputs.json"
+pkg exports "$BUILD/outputs.json" >"$BUILD/dbt-athena.env"
+log "dbt athena target environment (also in $BUILD/dbt-athena.env: source it):"
+cat "$BUILD/dbt-athena.env"

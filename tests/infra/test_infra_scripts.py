@@ -109,6 +109,7 @@ def test_first_deploy_is_two_phase_and_prints_the_dbt_environment(
     assert "DBT_ATHENA_SCHEMA=lakehouse_dev_gold" in env
     assert "DBT_ATHENA_S3_STAGING_DIR=s3://lakehouse-dev-lake-123456789012-us-east-1/athena-results/" in env
     assert "DBT_ENV=dev" in env
+    assert (account.build / "dev" / "dbt-athena.env").read_text() == result.stdout
 
 
 def test_redeploy_is_one_phase_and_skips_an_unchanged_zip(account: Account) -> None:
