@@ -51,7 +51,7 @@ lint: setup ## ruff, sqlfluff (athena dialect), cfn-lint, checkov
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint models macros tests/dbt
 	$(BIN)/cfn-lint infra/*.yaml
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact -d infra
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -d infra
 
 docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080
 	$(BIN)/dbt docs generate
