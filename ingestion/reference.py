@@ -86,10 +86,15 @@ def _normalise(weights: list[Decimal]) -> np.ndarray:
     return _frozen(array / array.sum())
 
 
-@functools.lru_cache(maxsize=8)
 def load_reference(directory: Path | None = None) -> Reference:
-    """Read and validate ``countries.csv`` and ``products.csv`` from ``directory`` (default: `reference_dir`)."""
-    directory = Path(directory) if directory is not None else reference_dir()
+    """Read and validate ``countries.csv`` and ``products.csv`` from ``directory`` (default: `reference_dir`).
+
+    Cached per directory: a warm Lambda reads the files once."""
+    return _load(Path(directory).resolve() if directory is not None else reference_dir())
+
+
+@functools.lru_cache(maxsize=8)
+def _load(directory: Path) -> Reference:
     countries_path, products_path = directory / "countries.csv", directory / "products.csv"
     countries = _read(countries_path, ("country_code", "order_weight"))
     products = _read(products_path, ("product_code", "category", "list_price", "popularity_weight"))

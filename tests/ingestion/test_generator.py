@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from ingestion_oracle import HEADER, REPO, problems, read_rows
@@ -146,3 +148,54 @@ def test_tiny_and_sparse_plans(rows: int, days: int, rows_per_file: int, rate: f
         assert header == HEADER and len(data) == g.rows
         assert sum(g.defects.counts().values()) == int(rate * g.rows + 0.5)  # half rounds up
         assert START <= g.first_date <= g.last_date <= START + dt.timedelta(days=days - 1)
+
+
+def _copy_seeds(target: Path, products: str | None = None) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "countries.csv").write_text((REPO / "seeds" / "countries.csv").read_text())
+    (target / "products.csv").write_text(products or (REPO / "seeds" / "products.csv").read_text())
+    return target
+
+
+def test_packaged_reference_wins_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingestion import reference
+
+    packaged = tmp_path / "reference"
+    monkeypatch.setattr(reference, "PACKAGED_DIR", packaged)
+    assert reference_dir() == REPO / "seeds"
+    only_one = "product_code,product_name,category,list_price,popularity_weight\nZ9,Thing,Misc,1.50,1\n"
+    _copy_seeds(packaged, only_one)
+    assert reference_dir() == packaged
+    assert load_reference().product_codes == ("Z9",)
+    _, rows = read_rows(generate_file(plan(rows=50), 0, load_reference()).body)
+    assert {r[4] for r in rows} == {"Z9"} and {r[6] for r in rows} <= {
+        "1.50",
+        "1.43",
+        "1.35",
+        "1.28",
+        "1.20",
+        "1.05",
+    }
+
+
+@pytest.mark.parametrize(
+    ("products", "message"),
+    [
+        (
+            "product_code,category,list_price,popularity_weight\nP1,X,abc,1\n",
+            "list_price 'abc' is not a number",
+        ),
+        ("product_code,category,list_price,popularity_weight\nP1,X,1.005,1\n", "more than 2 decimals"),
+        (
+            "product_code,category,list_price,popularity_weight\nP1,X,1,0\n",
+            "popularity_weight '0' must be positive",
+        ),
+        ("product_code,category,list_price,popularity_weight\nP1,X,1,1\nP1,X,2,1\n", "repeated"),
+        ("product_code,category,popularity_weight\nP1,X,1\n", "missing column(s) list_price"),
+    ],
+)
+def test_bad_reference_data_is_named(tmp_path: Path, products: str, message: str) -> None:
+    from ingestion.reference import ReferenceError
+
+    with pytest.raises(ReferenceError, match=re.escape(message)):
+        load_reference(_copy_seeds(tmp_path / "ref", products))
