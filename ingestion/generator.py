@@ -48,8 +48,8 @@ SCHEMA = pa.schema(
         ("order_id", pa.string()),
         ("order_date", pa.date32()),
         ("customer_id", pa.string()),
-        ("country", pa.dictionary(pa.int8(), pa.string())),
-        ("product", pa.dictionary(pa.int8(), pa.string())),
+        ("country", pa.dictionary(pa.int16(), pa.string())),
+        ("product", pa.dictionary(pa.int16(), pa.string())),
         ("quantity", pa.int32()),
         ("unit_price", pa.decimal128(10, 2)),
     ]
@@ -115,17 +115,19 @@ def customer_pool(rows: int) -> int:
 
 def _lut(weights: np.ndarray) -> np.ndarray:
     """A 65536-entry table of category indices: indexing it with 16 random bits is a weighted draw."""
+    if len(weights) > 1 << 14:
+        raise ValueError(f"{len(weights)} categories: a 16-bit draw table supports at most {1 << 14}")
     counts = _largest_remainder(np.asarray(weights, dtype=np.float64), 1 << _LUT_BITS, at_least_one=True)
-    return np.repeat(np.arange(len(counts), dtype=np.int8), counts)
+    return np.repeat(np.arange(len(counts), dtype=np.int16), counts)
 
 
 @dataclass(frozen=True, eq=False)
 class Tables:
     """Everything derived once per reference: draw tables and the text of every small-domain value."""
 
-    product: np.ndarray  # (65536,) int8
-    discount: np.ndarray  # (65536,) int8
-    country: np.ndarray  # (65536,) int8
+    product: np.ndarray  # (65536,) int16
+    discount: np.ndarray  # (65536,) int16
+    country: np.ndarray  # (65536,) int16
     quantity: np.ndarray  # (products, 65536) int8, geometric quantiles per product
     price_cents: np.ndarray  # (products * discounts,) int64
 
@@ -154,8 +156,8 @@ class OrderColumns:
     order_id: np.ndarray  # (n, 20) uint8, ASCII hex
     day: np.ndarray  # int64, days since start_date
     customer: np.ndarray  # int64, customer number (C + 8 digits)
-    country: np.ndarray  # int8, index into reference.country_codes
-    product: np.ndarray  # int8, index into reference.product_codes
+    country: np.ndarray  # int16, index into reference.country_codes
+    product: np.ndarray  # int16, index into reference.product_codes
     quantity: np.ndarray  # int8
     price: np.ndarray  # int64, index into Tables.price_cents (product * discounts + discount)
 
@@ -202,7 +204,7 @@ def _fixed_width_strings(matrix: np.ndarray) -> pa.StringArray:
 
 def _codes(indices: np.ndarray, codes: tuple[str, ...]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(
-        pa.array(indices, type=pa.int8()), pa.array(codes, type=pa.string())
+        pa.array(indices, type=pa.int16()), pa.array(codes, type=pa.string())
     )
 
 
