@@ -29,8 +29,9 @@
                 'empty': "cast(null as varchar) as order_id, cast(null as varchar) as order_date, "
                     ~ "cast(null as varchar) as customer_id, cast(null as varchar) as country, "
                     ~ "cast(null as varchar) as product, cast(null as varchar) as quantity, "
-                    ~ "cast(null as varchar) as unit_price, cast(null as varchar) as reject_reason, "
-                    ~ "cast(null as date) as ingest_date",
+                    ~ "cast(null as varchar) as unit_price, cast(null as varchar) as raw_record, "
+                    ~ "cast(null as varchar) as reject_reason, cast(null as varchar) as source_file, "
+                    ~ "cast(null as timestamp) as ingested_at, cast(null as date) as ingest_date",
             },
         } -%}
         {%- do run_query('create schema if not exists silver') -%}
