@@ -9,6 +9,7 @@
 #   PANDAS_LAYER_VERSION         version of the default layer ARN (see the layer table linked below)
 #   PYTHON                       interpreter for infra/package.py (default .venv/bin/python, else python3)
 #   BUILD_DIR                    where the zips and the outputs go (default build/infra)
+#   AWS_ENDPOINT_URL             the CLI's own: every call goes there (tests/infra points it at moto's server)
 #
 # What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/) and the glue_jobs zip,
 # creates the stack without compute on the very first run (the Lambda code has to be in the bucket before
@@ -52,7 +53,12 @@ PANDAS_LAYER_ARN="${PANDAS_LAYER_ARN:-$(pkg param "$PARAMS_FILE" PandasLayerArn 
 if [[ -z "$PANDAS_LAYER_ARN" ]]; then
   PANDAS_LAYER_ARN="arn:aws:lambda:${REGION}:336392948345:layer:AWSSDKPandas-Python312:${PANDAS_LAYER_VERSION:-16}"
 fi
-aws lambda get-layer-version-by-arn --arn "$PANDAS_LAYER_ARN" >/dev/null 2>&1 \
+# (get-layer-version with the layer's ARN and the version number: the same check as get-layer-version-by-arn,
+# with the same permission, and one that moto's server also answers, so the tests can run this script for real)
+[[ "$PANDAS_LAYER_ARN" =~ ^arn:[^:]+:lambda:[^:]+:[0-9]+:layer:[^:]+:[0-9]+$ ]] \
+  || die "PANDAS_LAYER_ARN is not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION): $PANDAS_LAYER_ARN"
+aws lambda get-layer-version --layer-name "${PANDAS_LAYER_ARN%:*}" --version-number "${PANDAS_LAYER_ARN##*:}" \
+  >/dev/null 2>&1 \
   || die "layer $PANDAS_LAYER_ARN not found in $REGION: set PANDAS_LAYER_ARN from https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html"
 
 log "building artifacts in $BUILD"
@@ -64,10 +70,6 @@ GLUE_SCRIPT="glue_jobs/bronze_to_silver_orders.py"
 stack_status() {
   aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].StackStatus' --output text 2>/dev/null || echo NONE
 }
-output() {
-  aws cloudformation describe-stacks --stack-name "$STACK" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
-}
 cfn_deploy() {
   local overrides=() line
   # (a read loop, not mapfile: macOS ships bash 3.2)
@@ -78,7 +80,7 @@ cfn_deploy() {
     --capabilities CAPABILITY_NAMED_IAM \
     --no-fail-on-empty-changeset \
     --parameter-overrides "${overrides[@]}" \
-    --tags "project=${PROJECT}" "env=${ENV_NAME}"
+    --tags "project=${PROJECT}" "env=${ENV_NAME}" >&2
 }
 
 STATUS="$(stack_status)"
@@ -92,8 +94,10 @@ if [[ "$STATUS" == NONE ]]; then
   cfn_deploy DeployCompute=false LambdaCodeKey="$LAMBDA_KEY"
 fi
 
-BUCKET="$(output LakeBucketName)"
-LAKE_ROOT="$(output LakeRoot)"
+# (one call for both outputs: each aws call costs about a second of CLI start-up)
+LAKE_OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK" --output text --query \
+  "[Stacks[0].Outputs[?OutputKey=='LakeBucketName'].OutputValue | [0], Stacks[0].Outputs[?OutputKey=='LakeRoot'].OutputValue | [0]]")"
+read -r BUCKET LAKE_ROOT <<<"$LAKE_OUTPUTS"
 [[ -n "$BUCKET" && "$BUCKET" != None ]] || die "stack $STACK has no LakeBucketName output"
 
 log "uploading artifacts to s3://$BUCKET/artifacts/ and seeds to ${LAKE_ROOT}reference/"
@@ -102,14 +106,19 @@ if ! aws s3api head-object --bucket "$BUCKET" --key "$LAMBDA_KEY" >/dev/null 2>&
 fi
 aws s3 cp --only-show-errors "$GLUE_SCRIPT" "s3://$BUCKET/artifacts/glue/bronze_to_silver_orders.py"
 aws s3 cp --only-show-errors "$BUILD/glue_jobs.zip" "s3://$BUCKET/artifacts/glue/glue_jobs.zip"
-for seed in seeds/*.csv; do
-  aws s3 cp --only-show-errors "$seed" "${LAKE_ROOT}reference/$(basename "$seed")"
-done
+# seeds/*.csv, not its subfolders (filters are relative to seeds/, the last match wins)
+aws s3 cp --only-show-errors --recursive seeds/ "${LAKE_ROOT}reference/" \
+  --exclude "*" --include "*.csv" --exclude "*/*"
 
 log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job, schedules)"
 cfn_deploy DeployCompute=true LambdaCodeKey="$LAMBDA_KEY"
 
 aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].Outputs' --output json >"$BUILD/outputs.json"
+output() {
+  "$PYTHON" -c 'import json, sys
+print({o["OutputKey"]: o["OutputValue"] for o in json.load(open(sys.argv[1]))}.get(sys.argv[2], ""))' \
+    "$BUILD/outputs.json" "$1"
+}
 log "done. Ingest now: aws lambda invoke --function-name $(output IngestFunctionName) --payload '{\"rows\": 1000}' --cli-binary-format raw-in-base64-out /dev/stdout"
 log "      silver now: aws glue start-job-run --job-name $(output SilverJobName)"
 pkg exports "$BUILD/outputs.json" >"$BUILD/dbt-athena.env"

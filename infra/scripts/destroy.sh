@@ -32,13 +32,9 @@ if ! aws cloudformation describe-stacks --stack-name "$STACK" >/dev/null 2>&1; t
   log "stack $STACK does not exist in ${AWS_REGION:-$(aws configure get region 2>/dev/null || echo 'the default region')}: nothing to do"
   exit 0
 fi
-output() {
-  aws cloudformation describe-stacks --stack-name "$STACK" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
-}
 BUCKETS=()
-for key in LakeBucketName AccessLogBucketName; do
-  b="$(output "$key" 2>/dev/null || true)"
+for b in $(aws cloudformation describe-stacks --stack-name "$STACK" --output text --query \
+  "Stacks[0].Outputs[?OutputKey=='LakeBucketName' || OutputKey=='AccessLogBucketName'].OutputValue" 2>/dev/null || true); do
   if [[ -n "$b" && "$b" != None ]]; then BUCKETS+=("$b"); fi
 done
 

@@ -1,46 +1,90 @@
-"""deploy.sh and destroy.sh against a fake `aws` CLI (tests/infra/fake_aws.py): the two-phase first create,
-uploads between the phases, parameters the template declares, the export block, and one-line errors."""
+"""deploy.sh and destroy.sh run for real: the AWS CLI from requirements/dev.txt against moto's server
+(tests/infra/moto_aws.py says which gaps of moto's CloudFormation it closes, and which resource types moto skips).
+What the tests check is read back from moto with boto3: the stack, its parameters, tags and outputs, the
+uploads, the function made from the uploaded zip, the Glue databases and the workgroup, the emptied buckets."""
 
 from __future__ import annotations
 
-import json
+import io
 import os
+import shutil
 import subprocess
 import sys
+import urllib.request
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 from infra_testlib import REPO_ROOT
+from moto_aws import ACCOUNT, REGION, MotoServer
 
 SCRIPTS = REPO_ROOT / "infra" / "scripts"
-FAKE_AWS = Path(__file__).with_name("fake_aws.py")
+VENV_BIN = Path(sys.executable).parent
+LAKE = f"lakehouse-dev-lake-{ACCOUNT}-{REGION}"
+LOGS = f"lakehouse-dev-access-logs-{ACCOUNT}-{REGION}"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    if not (VENV_BIN / "aws").exists():
+        pytest.fail("the AWS CLI is missing from the venv: pip-sync requirements/dev.txt")
+    server = MotoServer()
+    url = server.start()
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).close()
+    yield url
+    server.stop()
 
 
 class Account:
-    def __init__(self, tmp_path: Path) -> None:
-        self.bin = tmp_path / "bin"
-        self.bin.mkdir()
-        aws = self.bin / "aws"
-        aws.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_AWS} "$@"\n')
-        aws.chmod(0o755)
-        self.state = tmp_path / "state.json"
-        self.log = tmp_path / "calls.log"
+    """The module's moto account (its tests use different stacks); run() starts a script with the real `aws`
+    first on PATH, pointed at moto."""
+
+    def __init__(self, url: str, tmp_path: Path) -> None:
+        self.url = url
         self.build = tmp_path / "build"
         self.env = {
-            "PATH": f"{self.bin}:/usr/bin:/bin",
+            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
             "HOME": str(tmp_path),
             "PYTHON": sys.executable,
             "BUILD_DIR": str(self.build),
-            "FAKE_AWS_STATE": str(self.state),
-            "FAKE_AWS_LOG": str(self.log),
+            "AWS_ENDPOINT_URL": url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **CREDENTIALS,
         }
 
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **_lower(CREDENTIALS))
+
+    def publish_layer(self, name: str = "AWSSDKPandas-Python312") -> str:
+        content = io.BytesIO()
+        with zipfile.ZipFile(content, "w") as zf:
+            zf.writestr("python/placeholder.py", "")
+        layer = self.client("lambda").publish_layer_version(
+            LayerName=name, Content={"ZipFile": content.getvalue()}, CompatibleRuntimes=["python3.12"]
+        )
+        return str(layer["LayerVersionArn"])
+
     def run(self, script: str, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
-        self.log.write_text("")
+        full_env = {**self.env, **env}
+        for key in [k for k, v in full_env.items() if v == "<unset>"]:
+            del full_env[key]
         return subprocess.run(
             ["bash", str(SCRIPTS / script), *args],
-            env={**self.env, **env},
+            env=full_env,
             input=stdin,
             capture_output=True,
             text=True,
@@ -48,85 +92,171 @@ class Account:
             timeout=120,
         )
 
-    def calls(self) -> list[list[str]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
+    def deploy(self, env_name: str = "dev", **env: str) -> subprocess.CompletedProcess[str]:
+        env.setdefault("PANDAS_LAYER_ARN", self.publish_layer())
+        result = self.run("deploy.sh", env_name, **env)
+        assert result.returncode == 0, result.stderr
+        return result
 
-    def account(self) -> dict[str, Any]:
-        return json.loads(self.state.read_text())
+    def stack(self, name: str = "lakehouse-dev") -> dict[str, Any]:
+        return dict(self.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0])
+
+    def versions(self, bucket: str) -> list[dict[str, Any]]:
+        page = self.client("s3").list_object_versions(Bucket=bucket)
+        return [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+
+    def version_buckets(self, *buckets: str) -> None:
+        """What the template's VersioningConfiguration does: moto's CloudFormation ignores that property."""
+        for bucket in buckets:
+            self.client("s3").put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.client("s3").head_bucket(Bucket=bucket)
+        except ClientError:
+            return False
+        return True
 
 
-def deploys(calls: list[list[str]]) -> list[dict[str, str]]:
-    out = []
-    for call in calls:
-        if call[:2] == ["cloudformation", "deploy"]:
-            i = call.index("--parameter-overrides") + 1
-            params = {}
-            while i < len(call) and not call[i].startswith("--"):
-                key, value = call[i].split("=", 1)
-                params[key] = value
-                i += 1
-            out.append(params)
-    return out
+def _lower(creds: dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in creds.items()}
 
 
 @pytest.fixture
-def account(tmp_path: Path) -> Account:
-    return Account(tmp_path)
+def account(moto_url: str, tmp_path: Path) -> Account:
+    """The moto account with a build directory of the test's own (dev is left to the shared fixture)."""
+    return Account(moto_url, tmp_path)
 
 
-def test_first_deploy_is_two_phase_and_prints_the_dbt_environment(
-    account: Account, template: dict[str, Any]
+class Deployed:
+    """dev, deployed once for the module (each deploy costs ~15 s of CLI start-ups): the first run's result and
+    the stack's events right after it. The module's last test destroys it."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.layer = account.publish_layer()
+        self.first = account.deploy(PANDAS_LAYER_ARN=self.layer)
+        events = account.client("cloudformation").describe_stack_events(StackName="lakehouse-dev")[
+            "StackEvents"
+        ]
+        self.first_statuses = [e["ResourceStatus"] for e in events][::-1]
+        account.version_buckets(LAKE, LOGS)
+
+
+@pytest.fixture(scope="module")
+def dev(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    return Deployed(Account(moto_url, tmp_path_factory.mktemp("dev")))
+
+
+def test_first_deploy_creates_the_stack_in_two_phases_and_prints_its_outputs(
+    dev: Deployed, template: dict[str, Any]
 ) -> None:
-    result = account.run("deploy.sh", "dev")
-    assert result.returncode == 0, result.stderr
-    calls = account.calls()
-    phases = deploys(calls)
-    assert [p["DeployCompute"] for p in phases] == ["false", "true"]
-    # uploads happen between the phases: the function's code is in the bucket before the function exists
-    order = [i for i, c in enumerate(calls) if c[:2] == ["cloudformation", "deploy"]]
-    uploads = [i for i, c in enumerate(calls) if c[:2] == ["s3", "cp"]]
-    assert uploads and order[0] < min(uploads) and max(uploads) < order[1]
-    objects = account.account()["objects"]["lakehouse-dev-lake-123456789012-us-east-1"]
-    key = phases[1]["LambdaCodeKey"]
-    assert key.startswith("artifacts/lambda/ingestion-") and key in objects
-    assert {"artifacts/glue/bronze_to_silver_orders.py", "artifacts/glue/glue_jobs.zip"} <= set(objects)
-    seeds = {f"reference/{p.name}" for p in (REPO_ROOT / "seeds").glob("*.csv")}
-    assert seeds <= set(objects)
-    # every override is a declared parameter, and every parameter without a default is given
-    declared = template["Parameters"]
-    for params in phases:
-        assert set(params) <= set(declared), set(params) - set(declared)
-        assert {k for k, v in declared.items() if "Default" not in v} <= set(params)
-        assert params["PandasLayerArn"].startswith("arn:aws:lambda:us-east-1:")
-    deploy = next(c for c in calls if c[:2] == ["cloudformation", "deploy"])
-    assert "CAPABILITY_NAMED_IAM" in deploy and deploy[deploy.index("--stack-name") + 1] == "lakehouse-dev"
-    # stdout is exactly the export block, which a shell can eval
+    account, result, layer = dev.account, dev.first, dev.layer
+    # two change sets: the create without compute, then the update that adds the function
+    assert dev.first_statuses == [
+        "REVIEW_IN_PROGRESS",
+        "CREATE_IN_PROGRESS",
+        "CREATE_COMPLETE",
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+    ]
+    cfn = account.client("cloudformation")
+    stack = account.stack()
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert set(params) <= set(template["Parameters"])
+    assert params["DeployCompute"] == "true" and params["Env"] == "dev" and params["PandasLayerArn"] == layer
+    assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"project": "lakehouse", "env": "dev"}
+
+    # the uploads, byte for byte
+    s3 = account.client("s3")
+    key = params["LambdaCodeKey"]
+    assert key.startswith("artifacts/lambda/ingestion-")
+    build = account.build / "dev"
+    expected = {
+        key: (build / "ingestion.zip").read_bytes(),
+        "artifacts/glue/glue_jobs.zip": (build / "glue_jobs.zip").read_bytes(),
+        "artifacts/glue/bronze_to_silver_orders.py": (
+            REPO_ROOT / "glue_jobs/bronze_to_silver_orders.py"
+        ).read_bytes(),
+        **{f"reference/{p.name}": p.read_bytes() for p in (REPO_ROOT / "seeds").glob("*.csv")},
+    }
+    assert {o["Key"] for o in s3.list_objects_v2(Bucket=LAKE)["Contents"]} == set(expected)
+    for name, body in expected.items():
+        assert s3.get_object(Bucket=LAKE, Key=name)["Body"].read() == body, name
+
+    # moto builds the function from the zip in the bucket: it was uploaded before phase 2
+    function = account.client("lambda").get_function(FunctionName="lakehouse-dev-ingest-orders")
+    assert [la["Arn"] for la in function["Configuration"]["Layers"]] == [layer]
+    assert function["Configuration"]["CodeSize"] == len(expected[key])
+    resources = cfn.list_stack_resources(StackName="lakehouse-dev")["StackResourceSummaries"]
+    assert {r["ResourceType"] for r in resources} >= {
+        "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::Lambda::Function",
+        "AWS::IAM::Role",
+        "AWS::Events::Rule",
+        "AWS::SQS::Queue",
+        "AWS::Glue::Database",
+        "AWS::Athena::WorkGroup",
+    }
+    account.client("glue").get_database(Name="lakehouse_dev_gold")
+    account.client("glue").get_database(Name="lakehouse_dev_silver")
+    account.client("athena").get_work_group(WorkGroup="lakehouse-dev")
+
+    # stdout is exactly the export block of the stack's outputs, which a shell can eval
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert (
+        outputs["LakeBucketName"] == LAKE and outputs["IngestFunctionName"] == "lakehouse-dev-ingest-orders"
+    )
     lines = result.stdout.strip().splitlines()
-    assert lines and all(line.startswith("export ") for line in lines)
+    assert lines and all(line.startswith("export ") for line in lines), result.stdout
     env = subprocess.run(
         ["bash", "-c", f"{result.stdout}\nenv"], capture_output=True, text=True, check=True, env={}
     ).stdout.splitlines()
-    assert "DBT_ATHENA_SCHEMA=lakehouse_dev_gold" in env
-    assert "DBT_ATHENA_S3_STAGING_DIR=s3://lakehouse-dev-lake-123456789012-us-east-1/athena-results/" in env
-    assert "DBT_ENV=dev" in env
-    assert (account.build / "dev" / "dbt-athena.env").read_text() == result.stdout
+    assert {
+        f"DBT_ATHENA_REGION={REGION}",
+        f"DBT_ATHENA_S3_STAGING_DIR={outputs['DbtAthenaS3StagingDir']}",
+        f"DBT_ATHENA_S3_DATA_DIR=s3://{LAKE}/gold/",
+        f"DBT_ATHENA_SCHEMA={outputs['DbtAthenaSchema']}",
+        "DBT_ATHENA_SCHEMA=lakehouse_dev_gold",
+        "DBT_ATHENA_SILVER_DATABASE=lakehouse_dev_silver",
+        "DBT_ATHENA_WORKGROUP=lakehouse-dev",
+        "DBT_ENV=dev",
+    } <= set(env)
+    assert (build / "dbt-athena.env").read_text() == result.stdout
 
 
-def test_redeploy_is_one_phase_and_skips_an_unchanged_zip(account: Account) -> None:
-    assert account.run("deploy.sh", "dev").returncode == 0
-    result = account.run("deploy.sh", "dev")
-    assert result.returncode == 0, result.stderr
-    calls = account.calls()
-    assert [p["DeployCompute"] for p in deploys(calls)] == ["true"]
-    lambda_uploads = [c for c in calls if c[:2] == ["s3", "cp"] and "ingestion.zip" in c[-2]]
-    assert not lambda_uploads
+def _versions_per_key(account: Account) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for version in account.versions(LAKE):
+        counts[version["Key"]] = counts.get(version["Key"], 0) + 1
+    return counts
 
 
-def test_layer_arn_can_be_overridden(account: Account) -> None:
-    arn = "arn:aws:lambda:us-east-1:000000000000:layer:my-numpy-pyarrow:3"
-    assert account.run("deploy.sh", "prod", PANDAS_LAYER_ARN=arn).returncode == 0
-    assert {p["PandasLayerArn"] for p in deploys(account.calls())} == {arn}
-    assert {p["Env"] for p in deploys(account.calls())} == {"prod"}
+def test_redeploy_is_one_phase_and_skips_an_unchanged_zip(dev: Deployed) -> None:
+    account = dev.account
+    cfn = account.client("cloudformation")
+    before, versions = (
+        cfn.describe_stack_events(StackName="lakehouse-dev")["StackEvents"],
+        _versions_per_key(account),
+    )
+    account.deploy(PANDAS_LAYER_ARN=dev.layer)
+    events = cfn.describe_stack_events(StackName="lakehouse-dev")["StackEvents"]
+    assert [e["ResourceStatus"] for e in events[: len(events) - len(before)]][::-1] == [
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+    ]
+    # the lake bucket is versioned: the Lambda zip is not put again, the Glue script is
+    after = _versions_per_key(account)
+    lambda_keys = [k for k in after if k.startswith("artifacts/lambda/")]
+    assert len(lambda_keys) == 1 and after[lambda_keys[0]] == versions[lambda_keys[0]] == 1
+    assert (
+        after["artifacts/glue/bronze_to_silver_orders.py"]
+        == versions["artifacts/glue/bronze_to_silver_orders.py"] + 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -134,7 +264,7 @@ def test_layer_arn_can_be_overridden(account: Account) -> None:
     [
         ((), {}, "usage:"),
         (("staging",), {}, "usage:"),
-        (("dev",), {"FAKE_AWS_NO_CREDENTIALS": "1"}, "no valid AWS credentials"),
+        (("dev",), {k: "<unset>" for k in CREDENTIALS}, "no valid AWS credentials"),
         (("dev",), {"PATH": "/usr/bin:/bin"}, "the aws CLI is not installed"),
     ],
 )
@@ -142,38 +272,72 @@ def test_layer_arn_can_be_overridden(account: Account) -> None:
 def test_errors_are_one_line(
     account: Account, script: str, args: tuple[str, ...], env: dict[str, str], message: str
 ) -> None:
-    if "PATH" in env and any(Path(d, "aws").exists() for d in env["PATH"].split(":")):
-        pytest.skip("a real aws CLI is installed on this machine")
+    if "PATH" in env and shutil.which("aws", path=env["PATH"]):
+        pytest.skip("an aws CLI is installed system-wide on this machine")
     result = account.run(script, *args, **env)
     assert result.returncode != 0
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_destroy_asks_then_empties_and_deletes(account: Account) -> None:
-    assert account.run("deploy.sh", "dev").returncode == 0
-    refused = account.run("destroy.sh", "dev", stdin="no\n")
-    assert refused.returncode != 0 and "not confirmed" in refused.stderr
-    assert "lakehouse-dev" in account.account()["stacks"]
-
-    result = account.run("destroy.sh", "dev", stdin="lakehouse-dev\n")
-    assert result.returncode == 0, result.stderr
-    state = account.account()
-    assert state["stacks"] == {}
-    assert not any(state["objects"].values())
-    calls = account.calls()
-    assert any(c[:2] == ["s3api", "delete-objects"] for c in calls)
-    first_delete = next(i for i, c in enumerate(calls) if c[:2] == ["cloudformation", "delete-stack"])
-    assert all(i < first_delete for i, c in enumerate(calls) if c[:2] == ["s3api", "delete-objects"])
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ("", f"layer arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:"),
+        ("AWSSDKPandas-Python312", "is not a layer version ARN"),
+    ],
+)
+def test_deploy_needs_a_layer_that_exists(account: Account, layer: str, message: str) -> None:
+    result = account.run("deploy.sh", "dev", PANDAS_LAYER_ARN=layer)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_destroy_force_and_absent_stack(account: Account) -> None:
+def test_prod_asks_then_empties_every_version_and_deletes(account: Account) -> None:
+    lake, logs = f"lakehouse-prod-lake-{ACCOUNT}-{REGION}", f"lakehouse-prod-access-logs-{ACCOUNT}-{REGION}"
     nothing = account.run("destroy.sh", "prod", FORCE="1")
     assert nothing.returncode == 0 and "nothing to do" in nothing.stderr
-    assert account.run("deploy.sh", "prod").returncode == 0
-    forced = account.run("destroy.sh", "prod", FORCE="1")
+    arn = account.publish_layer("my-numpy-pyarrow")
+    account.deploy("prod", PANDAS_LAYER_ARN=arn)
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in account.stack("lakehouse-prod")["Parameters"]}
+    assert params["PandasLayerArn"] == arn and params["Env"] == "prod"
+    account.version_buckets(lake, logs)
+
+    s3 = account.client("s3")
+    # old versions and delete markers (a versioned bucket cannot be deleted while any remain)
+    for i in range(40):
+        s3.put_object(Bucket=lake, Key=f"bronze/orders/part-{i % 20:04d}.json", Body=b"{}")
+    s3.delete_object(Bucket=lake, Key="reference/countries.csv")
+    s3.put_object(Bucket=logs, Key="lake/log-1", Body=b"GET")
+    markers = s3.list_object_versions(Bucket=lake)["DeleteMarkers"]
+    assert [m["Key"] for m in markers] == ["reference/countries.csv"]
+
+    refused = account.run("destroy.sh", "prod", stdin="lakehouse-dev\n")
+    assert refused.returncode != 0 and "not confirmed" in refused.stderr
+    assert account.stack("lakehouse-prod")["StackStatus"] == "UPDATE_COMPLETE" and account.versions(lake)
+
+    result = account.run("destroy.sh", "prod", stdin="lakehouse-prod\n")
+    assert result.returncode == 0, result.stderr
+    # moto deletes a stack's bucket only once no version nor delete marker is left in it
+    assert not account.bucket_exists(lake) and not account.bucket_exists(logs)
+    with pytest.raises(ClientError, match="does not exist"):
+        account.stack("lakehouse-prod")
+    assert not {d["Name"] for d in account.client("glue").get_databases()["DatabaseList"]} & {
+        "lakehouse_prod_gold",
+        "lakehouse_prod_silver",
+    }
+
+
+def test_destroy_force_does_not_ask(dev: Deployed) -> None:
+    """Last of the module: destroys the shared dev stack, with no standard input at all."""
+    account = dev.account
+    assert account.bucket_exists(LAKE)
+    forced = account.run("destroy.sh", "dev", FORCE="1")
     assert forced.returncode == 0, forced.stderr
-    assert account.account()["stacks"] == {}
+    with pytest.raises(ClientError, match="does not exist"):
+        account.stack()
+    assert not account.bucket_exists(LAKE) and not account.bucket_exists(LOGS)
 
 
 def test_scripts_are_strict_and_executable() -> None:

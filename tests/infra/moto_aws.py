@@ -1,0 +1,184 @@
+"""moto's server, in-process, for running infra/scripts/*.sh with the real AWS CLI (awscli, from requirements/dev.txt).
+
+The scripts reach it through AWS_ENDPOINT_URL, which the CLI honours for every service. Three gaps in moto's
+CloudFormation are closed here, for this process only (undo() restores moto):
+
+* a stack created or updated through a change set (what `aws cloudformation deploy` does) keeps the template
+  and the outputs it had before: moto never re-reads them after ChangeSet.apply, so describe-stacks would show
+  no Outputs at all. apply() now refreshes both, as CloudFormation does.
+* AWS::Glue::Database and AWS::Athena::WorkGroup have no CloudFormation support in moto: the stack would skip
+  them and every output that refers to them (the dbt schema, silver database and workgroup). They are handed
+  to moto's own Glue and Athena backends, so they exist for the Glue and Athena APIs like any other resource.
+
+Every other type moto's CloudFormation does not know (bucket, topic and queue policies, alarms, Glue tables,
+jobs, triggers and security configuration, the Lambda's EventInvokeConfig) is skipped by moto with a warning
+(moto.cloudformation.parsing.parse_resource returns None): the stack still completes, without them, and without
+the SilverJobName output. moto's buckets made by CloudFormation also ignore VersioningConfiguration: the tests
+turn versioning on through the S3 API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from moto.athena.models import athena_backends
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
+from moto.glue.models import glue_backends
+from moto.server import ThreadedMotoServer
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+
+
+class _Resource:
+    """What moto's CloudFormation needs of a resource: a physical id (what Ref gives), create, update, delete."""
+
+    cf_type = ""
+    create: Callable[[Any, str, dict[str, Any]], None]
+    drop: Callable[[Any, str], None]
+
+    def __init__(self, name: str, account_id: str, region_name: str) -> None:
+        self.physical_resource_id = name
+        self.account_id, self.region_name = account_id, region_name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.cf_type
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def backend(cls, account_id: str, region_name: str) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def name_of(cls, props: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **_: Any,
+    ) -> _Resource:
+        props = cloudformation_json["Properties"]
+        name = cls.name_of(props)
+        cls.create(cls.backend(account_id, region_name), name, props)
+        return cls(name, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _Resource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Resource:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        type(self).drop(self.backend(account_id, region_name), self.physical_resource_id)
+
+
+class GlueDatabase(_Resource):
+    cf_type = "AWS::Glue::Database"
+
+    @classmethod
+    def backend(cls, account_id: str, region_name: str) -> Any:
+        return glue_backends[account_id][region_name]
+
+    @classmethod
+    def name_of(cls, props: dict[str, Any]) -> str:
+        return str(props["DatabaseInput"]["Name"])
+
+    @staticmethod
+    def create(backend: Any, name: str, props: dict[str, Any]) -> None:
+        backend.create_database(name, props["DatabaseInput"])
+
+    @staticmethod
+    def drop(backend: Any, name: str) -> None:
+        backend.delete_database(name)
+
+
+class AthenaWorkGroup(_Resource):
+    cf_type = "AWS::Athena::WorkGroup"
+
+    @classmethod
+    def backend(cls, account_id: str, region_name: str) -> Any:
+        return athena_backends[account_id][region_name]
+
+    @classmethod
+    def name_of(cls, props: dict[str, Any]) -> str:
+        return str(props["Name"])
+
+    @staticmethod
+    def create(backend: Any, name: str, props: dict[str, Any]) -> None:
+        backend.create_work_group(
+            name, props.get("WorkGroupConfiguration", {}), props.get("Description", ""), props.get("Tags", [])
+        )
+
+    @staticmethod
+    def drop(backend: Any, name: str) -> None:
+        backend.delete_work_group(name)
+
+
+class MotoServer:
+    """moto's server on a free port of 127.0.0.1, with the CloudFormation gaps above closed while it runs."""
+
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], None]] = []
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+    def start(self) -> str:
+        self._patch()
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        self.server.stop()
+        for undo in reversed(self._undo):
+            undo()
+
+    def _patch(self) -> None:
+        apply, model_map = cfn_models.ChangeSet.apply, cfn_parsing.get_model_map
+
+        def apply_and_refresh(change_set: Any) -> None:
+            apply(change_set)
+            stack = change_set.stack
+            stack.template = change_set.template
+            stack._parse_template()
+            stack.output_map = stack._create_output_map()
+
+        def extended_model_map() -> dict[str, Any]:
+            return {
+                **model_map(),
+                GlueDatabase.cf_type: GlueDatabase,
+                AthenaWorkGroup.cf_type: AthenaWorkGroup,
+            }
+
+        cfn_models.ChangeSet.apply = apply_and_refresh  # type: ignore[method-assign]
+        cfn_parsing.get_model_map = extended_model_map  # type: ignore[assignment]
+
+        def undo() -> None:
+            cfn_models.ChangeSet.apply = apply  # type: ignore[method-assign]
+            cfn_parsing.get_model_map = model_map  # type: ignore[assignment]
+
+        self._undo.append(undo)
