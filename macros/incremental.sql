@@ -44,3 +44,20 @@
     {%- endif -%}
     {{ return(dbt.is_incremental()) }}
 {%- endmacro %}
+
+{# The value of `value` on the row with the smallest `key` of the group: min_by on both DuckDB and Athena (Trino). #}
+{% macro min_by(value, key) -%}
+    {{ return(adapter.dispatch('min_by', 'lakehouse')(value, key)) }}
+{%- endmacro %}
+
+{% macro default__min_by(value, key) -%}
+    min_by({{ value }}, {{ key }})
+{%- endmacro %}
+
+{#
+    Orders a customer's orders: earliest order_date first, then order_id. One sortable string, so "the first
+    order" is an aggregate (min_by) instead of a window over the whole history. ISO dates sort as strings.
+#}
+{% macro first_order_key(order_date='order_date', order_id='order_id') -%}
+    {{ dbt.concat(["cast(" ~ order_date ~ " as varchar)", "'|'", order_id]) }}
+{%- endmacro %}

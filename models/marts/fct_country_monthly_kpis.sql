@@ -23,17 +23,15 @@ changed_orders as (
 previous_first_orders as (
 
     select
-        order_month,
-        country,
-        row_number() over (
-            partition by customer_id
-            order by order_date asc, order_id asc
-        ) as order_rank
+        customer_id,
+        {{ lakehouse.min_by('order_month', lakehouse.first_order_key()) }} as order_month,
+        {{ lakehouse.min_by('country', lakehouse.first_order_key()) }} as country
 
     from orders
     where
         customer_id in (select changed_orders.customer_id from changed_orders)
         and order_id not in (select changed_orders.order_id from changed_orders)
+    group by customer_id
 
 ),
 
@@ -50,7 +48,6 @@ affected_grains as (
         order_month,
         country
     from previous_first_orders
-    where order_rank = 1
 
 ),
 {% endif %}
@@ -72,17 +69,14 @@ customer_first_orders as (
 
     select
         customer_id,
-        order_month,
-        country,
-        row_number() over (
-            partition by customer_id
-            order by order_date asc, order_id asc
-        ) as order_rank
+        {{ lakehouse.min_by('order_month', lakehouse.first_order_key()) }} as order_month,
+        {{ lakehouse.min_by('country', lakehouse.first_order_key()) }} as country
 
     from orders
-    {% if is_incremental() %}
+    {% if is_incremental() -%}
     where customer_id in (select scoped.customer_id from scoped)
     {%- endif %}
+    group by customer_id
 
 ),
 
@@ -94,7 +88,6 @@ new_customers as (
         count(*) as new_customers
 
     from customer_first_orders
-    where order_rank = 1
     group by order_month, country
 
 ),

@@ -13,7 +13,8 @@ import pytest
 
 from lakehouse.dbt import run_dbt
 
-Order = tuple[str, str, str, str, int, str, str, str]  # id, date, customer, country, product, qty, price, ingested
+# order_id, order_date, customer_id, country, product, quantity, unit_price, ingested_at
+Order = tuple[str, str, str, str, int, str, str, str]
 
 SILVER_SQL = """
 select
@@ -107,7 +108,16 @@ def late_and_corrected_orders(base: list[Order]) -> list[Order]:
         ("O90004", "2026-01-02", "C200", "FR", "P017", 5, "14.99", ingested),
         ("O90005", "2026-01-10", first[2], "JP", "P013", 1, "329.00", ingested),
         ("O90006", "2026-01-28", "C500", "FR", "P010", 1, "34.00", ingested),
-        (corrected[0], corrected[1], corrected[2], corrected[3], corrected[4], corrected[5] + 7, corrected[6], ingested),
+        (
+            corrected[0],
+            corrected[1],
+            corrected[2],
+            corrected[3],
+            corrected[4],
+            corrected[5] + 7,
+            corrected[6],
+            ingested,
+        ),
     ]
 
 

@@ -50,7 +50,12 @@ def _copy_lake(lake: Path, into: Path) -> Path:
 
 def test_build_is_green_and_gold_lands_in_schema_gold(built_lake: Path) -> None:
     with duckdb.connect(str(built_lake / "warehouse.duckdb"), read_only=True) as con:
-        gold = {t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'gold'").fetchall()}
+        gold = {
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'gold'"
+            ).fetchall()
+        }
         assert set(MARTS) <= gold
         silver_rows = con.execute("select count(*) from silver.silver_orders").fetchone()[0]
         rejected_rows = con.execute("select count(*) from silver.silver_orders_rejected").fetchone()[0]
@@ -82,7 +87,9 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
     write_silver(lake, base + late)
 
     result = run_dbt(["build", *dbt_args(lake.parent)], lake)
-    compiled = {r.node.name: r.node.compiled_code for r in result.result.results if r.node.resource_type == "model"}
+    compiled = {
+        r.node.name: r.node.compiled_code for r in result.result.results if r.node.resource_type == "model"
+    }
     assert "affected_dates" in compiled["gold_orders"], "the second build must run incrementally"
     incremental = read_tables(lake, MARTS)
     assert incremental != before
@@ -96,8 +103,12 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
 
     # the scenario really exercised what it claims to
     with duckdb.connect(str(fresh / "warehouse.duckdb"), read_only=True) as con:
-        corrected = con.execute("select quantity from gold.fct_orders where order_id = ?", [base[10][0]]).fetchone()
-        c500 = con.execute("select first_order_date from gold.dim_customers where customer_id = 'C500'").fetchone()
+        corrected = con.execute(
+            "select quantity from gold.fct_orders where order_id = ?", [base[10][0]]
+        ).fetchone()
+        c500 = con.execute(
+            "select first_order_date from gold.dim_customers where customer_id = 'C500'"
+        ).fetchone()
     assert corrected == (base[10][5] + 7,)
     assert str(c500[0]) == "2026-01-28"
 
@@ -123,7 +134,11 @@ def athena(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ.update(ATHENA_ENV)
     try:
         run_dbt(["parse", *dbt_args(work)], work / "lake", target="athena")
-        run_dbt(["compile", "--no-populate-cache", "--no-introspect", *dbt_args(work)], work / "lake", target="athena")
+        run_dbt(
+            ["compile", "--no-populate-cache", "--no-introspect", *dbt_args(work)],
+            work / "lake",
+            target="athena",
+        )
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
@@ -140,7 +155,9 @@ def test_athena_marts_are_iceberg_merge_in_per_environment_databases(athena: Pat
         assert config["incremental_strategy"] == "merge" and config["unique_key"]
         assert config["contract"]["enforced"] and config["on_schema_change"] == "fail"
         assert node["schema"] == "lakehouse_dev_ci_gold"
-    assert manifest["nodes"]["model.lakehouse.gold_orders"]["config"]["partitioned_by"] == ["month(order_date)"]
+    assert manifest["nodes"]["model.lakehouse.gold_orders"]["config"]["partitioned_by"] == [
+        "month(order_date)"
+    ]
     source = manifest["sources"]["source.lakehouse.silver.silver_orders"]
     assert source["schema"] == "lakehouse_dev_silver"
 
