@@ -39,7 +39,7 @@
     full-refresh SQL then. Everything else is dbt's own macro.
 #}
 {% macro is_incremental() -%}
-    {%- if execute and not flags.INTROSPECT -%}
+    {%- if execute and flags.INTROSPECT is sameas false -%}
         {{ return(false) }}
     {%- endif -%}
     {{ return(dbt.is_incremental()) }}
