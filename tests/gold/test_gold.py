@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import (
+from silver_fixtures import (
     base_orders,
     build,
     dbt_args,

@@ -1,0 +1,136 @@
+"""Tiny silver lakes for the gold tests, written with DuckDB in the silver contract's exact Parquet types.
+
+A module of its own (not conftest.py): several test folders have a conftest, so `from conftest import` is ambiguous."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from lakehouse.dbt import run_dbt
+
+# order_id, order_date, customer_id, country, product, quantity, unit_price, ingested_at
+Order = tuple[str, str, str, str, int, str, str, str]
+
+SILVER_SQL = """
+select
+    cast(order_id as varchar) as order_id,
+    cast(customer_id as varchar) as customer_id,
+    cast(country as varchar) as country,
+    cast(product as varchar) as product,
+    cast(quantity as integer) as quantity,
+    cast(unit_price as decimal(10, 2)) as unit_price,
+    cast(cast(quantity as integer) * cast(unit_price as decimal(10, 2)) as decimal(12, 2)) as revenue,
+    cast(source_file as varchar) as source_file,
+    cast(ingested_at as timestamp) as ingested_at,
+    cast(order_date as date) as order_date
+from orders
+"""
+
+
+def write_silver(lake: Path, orders: Iterable[Order]) -> int:
+    """(Re)write silver_orders as the silver job leaves it: one row per order_id (the latest ingested wins),
+    Hive-partitioned by order_date, one part file per partition. Returns the number of rows written."""
+    latest: dict[str, Order] = {}
+    for order in sorted(orders, key=lambda o: o[7]):
+        latest[order[0]] = order
+    target = lake / "silver" / "silver_orders"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(
+            "create table orders (order_id varchar, order_date varchar, customer_id varchar, country varchar, "
+            "product varchar, quantity integer, unit_price varchar, ingested_at varchar, source_file varchar)"
+        )
+        con.executemany(
+            "insert into orders values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*o, f"orders_lambda_{o[7][:10].replace('-', '')}.csv") for o in latest.values()],
+        )
+        for (day,) in con.execute("select distinct order_date from orders").fetchall():
+            folder = target / f"order_date={day}"
+            folder.mkdir()
+            con.execute(
+                f"copy ({SILVER_SQL} where order_date = ?) to '{folder / 'part-0.parquet'}' (format parquet)",
+                [day],
+            )
+    return len(latest)
+
+
+def base_orders() -> list[Order]:
+    """Three weeks of orders over two months: several customers, countries and products, repeat customers,
+    ties for the home country, one order per grain and several per grain."""
+    orders: list[Order] = []
+    countries = ["US", "GB", "DE", "FR", "JP"]
+    products = ["P001", "P003", "P006", "P010", "P013", "P017"]
+    start = dt.date(2026, 1, 25)
+    n = 0
+    for day in range(14):
+        date = start + dt.timedelta(days=day)
+        ingested = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(6, 0))
+        for k in range(6):
+            n += 1
+            customer = f"C{(n * 7) % 11:03d}"
+            orders.append(
+                (
+                    f"O{n:05d}",
+                    date.isoformat(),
+                    customer,
+                    countries[(n + k) % len(countries)],
+                    products[(n * 3 + day) % len(products)],
+                    1 + (n % 4),
+                    str(Decimal("9.99") + Decimal(n % 7) * Decimal("5.25")),
+                    ingested.isoformat(sep=" "),
+                )
+            )
+    # a customer whose only order is in February: a late January order will make them new in January instead
+    orders.append(("O00500", "2026-02-05", "C500", "GB", "P003", 2, "24.99", "2026-02-06 06:00:00"))
+    return orders
+
+
+def late_and_corrected_orders(base: list[Order]) -> list[Order]:
+    """A second silver batch, ingested after the first build:
+    - new orders for the next days,
+    - late orders for a date built long ago (outside any order_date window) and for a brand new customer
+      whose first order is earlier than every other,
+    - a correction of an existing order (quantity changed, later ingested_at) in an already-built partition,
+    - an order that makes an existing customer 'new' in an earlier month."""
+    ingested = "2026-02-20 08:00:00"
+    first = base[0]
+    corrected = base[10]
+    return [
+        ("O90001", "2026-02-08", "C001", "US", "P001", 2, "79.99", ingested),
+        ("O90002", "2026-02-08", "C100", "GB", "P006", 1, "89.95", ingested),
+        ("O90003", "2026-01-26", "C002", "DE", "P010", 3, "34.00", ingested),
+        ("O90004", "2026-01-02", "C200", "FR", "P017", 5, "14.99", ingested),
+        ("O90005", "2026-01-10", first[2], "JP", "P013", 1, "329.00", ingested),
+        ("O90006", "2026-01-28", "C500", "FR", "P010", 1, "34.00", ingested),
+        (
+            corrected[0],
+            corrected[1],
+            corrected[2],
+            corrected[3],
+            corrected[4],
+            corrected[5] + 7,
+            corrected[6],
+            ingested,
+        ),
+    ]
+
+
+def dbt_args(work: Path) -> list[str]:
+    """Per-test build output, so tests never share (or clobber) the repository's target/ and logs/."""
+    return ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+
+
+def build(lake: Path, *extra: str) -> None:
+    run_dbt(["build", *extra, *dbt_args(lake.parent)], lake)
+
+
+def read_tables(lake: Path, tables: Iterable[str]) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+        return {table: sorted(con.execute(f"select * from gold.{table}").fetchall()) for table in tables}
