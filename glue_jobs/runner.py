@@ -21,12 +21,12 @@ import csv
 import datetime as dt
 import io
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -78,6 +78,13 @@ def configure(spark: SparkSession) -> None:
     conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
     conf.set("spark.sql.adaptive.enabled", "true")
     conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
+    # Observed metrics (our row counts) are read from the executed plan; when a stage turns out empty (a run
+    # with no rejected rows), this AQE rule would prune the node that holds them and Observation.get would
+    # never return.
+    conf.set(
+        "spark.sql.adaptive.optimizer.excludedRules",
+        "org.apache.spark.sql.execution.adaptive.AQEPropagateEmptyRelation",
+    )
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()
     hadoop.set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
     hadoop.set("parquet.enable.summary-metadata", "false")
@@ -95,11 +102,23 @@ def _new_run_id(now: dt.datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
 
 
+def _observed(observation: Observation, timeout_s: float = 300.0) -> dict[str, Any]:
+    """An observation's metrics. ``Observation.get`` blocks until they arrive; never wait forever."""
+    result: dict[str, Any] = {}
+    waiter = threading.Thread(target=lambda: result.update(observation.get), daemon=True)
+    waiter.start()
+    waiter.join(timeout_s)
+    if waiter.is_alive():
+        raise ReconciliationError(f"Spark never reported the observed metrics {observation._name!r}")
+    return result
+
+
 def _obs_int(values: dict[str, Any], key: str) -> int:
     return int(values.get(key) or 0)
 
 
 def _write_partitioned(df: DataFrame, path: str, partition: str, sort: list[str]) -> None:
+    started = time.perf_counter()
     (
         df.repartition(partition)
         .sortWithinPartitions(partition, *sort)
@@ -107,6 +126,7 @@ def _write_partitioned(df: DataFrame, path: str, partition: str, sort: list[str]
         .partitionBy(partition)
         .parquet(path)
     )
+    log.info("silver: wrote %s in %.1f s", path, time.perf_counter() - started)
 
 
 def _partition_values(storage: Storage, table: str, key: str) -> list[str]:
@@ -169,34 +189,35 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
             ref = storage_for(args.reference_path)
             countries = read_codes(ref, join(args.reference_path, "countries.csv"), "country_code")
             products = read_codes(ref, join(args.reference_path, "products.csv"), "product_code")
-            validated = transform.validate(raw, countries, products).persist(StorageLevel.MEMORY_AND_DISK)
+            validated = transform.validate(raw, countries, products)
 
     try:
         swaps: list[dict[str, str]] = []
         new_dates: list[str] = []
         if validated is not None:
-            summary = (
-                validated.groupBy(
-                    "reject_reason", F.when(F.col("reject_reason").isNull(), F.col("v_order_date")).alias("d")
-                )
-                .count()
-                .collect()
+            # Action 1 reads every new row once: it writes the rejected rows and, through observed metrics
+            # (no extra pass, no cache), counts rows per reason and collects the order_dates of the valid rows.
+            # Action 2 (the merge) reads the CSV again: cheaper than caching the parsed rows (measured).
+            read_obs, rejected_obs = Observation("read"), Observation("rejected")
+            reason = F.col("reject_reason")
+            counted = validated.observe(
+                read_obs,
+                F.count(F.lit(1)).alias("rows"),
+                *[F.sum(F.when(reason == r, 1).otherwise(0)).alias(r) for r in transform.REASONS],
+                # (a string: PySpark hands an observed array back as an unconverted Java object)
+                F.array_join(
+                    F.collect_set(F.when(reason.isNull(), F.col("v_order_date").cast("string"))), ","
+                ).alias("dates"),
             )
-            metrics["rows_read"] = sum(r["count"] for r in summary)
-            new_dates = sorted({r["d"].isoformat() for r in summary if r["reject_reason"] is None})
-
-            rejected_obs = Observation("rejected")
-            rejected = transform.rejected_rows(validated).observe(rejected_obs, F.count(F.lit(1)).alias("n"))
-            if any(r["reject_reason"] for r in summary):
-                _write_partitioned(
-                    rejected, join(staging, REJECTED_TABLE), "ingest_date", ["source_file", "order_id"]
-                )
-                metrics["rows_rejected"] = _obs_int(rejected_obs.get, "n")
-                by_reason: dict[str, int] = {}
-                for r in summary:
-                    if r["reject_reason"]:
-                        by_reason[r["reject_reason"]] = by_reason.get(r["reject_reason"], 0) + r["count"]
-                metrics["rejected_by_reason"] = dict(sorted(by_reason.items()))
+            rejected = transform.rejected_rows(counted).observe(rejected_obs, F.count(F.lit(1)).alias("n"))
+            _write_partitioned(
+                rejected, join(staging, REJECTED_TABLE), "ingest_date", ["source_file", "order_id"]
+            )
+            read = _observed(read_obs)
+            metrics["rows_read"] = _obs_int(read, "rows")
+            metrics["rows_rejected"] = _obs_int(_observed(rejected_obs), "n")
+            metrics["rejected_by_reason"] = {r: _obs_int(read, r) for r in transform.REASONS if read.get(r)}
+            new_dates = sorted(d for d in (read.get("dates") or "").split(",") if d)
 
         existing_dates = set(_partition_values(storage, silver_table, "order_date"))
         if args.full_refresh:
@@ -240,7 +261,7 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
             _write_partitioned(
                 transform.to_silver(ranked), join(staging, SILVER_TABLE), "order_date", ["order_id"]
             )
-            values = obs.get
+            values = _observed(obs)
             metrics["rows_written"] = _obs_int(values, "written")
             metrics["duplicates_dropped"] = _obs_int(values, "dropped")
             metrics["superseded"] = _obs_int(values, "superseded")
@@ -285,12 +306,8 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
             storage, paths, run_id, {"swaps": swaps, "bookmark": new_bookmark, "metrics": metrics}
         )
     except BaseException:
-        if validated is not None:
-            validated.unpersist()
         storage.delete_tree(staging)  # nothing was committed: drop the partial output
         raise
-    if validated is not None:
-        validated.unpersist()
     commit.apply(storage, paths, run_id, {"swaps": swaps, "bookmark": new_bookmark, "metrics": metrics})
     log.info(
         "silver run %s: %d files, %d rows read, %d written, %d rejected %s, %d duplicates dropped, "
