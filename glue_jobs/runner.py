@@ -11,8 +11,9 @@ Metrics (``_runs/silver/<run_id>.json``), all about *this run's new bronze rows*
 - ``superseded``: rows that *were* in silver and were replaced by a newer version read in this run (not part of
   the identity, since they were counted when they were read).
 
-The identity ``rows_read == rows_written + rows_rejected + duplicates_dropped`` is checked on figures taken from
-three different Spark actions; when it fails the run raises :class:`ReconciliationError` before anything is
+The identity ``rows_read == rows_written + rows_rejected + duplicates_dropped`` is checked on figures observed at
+different points of two separate passes over the CSV (before the reject filter, after it, and after the
+latest-wins ranking of the merge); when it fails the run raises :class:`ReconciliationError` before anything is
 committed."""
 
 from __future__ import annotations

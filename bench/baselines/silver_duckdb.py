@@ -46,6 +46,7 @@ def run_silver_duckdb(bronze_path: Path, silver_out: Path, reference_path: Path)
 
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET memory_limit = '4GB'")
     parts = []
     for g, (header, paths) in enumerate(sorted(groups.items())):
         if not header:
