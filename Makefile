@@ -49,11 +49,13 @@ test: setup ## run every test (unit, Spark, dbt, end-to-end, lint, infra)
 lint: setup ## ruff, sqlfluff (athena dialect), cfn-lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros tests/dbt
+	@mkdir -p $(LAKEHOUSE_LAKE)
+	$(BIN)/sqlfluff lint models macros analyses tests/dbt
 	$(BIN)/cfn-lint infra/*.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -d infra
 
 docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080
+	@mkdir -p $(LAKEHOUSE_LAKE)
 	$(BIN)/dbt docs generate
 	$(BIN)/dbt docs serve --port 8080
 

@@ -59,12 +59,13 @@ def ingest(lake: Path, config: IngestConfig, *, progress: bool = True) -> Any:
             rows_per_file=config.rows_per_file,
             progress=progress,
         ),
-        (OSError,),
+        (OSError, ValueError),
     )
 
 
 def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> dict[str, Any]:
     from glue_jobs.local import run_silver
+    from glue_jobs.runner import ReconciliationError
 
     return _guard(
         "silver",
@@ -75,7 +76,7 @@ def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> dic
             shuffle_partitions=spark.shuffle_partitions,
             driver_memory=spark.driver_memory,
         ),
-        (OSError, ValueError),
+        (OSError, ValueError, ReconciliationError),
     )
 
 
