@@ -104,7 +104,11 @@ def run_gold_duckdb(silver_path: Path, db_path: Path) -> dict:
     started = time.perf_counter()
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(db_path)) as con:
+    with duckdb.connect() as con:
+        # Attached under a fixed alias: a file named gold.duckdb would otherwise make `gold.<mart>` ambiguous
+        # (catalog gold or schema gold).
+        con.execute(f"attach {_quote(db_path)} as warehouse")
+        con.execute("use warehouse")
         con.execute("create schema if not exists gold")
         con.execute(
             "create or replace temp view silver_orders as select * "

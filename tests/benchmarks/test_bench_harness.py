@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
-from bench.run import Measurement, Row, render, timed, write
+import pytest
+
+from bench.run import REPO, Measurement, Row, render, timed, write
 
 ALLOCATE_IN_GRANDCHILD = (
     "import subprocess, sys; subprocess.run([sys.executable, '-c', "
@@ -47,3 +50,21 @@ def test_report_is_written_as_json_csv_and_table(tmp_path: Path) -> None:
     assert json.loads(stem.with_suffix(".json").read_text())["results"][0]["stage"] == "silver"
     assert stem.with_suffix(".csv").read_text().splitlines()[0].startswith("stage,work,median_s")
     assert "| silver | 2.00 | 30 | duckdb | 1.00 | 2.00x |" in render(report)
+
+
+@pytest.mark.e2e
+def test_bench_runs_end_to_end_on_a_tiny_lake(tmp_path: Path) -> None:
+    """A smoke run of `make bench` itself (every stage and baseline once, on 1,000 rows): it must finish and
+    report a ratio for every stage. The figures themselves are not asserted: benchmarks are not tests."""
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--rows", "1000", "--repeat", "1",
+         "--workdir", str(tmp_path / "work"), "--out", str(out)],
+        capture_output=True, text=True, cwd=REPO, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (report,) = [json.loads(p.read_text()) for p in out.glob("bench_1000_*.json")]
+    stages = [r["stage"] for r in report["results"]]
+    assert stages == ["ingest", "silver", "gold", "silver incremental", "gold incremental", "lakehouse run"]
+    assert all(r["ratio"] and r["ratio"] > 0 and r["peak_mb"] > 0 for r in report["results"])
+    assert (out / "latest_1000.md").read_text().count("x |") == len(stages)
