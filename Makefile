@@ -39,8 +39,8 @@ $(CHECKOV_STAMP): requirements/checkov.txt $(STAMP)
 
 setup: $(STAMP) $(CHECKOV_STAMP) ## create or refresh .venv (idempotent)
 
-demo: $(STAMP) ## run the whole pipeline locally on ~200k orders and print what it built
-	$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90
+demo: $(STAMP) ## run the whole pipeline locally on ~200k orders (1% defects) and print what it built
+	$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90 --defect-rate 0.01
 
 test: setup ## run every test (unit, Spark, dbt, end-to-end, lint, infra)
 	$(BIN)/ruff check .

@@ -117,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("ingest", "run"):
             pipeline.ingest(lake, ingest, progress=not args.quiet)
         if args.command in ("silver", "run"):
-            pipeline.silver(lake, config.spark, full_refresh=args.full_refresh)
+            metrics = pipeline.silver(lake, config.spark, full_refresh=args.full_refresh)
+            if args.command == "silver" and not args.quiet:
+                print(pipeline.silver_report(metrics))
         if args.command in ("gold", "run"):
             pipeline.gold(lake, full_refresh=args.full_refresh, select=getattr(args, "select", None))
         if args.command in ("run", "summary"):

@@ -80,6 +80,25 @@ def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> dic
     )
 
 
+def silver_report(metrics: dict[str, Any]) -> str:
+    """A silver run's metrics as a few printable lines: where every bronze row went."""
+    reasons = metrics.get("rejected_by_reason") or {}
+    lines = [
+        f"silver run {metrics.get('run_id', '?')}: {metrics.get('files_read', 0)} new bronze files, "
+        f"{metrics.get('partitions_touched', 0)} order_date partitions rewritten, {metrics.get('duration_s', 0):.1f} s",
+        f"  {metrics.get('rows_read', 0):>12,} rows read",
+        f"  {metrics.get('rows_written', 0):>12,} written to silver_orders",
+        f"  {metrics.get('rows_rejected', 0):>12,} quarantined in silver_orders_rejected",
+        *[f"  {n:>12,}   {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))],
+        f"  {metrics.get('duplicates_dropped', 0):>12,} duplicates dropped (an older version of the same order_id)",
+    ]
+    if metrics.get("superseded"):
+        lines.append(f"  {metrics['superseded']:>12,} silver rows replaced by a newer version")
+    for f in metrics.get("files_quarantined") or []:
+        lines.append(f"  file quarantined whole: {f['file']} (missing {', '.join(f['missing_columns'])})")
+    return "\n".join(lines)
+
+
 def gold(lake: Path, *, full_refresh: bool = False, select: str | None = None) -> Any:
     from lakehouse.dbt import DbtError, run_dbt
 

@@ -45,3 +45,32 @@ def test_summary_of_an_empty_lake(tmp_path, capsys: pytest.CaptureFixture[str]) 
     assert main(["-q", "summary", "--lake", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "bronze" in out and "0 rows in 0 CSV files" in out
+
+
+def test_silver_report_accounts_for_every_row() -> None:
+    from lakehouse.pipeline import silver_report
+
+    metrics = {
+        "run_id": "r1",
+        "files_read": 3,
+        "partitions_touched": 2,
+        "duration_s": 4.25,
+        "rows_read": 1010,
+        "rows_written": 990,
+        "rows_rejected": 15,
+        "rejected_by_reason": {"bad_date": 5, "unknown_country": 10},
+        "duplicates_dropped": 5,
+        "superseded": 7,
+        "files_quarantined": [{"file": "b/x.csv", "missing_columns": ["quantity"]}],
+    }
+    assert silver_report(metrics).splitlines() == [
+        "silver run r1: 3 new bronze files, 2 order_date partitions rewritten, 4.2 s",
+        "         1,010 rows read",
+        "           990 written to silver_orders",
+        "            15 quarantined in silver_orders_rejected",
+        "            10   unknown_country",
+        "             5   bad_date",
+        "             5 duplicates dropped (an older version of the same order_id)",
+        "             7 silver rows replaced by a newer version",
+        "  file quarantined whole: b/x.csv (missing quantity)",
+    ]
