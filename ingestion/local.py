@@ -44,12 +44,15 @@ def ingest_to_lake(
     defect_rate: float = 0.0,
     rows_per_file: int = 500_000,
     progress: bool = True,
+    ingested_at: dt.datetime | None = None,
 ) -> IngestSummary:
     """Write ``rows`` orders over ``days`` days into ``lake/bronze/orders/ingest_date=<today>/``, in files of at
     most ``rows_per_file`` rows. One file is generated at a time, so memory stays bounded by the file size.
 
     File ``i`` is chunk ``i`` of one `RunPlan`: deterministic for the seed, and together the files cover the
-    whole date range. Raises ValueError for bad arguments before writing anything."""
+    whole date range. ``ingested_at`` (default: now) is the landing time the files are stamped with (file name,
+    ``ingest_date`` folder): set it to backfill history as if it had landed day by day. Raises ValueError for
+    bad arguments before writing anything."""
     if isinstance(rows_per_file, bool) or not isinstance(rows_per_file, int) or rows_per_file < 1:
         raise ValueError(f"rows_per_file is {rows_per_file!r}; it must be an integer of 1 or more")
     plan = RunPlan(
@@ -62,7 +65,7 @@ def ingest_to_lake(
     )
     reference = load_reference()
     sink = LocalSink(Path(lake))
-    stamp = dt.datetime.now(dt.UTC)
+    stamp = dt.datetime.now(dt.UTC) if ingested_at is None else ingested_at.astimezone(dt.UTC)
     run = uuid.uuid4().hex[:12]
     summary = IngestSummary()
     defects: Counter[str] = Counter()

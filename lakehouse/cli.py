@@ -38,6 +38,17 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _timestamp(value: str) -> dt.datetime:
+    """An ISO date or date-time; without a zone it is UTC."""
+    try:
+        stamp = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date-time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)"
+        ) from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
 def _lake_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lake", type=Path, help="local lake folder (default: ./lake, or `lake` in the config)"
@@ -54,6 +65,12 @@ def _ingest_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, help="random seed: the same seed gives byte-identical files")
     group.add_argument("--defect-rate", type=float, help="share of bad rows to inject, 0..1 (default 0)")
     group.add_argument("--rows-per-file", type=int, help="rows per bronze CSV file (bounded memory)")
+    group.add_argument(
+        "--ingested-at",
+        type=_timestamp,
+        help="stamp the files as landed at this UTC time (file name, ingest_date folder) to backfill history;"
+        " default now",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, ingest = _resolve(args)
         lake = config.lake.resolve()
         if args.command in ("ingest", "run"):
-            pipeline.ingest(lake, ingest, progress=not args.quiet)
+            pipeline.ingest(lake, ingest, progress=not args.quiet, ingested_at=args.ingested_at)
         if args.command in ("silver", "run"):
             metrics = pipeline.silver(lake, config.spark, full_refresh=args.full_refresh)
             if args.command == "silver" and not args.quiet:

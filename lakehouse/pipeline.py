@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -44,7 +45,9 @@ def _guard(name: str, fn: Callable[[], T], errors: tuple[type[BaseException], ..
             raise StageError(f"{name} failed: {exc}") from exc
 
 
-def ingest(lake: Path, config: IngestConfig, *, progress: bool = True) -> Any:
+def ingest(
+    lake: Path, config: IngestConfig, *, progress: bool = True, ingested_at: dt.datetime | None = None
+) -> Any:
     from ingestion.local import ingest_to_lake
 
     return _guard(
@@ -58,6 +61,7 @@ def ingest(lake: Path, config: IngestConfig, *, progress: bool = True) -> Any:
             defect_rate=config.defect_rate,
             rows_per_file=config.rows_per_file,
             progress=progress,
+            ingested_at=ingested_at,
         ),
         (OSError, ValueError),
     )

@@ -77,3 +77,18 @@ def test_bad_arguments_write_nothing(tmp_path: Path, field: str, value: object) 
     with pytest.raises(ValueError, match=field):
         run(tmp_path, **{field: value})
     assert not tmp_path.joinpath("bronze").exists()
+
+
+def test_a_backfill_lands_where_and_when_it_says(tmp_path: Path) -> None:
+    # --ingested-at: a file stamped as landed at 23:30 in UTC+2 is in the UTC day's folder, with that UTC time
+    landed = dt.datetime(2025, 3, 2, 1, 15, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    summary = run(tmp_path, ingested_at=landed)
+    for path in summary.files:
+        assert path.parent.name == "ingest_date=2025-03-01"
+        assert path.name.startswith("orders_lambda_20250301_231507_")
+        assert (
+            json.loads(Path(f"{path}.manifest.json").read_text())["written_at"] == "2025-03-01T23:15:07+00:00"
+        )
+    # the stamp changes where the rows land, not what they are
+    again = run(tmp_path / "now")
+    assert [read_rows(p) for p in summary.files] == [read_rows(p) for p in again.files]

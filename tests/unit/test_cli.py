@@ -15,6 +15,7 @@ from lakehouse.cli import main
         (["ingest", "--rows", "0"], "ingest.rows is 0; it must be between 1"),
         (["run", "--defect-rate", "2"], "ingest.defect_rate is 2.0; it must be between 0 and 1"),
         (["ingest", "--rows-per-file", "5"], "ingest.rows_per_file is 5"),
+        (["ingest", "--ingested-at", "yesterday"], "'yesterday' is not a date-time; use YYYY-MM-DD"),
         (["explode"], "invalid choice: 'explode'"),
         (["--env", "nowhere", "summary"], "no configuration for environment 'nowhere'"),
     ],
