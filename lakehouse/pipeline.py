@@ -94,7 +94,7 @@ def silver_report(metrics: dict[str, Any]) -> str:
         f"  {metrics.get('rows_written', 0):>12,} written to silver_orders",
         f"  {metrics.get('rows_rejected', 0):>12,} quarantined in silver_orders_rejected",
         *[f"  {n:>12,}   {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))],
-        f"  {metrics.get('duplicates_dropped', 0):>12,} duplicates dropped (an older version of the same order_id)",
+        f"  {metrics.get('duplicates_dropped', 0):>12,} duplicates dropped (another row of the same order_id won)",
     ]
     if metrics.get("superseded"):
         lines.append(f"  {metrics['superseded']:>12,} silver rows replaced by a newer version")

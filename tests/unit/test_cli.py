@@ -71,7 +71,7 @@ def test_silver_report_accounts_for_every_row() -> None:
         "            15 quarantined in silver_orders_rejected",
         "            10   unknown_country",
         "             5   bad_date",
-        "             5 duplicates dropped (an older version of the same order_id)",
+        "             5 duplicates dropped (another row of the same order_id won)",
         "             7 silver rows replaced by a newer version",
         "  file quarantined whole: b/x.csv (missing quantity)",
     ]
