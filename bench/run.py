@@ -124,26 +124,25 @@ def _reset(*paths: Path) -> Callable[[], None]:
     return reset
 
 
+def _copy_state(src: Path, dst: Path) -> None:
+    """Copy the lake's state (silver, the job's bookmark, the warehouse) from one folder to another."""
+    for name in STATE_DIRS:
+        if (src / name).is_dir():
+            shutil.copytree(src / name, dst / name)
+        elif (src / name).exists():
+            shutil.copy2(src / name, dst / name)
+
+
 def _snapshot(lake: Path, into: Path) -> None:
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
-    for name in STATE_DIRS:
-        src = lake / name
-        if src.is_dir():
-            shutil.copytree(src, into / name)
-        elif src.exists():
-            shutil.copy2(src, into / name)
+    _copy_state(lake, into)
 
 
 def _restore(snapshot: Path, lake: Path) -> Callable[[], None]:
     def restore() -> None:
         _reset(*(lake / name for name in STATE_DIRS))()
-        for name in STATE_DIRS:
-            src = snapshot / name
-            if src.is_dir():
-                shutil.copytree(src, lake / name)
-            elif src.exists():
-                shutil.copy2(src, lake / name)
+        _copy_state(snapshot, lake)
 
     return restore
 
