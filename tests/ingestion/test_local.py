@@ -80,7 +80,7 @@ def test_bad_arguments_write_nothing(tmp_path: Path, field: str, value: object) 
 
 
 def test_a_backfill_lands_where_and_when_it_says(tmp_path: Path) -> None:
-    # --ingested-at: a file stamped as landed at 23:30 in UTC+2 is in the UTC day's folder, with that UTC time
+    # --ingested-at: landed at 01:15:07 on 2 March in UTC+2 is 23:15:07 UTC on 1 March: that day's folder and time
     landed = dt.datetime(2025, 3, 2, 1, 15, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     summary = run(tmp_path, ingested_at=landed)
     for path in summary.files:
