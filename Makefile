@@ -50,7 +50,7 @@ lint: setup ## ruff, sqlfluff (athena dialect), cfn-lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@mkdir -p $(LAKEHOUSE_LAKE)
-	$(BIN)/sqlfluff lint models macros analyses tests/dbt
+	$(BIN)/sqlfluff lint models macros analyses data-tests
 	$(BIN)/cfn-lint infra/*.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -d infra
 

@@ -179,7 +179,7 @@ def test_sqlfluff_finds_no_violation(built_lake: Path, warehouse: str) -> None:
     lake.mkdir(exist_ok=True)
     env = {**os.environ, "LAKEHOUSE_LAKE": str(lake)}
     lint = subprocess.run(
-        [str(Path(sys.executable).parent / "sqlfluff"), "lint", "models", "macros", "tests/dbt", "analyses"],
+        [str(Path(sys.executable).parent / "sqlfluff"), "lint", "models", "macros", "data-tests", "analyses"],
         cwd=REPO,
         env=env,
         capture_output=True,
