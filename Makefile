@@ -19,7 +19,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export LAKEHOUSE_LAKE ?= $(abspath $(LAKE))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup demo test lint docs bench clean requirements deploy destroy
+.PHONY: help setup demo test lint docs report bench clean requirements deploy destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -46,18 +46,23 @@ test: setup ## run every test (unit, Spark, dbt, end-to-end, lint, infra)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-lint: setup ## ruff, sqlfluff (athena dialect), cfn-lint, checkov
+lint: setup ## ruff, sqlfluff (athena dialect), dbt-score (every model >= 9.0), cfn-lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@mkdir -p $(LAKEHOUSE_LAKE)
 	$(BIN)/sqlfluff lint models macros analyses data-tests
+	$(BIN)/dbt-score lint --run-dbt-parse --show failing-items
 	$(BIN)/cfn-lint infra/*.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -d infra
 
-docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080
+docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080 (with the last KPI report)
 	@mkdir -p $(LAKEHOUSE_LAKE)
 	$(BIN)/dbt docs generate
+	@if [ -f $(LAKEHOUSE_LAKE)/reports/kpi_report.html ]; then cp $(LAKEHOUSE_LAKE)/reports/kpi_report.html target/; fi
 	$(BIN)/dbt docs serve --port 8080
+
+report: $(STAMP) ## run notebooks/exploration.ipynb on the local lake -> $(LAKE)/reports/kpi_report.html
+	$(BIN)/python -m lakehouse.report --lake $(LAKE)
 
 bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000)
 	$(BIN)/python -m bench.run --rows $(ROWS)
