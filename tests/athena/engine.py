@@ -35,11 +35,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.tokens import TokenType
 
+ATHENA = Dialect.get_or_raise("athena")
 MAX_OPEN_PARTITIONS = 100
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
@@ -135,7 +137,13 @@ def duckdb_to_trino(duck_type: str) -> tuple[str, int, int]:
     if t.startswith("DECIMAL"):
         precision, scale = (int(x) for x in re.findall(r"\d+", t))
         return "decimal", precision, scale
-    mapping = {"VARCHAR": "varchar", "INTEGER": "integer", "HUGEINT": "bigint", "FLOAT": "real", "BLOB": "varbinary"}
+    mapping = {
+        "VARCHAR": "varchar",
+        "INTEGER": "integer",
+        "HUGEINT": "bigint",
+        "FLOAT": "real",
+        "BLOB": "varbinary",
+    }
     name = mapping.get(t, t.lower())
     if t.startswith("TIMESTAMP"):
         name = "timestamp"
@@ -175,32 +183,52 @@ def as_prefix(uri: str) -> str:
 class Engine:
     """Executes statements; `s3` and `glue` are boto3 clients of the stand-in's moto server."""
 
-    def __init__(self, s3: Any, glue: Any, log: Callable[[str, str, str], None] | None = None) -> None:
-        self.s3, self.glue = s3, glue
-        self.con = duckdb.connect()
-        self.lock = threading.RLock()
+    def __init__(
+        self, s3: Any, glue: Any, log: Callable[[str, str, str], None] | None = None, reads: Any = None
+    ) -> None:
+        """`reads`, when given, answers the engine's reads of the catalog and of S3 (table, objects, read) without
+        an HTTP round trip, as Athena reads Glue and S3 from inside AWS; writes always go through `s3` and `glue`."""
+        self.s3, self.glue, self.reads = s3, glue, reads
+        self._database = duckdb.connect()
+        self._local = (
+            threading.local()
+        )  # dbt runs 4 threads: each has its own DuckDB connection and temp views
         self._log = log or (lambda kind, outcome, sql: None)
         self._files: dict[tuple[str, str, str], pa.Table] = {}
-        self._registered: list[str] = []
-        self._counter = 0
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if not hasattr(self._local, "con"):
+            self._local.con = self._database.cursor()
+            self._local.registered, self._local.counter = [], 0
+        return self._local.con
+
+    @property
+    def _registered(self) -> list[str]:
+        self.con  # noqa: B018 - creates the thread's state
+        return self._local.registered  # type: ignore[no-any-return]
+
+    def _next(self) -> int:
+        self.con  # noqa: B018
+        self._local.counter += 1
+        return self._local.counter  # type: ignore[no-any-return]
 
     # ---- entry point
 
     def execute(self, sql: str, context: Context) -> Outcome:
-        with self.lock:
-            try:
-                outcome = self._execute(sql, context)
-            except AthenaQueryError as failure:
-                self._log("failed", str(failure), sql)
-                raise
-            except (duckdb.Error, ParseError) as failure:  # a query Athena would also reject at run time
-                message = str(failure).splitlines()[0]
-                self._log("failed", message, sql)
-                raise AthenaQueryError(f"GENERIC_USER_ERROR: {message}") from failure
-            finally:
-                self._release()
-            self._log(outcome.kind, "ok", sql)
-            return outcome
+        try:
+            outcome = self._execute(sql, context)
+        except AthenaQueryError as failure:
+            self._log("failed", str(failure), sql)
+            raise
+        except (duckdb.Error, ParseError) as failure:  # a query Athena would also reject at run time
+            message = str(failure).splitlines()[0]
+            self._log("failed", message, sql)
+            raise AthenaQueryError(f"GENERIC_USER_ERROR: {message}") from failure
+        finally:
+            self._release()
+        self._log(outcome.kind, "ok", sql)
+        return outcome
 
     def _execute(self, sql: str, context: Context) -> Outcome:
         statement = self._parse(sql)
@@ -225,11 +253,13 @@ class Engine:
         if isinstance(statement, exp.Query):
             columns, rows = self._select(statement, context)
             return Outcome("DML", "select", columns, rows)
-        raise AthenaQueryError(f"NOT_SUPPORTED: the stand-in does not model {type(statement).__name__} statements")
+        raise AthenaQueryError(
+            f"NOT_SUPPORTED: the stand-in does not model {type(statement).__name__} statements"
+        )
 
     def _parse(self, sql: str) -> exp.Expression:
         try:
-            tokens = sqlglot.tokenize(sql, read="athena")
+            tokens = ATHENA.tokenize(sql)
         except Exception as failure:  # sqlglot's TokenError
             raise AthenaQueryError(f"SYNTAX_ERROR: {failure}") from failure
         for token in tokens:
@@ -238,7 +268,7 @@ class Engine:
                     f"SYNTAX_ERROR: line {token.line}:{token.col}: mismatched input '::'. Expecting: <expression>"
                 )
         try:
-            statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
+            statements = [s for s in ATHENA.parser().parse(tokens, sql) if s is not None]
         except ParseError as failure:
             raise AthenaQueryError(f"SYNTAX_ERROR: {str(failure).splitlines()[0]}") from failure
         if len(statements) != 1:
@@ -258,6 +288,8 @@ class Engine:
         return (table.db or context.database).lower(), table.name.lower()
 
     def glue_table(self, database: str, name: str) -> dict[str, Any] | None:
+        if self.reads is not None:
+            return self.reads.table(database, name)  # type: ignore[no-any-return]
         try:
             return self.glue.get_table(DatabaseName=database, Name=name)["Table"]
         except self.glue.exceptions.EntityNotFoundException:
@@ -286,12 +318,17 @@ class Engine:
 
     def _objects(self, uri: str) -> Iterator[dict[str, Any]]:
         bucket, prefix = split_s3(as_prefix(uri))
+        if self.reads is not None:
+            yield from self.reads.objects(bucket, prefix)
+            return
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 obj["Bucket"] = bucket
                 yield obj
 
     def _get(self, bucket: str, key: str) -> bytes:
+        if self.reads is not None:
+            return self.reads.read(bucket, key)  # type: ignore[no-any-return]
         return bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
     def _parquet(self, bucket: str, key: str, etag: str) -> pa.Table:
@@ -303,16 +340,14 @@ class Engine:
 
     def _arrow(self, table: pa.Table) -> str:
         """Register an Arrow table with DuckDB for the statement; return its name."""
-        self._counter += 1
-        name = f"__raw_{self._counter}"
+        name = f"__raw_{self._next()}"
         self.con.register(name, table)
         self._registered.append(name)
         return name
 
     def _view(self, select_sql: str) -> str:
         """A temporary view for the statement; return its name."""
-        self._counter += 1
-        name = f"__tbl_{self._counter}"
+        name = f"__tbl_{self._next()}"
         self.con.execute(f'create or replace temp view "{name}" as {select_sql}')
         self._registered.append(name)
         return name
@@ -334,7 +369,7 @@ class Engine:
             name, duck = column["Name"].lower(), glue_to_duckdb(column["Type"])
             if partitions is not None and name in partitions:
                 value = partitions[name]
-                parts.append(f"cast({sql_literal(value)} as {duck}) as \"{name}\"")
+                parts.append(f'cast({sql_literal(value)} as {duck}) as "{name}"')
             elif name in available:
                 parts.append(f'cast("{name}" as {duck}) as "{name}"')
             else:
@@ -355,11 +390,15 @@ class Engine:
         if serde == CSV_SERDE:
             return self._read_csv(location, columns, int(params.get("skip.header.line.count", "0")))
         if serde != PARQUET_SERDE:
-            raise AthenaQueryError(f"NOT_SUPPORTED: the stand-in reads Parquet and OpenCSV tables, not {serde}")
+            raise AthenaQueryError(
+                f"NOT_SUPPORTED: the stand-in reads Parquet and OpenCSV tables, not {serde}"
+            )
         return self._read_hive_parquet(table, location, columns)
 
     def _empty(self, columns: list[dict[str, Any]]) -> str:
-        cols = ", ".join(f'cast(null as {glue_to_duckdb(c["Type"])}) as "{c["Name"].lower()}"' for c in columns)
+        cols = ", ".join(
+            f'cast(null as {glue_to_duckdb(c["Type"])}) as "{c["Name"].lower()}"' for c in columns
+        )
         return self._view(f"select {cols} where false")
 
     def _union(self, parts: list[str]) -> str:
@@ -385,17 +424,17 @@ class Engine:
         rows: list[list[str]] = []
         for obj in self._objects(location):
             text = self._get(obj["Bucket"], obj["Key"]).decode()
-            rows += [(r + [""] * len(names))[: len(names)] for r in list(csv.reader(io.StringIO(text)))[skip:]]
+            rows += [
+                (r + [""] * len(names))[: len(names)] for r in list(csv.reader(io.StringIO(text)))[skip:]
+            ]
         data = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
         return self._view(self._typed_select(columns, self._arrow(data)))
 
     def _read_iceberg(self, table: dict[str, Any], columns: list[dict[str, Any]]) -> str:
         metadata = self._iceberg_metadata(table)
         parts = []
-        for key in metadata["data-files"]:
-            bucket, name = split_s3(key)
-            head = self.s3.head_object(Bucket=bucket, Key=name)
-            raw = self._arrow(self._parquet(bucket, name, head["ETag"]))
+        for key in metadata["data-files"]:  # Iceberg data files are immutable: cached by name
+            raw = self._arrow(self._parquet(*split_s3(key), "iceberg"))
             parts.append(self._view(self._typed_select(columns, raw)))
         return self._union(parts) if parts else self._empty(columns)
 
@@ -403,7 +442,7 @@ class Engine:
         location = table.get("Parameters", {}).get("metadata_location", "")
         try:
             return dict(json.loads(self._get(*split_s3(location))))
-        except (self.s3.exceptions.NoSuchKey, AthenaQueryError):
+        except (self.s3.exceptions.NoSuchKey, KeyError, AthenaQueryError):
             raise AthenaQueryError(
                 f"ICEBERG_INVALID_METADATA: Metadata not found in metadata location for table {table['Name']}",
                 error_type=233,
@@ -451,11 +490,20 @@ class Engine:
                 digits = int(precision[0].name) if precision else 3
                 if 0 < digits <= 3 or not precision:  # Trino's `timestamp` is timestamp(3): it rounds
                     cast.replace(
-                        exp.cast(exp.cast(cast.this, exp.DataType.build("TIMESTAMP_MS", dialect="duckdb")), "TIMESTAMP")
+                        exp.cast(
+                            exp.cast(cast.this, exp.DataType.build("TIMESTAMP_MS", dialect="duckdb")),
+                            "TIMESTAMP",
+                        )
                     )
             elif to.is_type(exp.DataType.Type.VARCHAR) and to.expressions:
                 length = int(to.expressions[0].name)  # Trino truncates on a cast to a shorter varchar
-                cast.replace(exp.Substring(this=exp.cast(cast.this, "VARCHAR"), start=exp.Literal.number(1), length=exp.Literal.number(length)))
+                cast.replace(
+                    exp.Substring(
+                        this=exp.cast(cast.this, "VARCHAR"),
+                        start=exp.Literal.number(1),
+                        length=exp.Literal.number(length),
+                    )
+                )
         if query.find(exp.Div):
             query = self._exact_division(query)
         return query.sql("duckdb")
@@ -470,7 +518,7 @@ class Engine:
                 schema[name] = {row[0]: row[1] for row in described}
         try:
             typed = annotate_types(qualify(query.copy(), schema=schema, dialect="duckdb"), schema=schema)
-        except Exception as failure:  # noqa: BLE001 - an unqualifiable query keeps DuckDB's division
+        except Exception as failure:
             raise AthenaQueryError(f"the stand-in could not type a division: {failure}") from failure
         for div in list(typed.find_all(exp.Div)):
             left, right = div.this.type, div.expression.type
@@ -512,7 +560,9 @@ class Engine:
         if not expressions:
             return
         keys = ", ".join(expressions)
-        count = self.con.execute(f"select count(*) from (select distinct {keys} from ({relation_sql}))").fetchone()[0]
+        count = self.con.execute(
+            f"select count(*) from (select distinct {keys} from ({relation_sql}))"
+        ).fetchone()[0]
         if count > MAX_OPEN_PARTITIONS:
             if iceberg:
                 raise AthenaQueryError(
@@ -628,7 +678,9 @@ class Engine:
         database, name = self._name(statement.this, context)
         body = statement.expression
         original = body.sql("athena")
-        probe = self.to_duckdb(self.resolve(body.copy(), context))  # Athena analyses the view when it is created
+        probe = self.to_duckdb(
+            self.resolve(body.copy(), context)
+        )  # Athena analyses the view when it is created
         relation = self.con.sql(probe)
         columns = [(n, str(t)) for n, t in zip(relation.columns, relation.types, strict=True)]
         existing = self.glue_table(database, name)
@@ -650,7 +702,12 @@ class Engine:
             "Parameters": {"presto_view": "true", "comment": "Presto View"},
             "ViewOriginalText": f"/* Presto View: {encoded} */",
             "ViewExpandedText": "/* Presto View */",
-            "StorageDescriptor": {"Columns": [{"Name": n, "Type": duckdb_to_glue(t)} for n, t in columns]},
+            # as Athena records a view: an empty location (dbt-athena reads it when it expires table versions)
+            "StorageDescriptor": {
+                "Columns": [{"Name": n, "Type": duckdb_to_glue(t)} for n, t in columns],
+                "Location": "",
+                "SerdeInfo": {},
+            },
         }
         if existing is None:
             self._put_table(database, table_input)
@@ -688,7 +745,9 @@ class Engine:
             target = action.this
             new_database, new_name = (target.db or database).lower(), target.name.lower()
             if table.get("Parameters", {}).get("table_type", "").upper() != "ICEBERG":
-                raise AthenaQueryError("NOT_SUPPORTED: ALTER TABLE RENAME is only supported for Iceberg tables")
+                raise AthenaQueryError(
+                    "NOT_SUPPORTED: ALTER TABLE RENAME is only supported for Iceberg tables"
+                )
             if self.glue_table(new_database, new_name) is not None:
                 raise AthenaQueryError(f"Table {new_database}.{new_name} already exists")
             self._put_table(new_database, {**table_input_of(table), "Name": new_name})
@@ -709,7 +768,11 @@ class Engine:
         if table is None:
             raise AthenaQueryError(f"TABLE_NOT_FOUND: Table awsdatacatalog.{database}.{name} does not exist")
         columns = [c["Name"].lower() for c in table["StorageDescriptor"]["Columns"]]
-        named = [c.name.lower() for c in statement.this.expressions] if isinstance(statement.this, exp.Schema) else columns
+        named = (
+            [c.name.lower() for c in statement.this.expressions]
+            if isinstance(statement.this, exp.Schema)
+            else columns
+        )
         source = self.to_duckdb(self.resolve(statement.expression, context))
         ordered = ", ".join(f'"{c}"' if c in named else f'null as "{c}"' for c in columns)
         renamed = f"select * from ({source}) as __src({', '.join(chr(34) + c + chr(34) for c in named)})"
@@ -718,17 +781,28 @@ class Engine:
         location = table["StorageDescriptor"]["Location"]
         if iceberg:
             metadata = self._iceberg_metadata(table)
-            self._check_partitions(relation_sql, [partition_expression(p) for p in metadata["partition-spec"]], True)
+            self._check_partitions(
+                relation_sql, [partition_expression(p) for p in metadata["partition-spec"]], True
+            )
             uri, rows, cols = self._write_parquet(relation_sql, f"{as_prefix(location)}data")
-            self._commit_iceberg(table, database, [*metadata["data-files"], uri], cols, metadata["partition-spec"])
+            self._commit_iceberg(
+                table, database, [*metadata["data-files"], uri], cols, metadata["partition-spec"]
+            )
         else:
             if table.get("PartitionKeys"):
-                raise AthenaQueryError("NOT_SUPPORTED: the stand-in inserts into unpartitioned Hive tables only")
+                raise AthenaQueryError(
+                    "NOT_SUPPORTED: the stand-in inserts into unpartitioned Hive tables only"
+                )
             _, rows, _ = self._write_parquet(relation_sql, location)
         return Outcome("DML", "insert", update_count=rows)
 
     def _commit_iceberg(
-        self, table: dict[str, Any], database: str, files: list[str], columns: list[tuple[str, str]], spec: list[str]
+        self,
+        table: dict[str, Any],
+        database: str,
+        files: list[str],
+        columns: list[tuple[str, str]],
+        spec: list[str],
     ) -> None:
         location = table["StorageDescriptor"]["Location"]
         metadata_location = self._write_iceberg_metadata(location, files, columns, spec)
@@ -782,8 +856,8 @@ def decimal_division(left: exp.Expression, right: exp.Expression, scale: int) ->
     a = f"cast(({left.sql('duckdb')}) * {factor} as hugeint)"
     b = f"cast(({right.sql('duckdb')}) * {factor} as hugeint)"
     quotient = f"(sign({a}) * sign({b}) * ((2 * abs({a}) * {factor} + abs({b})) // (2 * abs({b}))))"
-    unit = f"cast('{1 / factor:.{scale}f}' as decimal({scale + 1}, {scale}))" if scale else "1"
-    return sqlglot.parse_one(f"(cast({quotient} as decimal(38, 0)) * {unit})", read="duckdb")
+    unit = f"cast('{1 / factor:.{scale}f}' as decimal({scale}, {scale}))" if scale else "1"
+    return sqlglot.parse_one(f"(cast({quotient} as decimal(36, 0)) * {unit})", read="duckdb")
 
 
 def partition_expression(spec: str) -> str:
@@ -793,7 +867,7 @@ def partition_expression(spec: str) -> str:
         return f"date_trunc('{match.group(1).lower()}', \"{match.group(2).lower()}\")"
     match = re.fullmatch(r"\s*bucket\((\d+),\s*(\w+)\)\s*", spec, re.IGNORECASE)
     if match:
-        return f"hash(\"{match.group(2).lower()}\") % {match.group(1)}"
+        return f'hash("{match.group(2).lower()}") % {match.group(1)}'
     return f'"{spec.strip().lower()}"'
 
 
@@ -842,7 +916,9 @@ def partition_filter(table: dict[str, Any]) -> Callable[[dict[str, str]], bool]:
         if kind != "date":
             raise AthenaQueryError(f"NOT_SUPPORTED: the stand-in projects date partitions only, not {kind}")
         low, high = (bound.strip() for bound in params[f"projection.{name}.range"].split(","))
-        fmt = params[f"projection.{name}.format"].replace("yyyy", "%Y").replace("MM", "%m").replace("dd", "%d")
+        fmt = (
+            params[f"projection.{name}.format"].replace("yyyy", "%Y").replace("MM", "%m").replace("dd", "%d")
+        )
 
         def bound(text: str, fmt: str = fmt) -> dt.date:
             match = re.fullmatch(r"NOW(?:([+-]\d+)(DAYS?|MONTHS?|YEARS?))?", text.upper())
@@ -856,7 +932,9 @@ def partition_filter(table: dict[str, Any]) -> Callable[[dict[str, str]], bool]:
 
         lower, upper = bound(low), bound(high)
 
-        def check(values: dict[str, str], name: str = name, fmt: str = fmt, lo: dt.date = lower, hi: dt.date = upper) -> bool:
+        def check(
+            values: dict[str, str], name: str = name, fmt: str = fmt, lo: dt.date = lower, hi: dt.date = upper
+        ) -> bool:
             try:
                 day = dt.datetime.strptime(values[name], fmt).date()
             except ValueError:
@@ -876,11 +954,24 @@ def view_sql(table: dict[str, Any]) -> str:
 
 
 def table_input_of(table: dict[str, Any]) -> dict[str, Any]:
-    keys = ("Name", "Description", "TableType", "Parameters", "StorageDescriptor", "PartitionKeys", "ViewOriginalText", "ViewExpandedText", "Owner", "Retention")
+    keys = (
+        "Name",
+        "Description",
+        "TableType",
+        "Parameters",
+        "StorageDescriptor",
+        "PartitionKeys",
+        "ViewOriginalText",
+        "ViewExpandedText",
+        "Owner",
+        "Retention",
+    )
     return {k: table[k] for k in keys if k in table}
 
 
-def hive_table_input(name: str, location: str, columns: list[tuple[str, str]], partitioned_by: list[str]) -> dict[str, Any]:
+def hive_table_input(
+    name: str, location: str, columns: list[tuple[str, str]], partitioned_by: list[str]
+) -> dict[str, Any]:
     keys = [p.lower() for p in partitioned_by]
     return {
         "Name": name,
@@ -897,7 +988,9 @@ def hive_table_input(name: str, location: str, columns: list[tuple[str, str]], p
     }
 
 
-def iceberg_table_input(name: str, location: str, columns: list[tuple[str, str]], metadata_location: str) -> dict[str, Any]:
+def iceberg_table_input(
+    name: str, location: str, columns: list[tuple[str, str]], metadata_location: str
+) -> dict[str, Any]:
     return {
         "Name": name,
         "TableType": "EXTERNAL_TABLE",

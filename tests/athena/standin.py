@@ -23,18 +23,19 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 
+from lakehouse.dbt import _env
 from tests.athena.engine import AthenaQueryError, Context, Engine, Outcome, duckdb_to_trino, render_value
 from tests.infra.infra_testlib import REPO_ROOT, load_package_module
 from tests.infra.moto_aws import ACCOUNT, REGION, MotoServer
@@ -42,7 +43,16 @@ from tests.infra.moto_aws import ACCOUNT, REGION, MotoServer
 TEMPLATE = REPO_ROOT / "infra" / "lakehouse.yaml"
 ENV = "dev"
 STACK = f"lakehouse-{ENV}"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def patched_environ(values: dict[str, str]) -> AbstractContextManager[None]:
+    """os.environ with `values` set, restored afterwards (lakehouse.dbt's own helper)."""
+    return _env(**values)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,37 @@ class Statement:
     kind: str
     status: str  # "ok" or Athena's error text
     sql: str
+
+
+class MotoReads:
+    """The engine's reads of Glue and S3, from moto's backends in this process (the server's own state): a query
+    reads the catalog and several objects, and each HTTP round trip to the server costs 10-50 ms on a busy machine.
+    Everything dbt-athena does still goes through the server."""
+
+    def table(self, database: str, name: str) -> dict[str, Any] | None:
+        from moto.glue.models import glue_backends
+
+        backend = glue_backends[ACCOUNT][REGION]
+        found = backend.databases.get(database)
+        table = found.tables.get(name) if found is not None else None
+        return None if table is None else dict(table.as_dict())
+
+    def objects(self, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+        from moto.s3.models import FakeKey, s3_backends
+
+        keys = s3_backends[ACCOUNT]["aws"].get_bucket(bucket).keys
+        for name in sorted(k for k in list(keys) if k.startswith(prefix)):
+            key = keys.get(name)
+            if isinstance(key, FakeKey):
+                yield {"Bucket": bucket, "Key": name, "ETag": key.etag}
+
+    def read(self, bucket: str, key: str) -> bytes:
+        from moto.s3.models import FakeKey, s3_backends
+
+        found = s3_backends[ACCOUNT]["aws"].get_bucket(bucket).keys.get(key)
+        if not isinstance(found, FakeKey):
+            raise KeyError(f"s3://{bucket}/{key}")
+        return bytes(found.value)
 
 
 class AthenaStandIn:
@@ -69,7 +110,7 @@ class AthenaStandIn:
     def start(self) -> AthenaStandIn:
         self.url = self.server.start()
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")).close()
-        self.engine = Engine(self.client("s3"), self.client("glue"), self._record)
+        self.engine = Engine(self.client("s3"), self.client("glue"), self._record, reads=MotoReads())
         self._deploy_stack()
         self._intercept()
         if self.statement_log is not None:
@@ -137,16 +178,8 @@ class AthenaStandIn:
             **self.dbt_env(),
             **extra,
         }
-        saved = {key: os.environ.get(key) for key in values}
-        os.environ.update(values)
-        try:
+        with patched_environ(values):
             yield values
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
     def upload_silver(self, lake: Path) -> int:
         """Replace silver/ in the bucket with the local lake's silver Parquet (under the stack's LakeRoot)."""
@@ -213,7 +246,9 @@ class AthenaStandIn:
             column_info.append(
                 {"Name": name, "Label": name, "Type": trino, "Precision": precision, "Scale": scale}
             )
-        header = [{"Data": [{"VarCharValue": name} for name, _ in outcome.columns]}] if outcome.columns else []
+        header = (
+            [{"Data": [{"VarCharValue": name} for name, _ in outcome.columns]}] if outcome.columns else []
+        )
         rows = [
             {"Data": [{} if (v := render_value(cell)) is None else {"VarCharValue": v} for cell in row]}
             for row in outcome.rows
@@ -259,11 +294,21 @@ class AthenaStandIn:
                 body["UpdateCount"] = outcome.update_count
             return json.dumps(body)
 
+        # dbt-athena opens a boto3 session per connection (one per node), and every new session parses botocore's
+        # service models again (0.2 s each on a busy 2-core machine, most of a build's time). The data files
+        # are the same for all of them: one loader serves every session in this process while the stand-in runs.
+        create_loader = botocore.session.create_loader
+        shared_loader = create_loader()
+        botocore.session.create_loader = lambda search_path_string=None: (  # type: ignore[assignment]
+            shared_loader if search_path_string is None else create_loader(search_path_string)
+        )
+
         AthenaCursor._start_execution = start_and_run  # type: ignore[method-assign]
         AthenaResponse.get_query_execution = query_execution  # type: ignore[method-assign]
         AthenaResponse.get_query_results = query_results  # type: ignore[method-assign]
 
         def undo() -> None:
+            botocore.session.create_loader = create_loader  # type: ignore[assignment]
             AthenaCursor._start_execution = start  # type: ignore[method-assign]
             AthenaResponse.get_query_execution = get_execution  # type: ignore[method-assign]
             AthenaResponse.get_query_results = get_results  # type: ignore[method-assign]
