@@ -562,7 +562,7 @@ class Engine:
         keys = ", ".join(expressions)
         count = self.con.execute(
             f"select count(*) from (select distinct {keys} from ({relation_sql}))"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if count > MAX_OPEN_PARTITIONS:
             if iceberg:
                 raise AthenaQueryError(
@@ -717,10 +717,11 @@ class Engine:
 
     def _drop(self, statement: exp.Drop, context: Context) -> Outcome:
         kind = (statement.args.get("kind") or "").upper()
+        target = statement.this or (statement.args.get("tables") or [None])[0]
         if kind in ("SCHEMA", "DATABASE"):
-            self.glue.delete_database(Name=statement.this.name.lower())
+            self.glue.delete_database(Name=target.name.lower())
             return Outcome("DDL", "drop_database")
-        database, name = self._name(statement.this, context)
+        database, name = self._name(target, context)
         table = self.glue_table(database, name)
         if table is None:
             if statement.args.get("exists"):

@@ -122,6 +122,7 @@ def test_seed_values_are_loaded_as_written_not_truncated(
     the length). A project copy whose countries seed holds a 3-letter code: Athena must load it as written, and
     the seed's data test must reject it (on both engines)."""
     project = tmp_path / "project"
+    project.mkdir()
     for item in ("dbt_project.yml", "models", "macros", "data-tests", "seeds", "profiles"):
         (shutil.copytree if (REPO / item).is_dir() else shutil.copy)(REPO / item, project / item)
     csv_path = project / "seeds" / "countries.csv"
@@ -227,9 +228,9 @@ def test_a_model_with_a_duckdb_only_function_fails_on_athena_and_runs_locally(
 
     inline = "select strftime(order_date, '%Y-%m') as month from {{ ref('fct_orders') }}"
     lake = tmp_path / "lake"
-    with standin.environment(), pytest.raises(DbtError, match="strftime"):
+    with standin.environment(), pytest.raises(DbtError):
         run_dbt(["show", "--inline", inline, *dbt_args(tmp_path)], lake, target="athena")
-    assert "FUNCTION_NOT_FOUND" in standin.statements[-1].status
+    assert standin.statements[-1].status == "FUNCTION_NOT_FOUND: line 1:1: Function 'strftime' not registered"
 
 
 def test_partition_projection_hides_order_dates_outside_its_range(standin: AthenaStandIn) -> None:
