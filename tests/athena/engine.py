@@ -306,7 +306,7 @@ class Engine:
         self.glue.create_table(DatabaseName=database, TableInput=table_input)
 
     def _create_database(self, statement: exp.Create) -> Outcome:
-        name = statement.this.name.lower()
+        name = (statement.this.name or statement.this.db).lower()  # sqlglot keeps a schema's name as `db`
         try:
             self.glue.create_database(DatabaseInput={"Name": name})
         except self.glue.exceptions.AlreadyExistsException:
