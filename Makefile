@@ -19,7 +19,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export LAKEHOUSE_LAKE ?= $(abspath $(LAKE))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup demo test lint docs report bench clean requirements deploy destroy
+.PHONY: help setup demo test lint docs report bench clean requirements deploy destroy athena-local
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080 (with
 
 report: $(STAMP) ## run notebooks/exploration.ipynb on the local lake -> $(LAKE)/reports/kpi_report.html
 	$(BIN)/python -m lakehouse.report --lake $(LAKE)
+
+athena-local: $(STAMP) ## run dbt on the athena target against a local Athena stand-in (ARGS="build -s gold_orders+")
+	$(BIN)/python -m tests.athena --lake $(LAKE) $(ARGS)
 
 bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000)
 	$(BIN)/python -m bench.run --rows $(ROWS)

@@ -38,6 +38,7 @@ OUTPUT_TO_ENV: dict[str, str] = {
     "DbtAthenaSchema": "DBT_ATHENA_SCHEMA",
     "DbtAthenaSilverDatabase": "DBT_ATHENA_SILVER_DATABASE",
     "DbtEnv": "DBT_ENV",
+    "DbtProjectPrefix": "DBT_PROJECT_PREFIX",
 }
 
 _EXCLUDED_DIRS = {"tests", "__pycache__", ".pytest_cache", "reference"}

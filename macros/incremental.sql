@@ -14,7 +14,7 @@
         select
             coalesce(
                 {{ dbt.dateadd('day', -1 * (var('lookback_days') | int), 'max(' ~ watermark_column ~ ')') }},
-                cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
+                cast('1900-01-01 00:00:00' as {{ lakehouse.type_timestamp() }})
             )
         from {{ this }}
     )

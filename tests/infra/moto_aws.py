@@ -6,11 +6,12 @@ CloudFormation are closed here, for this process only (undo() restores moto):
 * a stack created or updated through a change set (what `aws cloudformation deploy` does) keeps the template
   and the outputs it had before: moto never re-reads them after ChangeSet.apply, so describe-stacks would show
   no Outputs at all. apply() now refreshes both, as CloudFormation does.
-* AWS::Glue::Database and AWS::Athena::WorkGroup have no CloudFormation support in moto: the stack would skip
-  them and every output that refers to them (the dbt schema, silver database and workgroup). They are handed
-  to moto's own Glue and Athena backends, so they exist for the Glue and Athena APIs like any other resource.
+* AWS::Glue::Database, AWS::Glue::Table and AWS::Athena::WorkGroup have no CloudFormation support in moto: the
+  stack would skip them and every output that refers to them (the dbt schema, silver database and workgroup).
+  They are handed to moto's own Glue and Athena backends, so they exist for the Glue and Athena APIs like any
+  other resource (tests/athena reads the silver tables, with their partition projection, from there).
 
-Every other type moto's CloudFormation does not know (bucket, topic and queue policies, alarms, Glue tables,
+Every other type moto's CloudFormation does not know (bucket, topic and queue policies, alarms, Glue
 jobs, triggers and security configuration, the Lambda's EventInvokeConfig) is skipped by moto with a warning
 (moto.cloudformation.parsing.parse_resource returns None): the stack still completes, without them, and without
 the SilverJobName output. moto's buckets made by CloudFormation also ignore VersioningConfiguration: the tests
@@ -116,6 +117,29 @@ class GlueDatabase(_Resource):
         backend.delete_database(name)
 
 
+class GlueTable(_Resource):
+    """Named `<database>.<table>`; DependsOn is implicit (the database is a Ref in the properties)."""
+
+    cf_type = "AWS::Glue::Table"
+
+    @classmethod
+    def backend(cls, account_id: str, region_name: str) -> Any:
+        return glue_backends[account_id][region_name]
+
+    @classmethod
+    def name_of(cls, props: dict[str, Any]) -> str:
+        return f"{props['DatabaseName']}.{props['TableInput']['Name']}"
+
+    @staticmethod
+    def create(backend: Any, name: str, props: dict[str, Any]) -> None:
+        backend.create_table(props["DatabaseName"], props["TableInput"]["Name"], props["TableInput"])
+
+    @staticmethod
+    def drop(backend: Any, name: str) -> None:
+        database, table = name.split(".", 1)
+        backend.delete_table(database, table)
+
+
 class AthenaWorkGroup(_Resource):
     cf_type = "AWS::Athena::WorkGroup"
 
@@ -171,6 +195,7 @@ class MotoServer:
             return {
                 **model_map(),
                 GlueDatabase.cf_type: GlueDatabase,
+                GlueTable.cf_type: GlueTable,
                 AthenaWorkGroup.cf_type: AthenaWorkGroup,
             }
 
