@@ -10,6 +10,8 @@ UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 CHECKOV_VENV := $(VENV)/tools/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+LAYER_VENV := $(VENV)/tools/lambda-layer
+LAYER_STAMP := $(LAYER_VENV)/.installed
 
 LAKE ?= lake
 ROWS ?= 1000000
@@ -37,7 +39,13 @@ $(CHECKOV_STAMP): requirements/checkov.txt $(STAMP)
 	$(UV) pip sync -q --python $(CHECKOV_VENV)/bin/python requirements/checkov.txt
 	@touch $@
 
-setup: $(STAMP) $(CHECKOV_STAMP) ## create or refresh .venv (idempotent)
+# The numpy and pyarrow of the AWS SDK for pandas Lambda layer, for the handler's test (tests/infra).
+$(LAYER_STAMP): requirements/lambda-layer.txt $(STAMP)
+	@test -x $(LAYER_VENV)/bin/python || $(UV) venv -q --python $(BIN)/python $(LAYER_VENV)
+	$(UV) pip sync -q --python $(LAYER_VENV)/bin/python requirements/lambda-layer.txt
+	@touch $@
+
+setup: $(STAMP) $(CHECKOV_STAMP) $(LAYER_STAMP) ## create or refresh .venv (idempotent)
 
 demo: $(STAMP) ## run the whole pipeline locally on ~200k orders (1% defects) and print what it built
 	$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90 --defect-rate 0.01
@@ -80,6 +88,7 @@ requirements: ## re-pin requirements/*.txt from the .in files
 	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/dev.in -o requirements/dev.txt
 	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/runtime.in -c requirements/dev.txt -o requirements/runtime.txt
 	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/checkov.in -o requirements/checkov.txt
+	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/lambda-layer.in -o requirements/lambda-layer.txt
 
 clean: ## remove the venv, the local lake and dbt's build output
 	rm -rf $(VENV) $(LAKE) target logs dbt_packages .pytest_cache .ruff_cache
