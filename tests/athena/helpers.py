@@ -12,7 +12,15 @@ import duckdb
 
 from lakehouse.dbt import run_dbt
 from tests.athena.standin import AthenaStandIn
-from tests.gold.silver_fixtures import Order, base_orders, late_and_corrected_orders, write_silver
+from tests.gold.silver_fixtures import (
+    REJECTED,
+    Order,
+    Rejected,
+    base_orders,
+    late_and_corrected_orders,
+    write_rejected,
+    write_silver,
+)
 
 Rows = list[tuple[Any, ...]]
 
@@ -22,11 +30,23 @@ def with_microseconds(orders: Iterable[Order]) -> list[Order]:
     return [(*o[:7], f"{o[7]}.{(i * 7919) % 1_000_000:06d}") for i, o in enumerate(orders, start=1)]
 
 
-def scenario() -> tuple[list[Order], list[Order]]:
+@dataclass(frozen=True)
+class Silver:
+    """What the silver job has left in the lake at one step: the orders and the quarantine."""
+
+    orders: list[Order]
+    rejected: list[Rejected]
+
+
+def scenario() -> tuple[Silver, Silver]:
     """The gold tests' silver batches (tests/gold/silver_fixtures.py): a first load, then new, late and corrected
-    orders ingested later; with microsecond ingestion stamps."""
+    orders ingested later, with microsecond ingestion stamps; the quarantine grows with a later ingest day."""
     base = with_microseconds(base_orders())
-    return base, base + with_microseconds(late_and_corrected_orders(base_orders()))
+    later_rejects = [("bad_quantity", "2026-02-09", "orders_lambda_20260209_060000_a.csv")]
+    return (
+        Silver(base, REJECTED),
+        Silver(base + with_microseconds(late_and_corrected_orders(base_orders())), REJECTED + later_rejects),
+    )
 
 
 def dbt_args(work: Path) -> list[str]:
@@ -92,10 +112,11 @@ class Build:
 
 
 def build_both(
-    standin: AthenaStandIn, lake: Path, work: Path, name: str, orders: list[Order], *extra: str
+    standin: AthenaStandIn, lake: Path, work: Path, name: str, silver: Silver, *extra: str
 ) -> Build:
     """Write silver, upload it, `dbt build` on the local target and on the athena target, compare the marts."""
-    write_silver(lake, orders)
+    write_silver(lake, silver.orders)
+    write_rejected(lake, silver.rejected)
     standin.upload_silver(lake)
     run_dbt(["build", *extra, *dbt_args(work / f"local-{name}")], lake)
     before = len(standin.statements)

@@ -33,6 +33,37 @@ from orders
 """
 
 
+# reject_reason, ingest_date, source_file: what the silver job's quarantine holds
+Rejected = tuple[str, str, str]
+REJECTED: list[Rejected] = [
+    ("bad_date", "2026-02-07", "orders_lambda_20260207_060000_a.csv"),
+    ("bad_date", "2026-02-07", "orders_lambda_20260207_060000_b.csv"),
+    ("unknown_country", "2026-02-07", "orders_lambda_20260207_060000_a.csv"),
+    ("malformed_row", "2026-02-08", "orders_lambda_20260208_060000_a.csv"),
+]
+
+
+def write_rejected(lake: Path, rows: list[Rejected]) -> None:
+    """(Re)write silver_orders_rejected as the silver job leaves it: raw strings + reason, Hive-partitioned by
+    ingest_date."""
+    shutil.rmtree(lake / "silver" / "silver_orders_rejected", ignore_errors=True)
+    with duckdb.connect() as con:
+        con.execute("create table r (reject_reason varchar, ingest_date varchar, source_file varchar)")
+        con.executemany("insert into r values (?, ?, ?)", rows)
+        for (day,) in con.execute("select distinct ingest_date from r").fetchall():
+            folder = lake / "silver" / "silver_orders_rejected" / f"ingest_date={day}"
+            folder.mkdir(parents=True)
+            con.execute(
+                "copy (select cast(null as varchar) as order_id, cast('2026-13-01' as varchar) as order_date, "
+                "cast('C1' as varchar) as customer_id, cast('DE' as varchar) as country, "
+                "cast('P001' as varchar) as product, cast('1' as varchar) as quantity, "
+                "cast('9.99' as varchar) as unit_price, cast(null as varchar) as raw_record, reject_reason, "
+                "source_file, cast(ingest_date || ' 06:00:00' as timestamp) as ingested_at "
+                f"from r where ingest_date = ?) to '{folder / 'part-0.parquet'}' (format parquet)",
+                [day],
+            )
+
+
 def write_silver(lake: Path, orders: Iterable[Order]) -> int:
     """(Re)write silver_orders as the silver job leaves it: one row per order_id (the latest ingested wins),
     Hive-partitioned by order_date, one part file per partition. Returns the number of rows written."""
