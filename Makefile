@@ -66,8 +66,8 @@ lint: setup ## ruff, sqlfluff (athena dialect), dbt-score (every model >= 9.0), 
 docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080 (with the last KPI report)
 	@mkdir -p $(LAKEHOUSE_LAKE)
 	$(BIN)/dbt docs generate
-	@if [ -f $(LAKEHOUSE_LAKE)/reports/kpi_report.html ]; then cp $(LAKEHOUSE_LAKE)/reports/kpi_report.html target/; fi
-	$(BIN)/dbt docs serve --port 8080
+	$(BIN)/python -m lakehouse.docs_site --target target --site target/site --report $(LAKEHOUSE_LAKE)/reports/kpi_report.html
+	$(BIN)/dbt docs serve --port 8080 --target-path target/site
 
 report: $(STAMP) ## run notebooks/exploration.ipynb on the local lake -> $(LAKE)/reports/kpi_report.html
 	$(BIN)/python -m lakehouse.report --lake $(LAKE)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lakehouse.dbt import REPO, run_dbt
+from lakehouse.docs_site import publish, readable_tests
 from lakehouse.duckdb_lake import warehouse_folder
 from tests.analysts.helpers import CHROMIUM_FLAGS, chromium_or_skip
 from tests.gold.silver_fixtures import dbt_args
@@ -28,6 +29,12 @@ def docs(small_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("docs")
     run_dbt(["docs", "generate", "--static", *dbt_args(work)], small_lake)
     return work / "target"
+
+
+@pytest.fixture(scope="module")
+def site(docs: Path) -> Path:
+    """The site `make docs` publishes: dbt's docs with readable test labels (lakehouse/docs_site.py)."""
+    return publish(docs, docs.parent / "site")
 
 
 @pytest.fixture(scope="module")
@@ -141,29 +148,75 @@ def test_no_machine_specific_path_in_compiled_sql_or_the_docs(docs: Path, small_
     assert not [x for x in paths if x in shown]
 
 
-def test_docs_pages_show_the_owner_and_no_path_in_chromium(docs: Path, small_lake: Path) -> None:
+def open_docs_pages(site: Path, unique_ids: list[str], expand: dict[str, list[str]]) -> dict[str, str]:
+    """The text a reader sees on each docs page in headless Chromium, with the named columns expanded."""
     executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
-    pages = {
-        "model.lakehouse.gold_orders": "Analytics engineering <analytics@example.com>",
-        "source.lakehouse.silver.silver_orders": "silver_orders",
-        "model.lakehouse.fct_orders_rejected_daily": "Data platform <data-platform@example.com>",
-    }
     texts = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page()
-            for unique_id in pages:
-                page.goto(f"{(docs / 'static_index.html').as_uri()}#!/{unique_id.split('.')[0]}/{unique_id}")
+            for unique_id in unique_ids:
+                page.goto(f"{(site / 'static_index.html').as_uri()}#!/{unique_id.split('.')[0]}/{unique_id}")
                 page.wait_for_selector("text=Details")
+                for column in expand.get(unique_id, []):
+                    page.get_by_text(column, exact=True).first.click()
                 texts[unique_id] = page.inner_text("body")
         finally:
             browser.close()
+    return texts
+
+
+def test_docs_pages_show_the_owner_and_no_path_in_chromium(site: Path, small_lake: Path) -> None:
+    pages = {
+        "model.lakehouse.gold_orders": "Analytics engineering <analytics@example.com>",
+        "source.lakehouse.silver.silver_orders": "silver_orders",
+        "model.lakehouse.fct_orders_rejected_daily": "Data platform <data-platform@example.com>",
+    }
+    texts = open_docs_pages(site, list(pages), {})
     for unique_id, expected in pages.items():
         assert expected in texts[unique_id], unique_id
         assert not [x for x in machine_paths(small_lake) if x in texts[unique_id]], unique_id
+
+
+def project_column_tests(manifest: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """(column, test name) of every project generic test on a column, per model or seed it tests."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for node in manifest["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        if meta.get("namespace") == "lakehouse" and node.get("column_name"):
+            found.setdefault(node["attached_node"], []).append((node["column_name"], meta["name"]))
+    return found
+
+
+def test_published_docs_label_project_tests_with_their_own_arguments(
+    site: Path, manifest: dict[str, Any]
+) -> None:
+    """A column's project tests read `lakehouse.accepted_range({"min_value":1})` in the docs, not dbt's raw
+    `{"model":"{{ get_where_subquery(ref('fct_orders')) }}"}` (what `dbt docs generate` alone shows)."""
+    tested = project_column_tests(manifest)
+    assert len(tested) >= 3
+    expand = {unique_id: sorted({column for column, _ in tests}) for unique_id, tests in tested.items()}
+    texts = open_docs_pages(site, sorted(tested), expand)
+    for unique_id, tests in tested.items():
+        assert "get_where_subquery" not in texts[unique_id], unique_id
+        for _, test in tests:
+            assert f"lakehouse.{test}({{" in texts[unique_id], (unique_id, test)
+
+
+def test_readable_tests_drops_only_dbts_standard_model_argument(manifest: dict[str, Any]) -> None:
+    tidy = readable_tests(manifest)
+    for unique_id, node in manifest["nodes"].items():
+        kwargs = (node.get("test_metadata") or {}).get("kwargs")
+        if kwargs is not None:
+            assert tidy["nodes"][unique_id]["test_metadata"]["kwargs"] == {
+                k: v for k, v in kwargs.items() if k != "model"
+            }
+            assert "model" in kwargs  # dbt's own manifest is left as dbt wrote it
+        else:
+            assert tidy["nodes"][unique_id] == node
 
 
 def test_dbt_score_rates_every_model_at_least_9(docs: Path) -> None:
