@@ -18,8 +18,8 @@
     - Tables without a spec below (small: dim_products, fct_country_monthly_kpis, seeds) and singular tests (the
       reconciliation with silver) are always tested whole.
     - A full sweep, every test on every row: `--full-refresh`, `--vars '{full_test_sweep: true}'`, a model with no
-      mark yet (first build, or its table was missing at the start), or an invocation that cannot read marks
-      (`dbt compile`, `dbt show`).
+      mark yet (first build, or its table was missing at the start), or an invocation that does not read marks
+      (`dbt compile`, `dbt show`; var('test_window_preview') shows a compiled window).
 
     Everything rendered here is plain SQL on both engines: dbt.dateadd, cast(... as timestamp), row-value IN.
 #}
@@ -98,6 +98,11 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set mark = (graph.get('lakehouse_test_window_marks') or {}).get(tested) -%}
+    {%- if mark is none and flags.WHICH == 'compile' -%}
+        {#- `dbt compile --vars '{test_window_preview: "2026-01-01 00:00:00"}'`: the SQL an incremental build's tests
+            would run with every mark at that time. Compile only, so it never narrows a test that runs. -#}
+        {%- set mark = var('test_window_preview', none) -%}
+    {%- endif -%}
     {%- if mark is none -%}
         {{ return(none) }}
     {%- endif -%}
