@@ -13,6 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 LAKE ?= lake
 ROWS ?= 1000000
+REPEAT ?= 3
 ENV ?= dev
 
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
@@ -59,8 +60,8 @@ docs: $(STAMP) ## generate and serve the dbt docs on http://localhost:8080
 	$(BIN)/dbt docs generate
 	$(BIN)/dbt docs serve --port 8080
 
-bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000)
-	$(BIN)/python -m bench.run --rows $(ROWS)
+bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000 REPEAT=3)
+	$(BIN)/python -m bench.run --rows $(ROWS) --repeat $(REPEAT)
 
 deploy: setup ## deploy the stack to your AWS account (ENV=dev|prod)
 	infra/scripts/deploy.sh $(ENV)
