@@ -114,3 +114,13 @@ def test_bench_runs_end_to_end_on_a_tiny_lake(tmp_path: Path) -> None:
         assert read["by_kind"]["model"] > 0 and read["by_kind"]["test"] > 0, run
         assert read["total_bytes"] == sum(read["by_kind"].values()), run
     assert (out / "latest_1000.md").read_text().count("x |") == len(stages) + 2
+
+
+def test_the_baselines_run_under_the_duckdb_limits_of_the_dbt_profile() -> None:
+    """The same variables and defaults, so a baseline and the stage it is compared with share a memory budget."""
+    from bench.baselines.duckdb_config import DEFAULTS
+
+    profile = (REPO / "profiles" / "profiles.yml").read_text()
+    for setting, variable in (("memory_limit", "DUCKDB_MEMORY_LIMIT"), ("threads", "DUCKDB_THREADS")):
+        assert f"{setting}: \"{{{{ env_var('{variable}', '{DEFAULTS[setting]}') }}}}\"" in profile, setting
+    assert "temp_directory: \"{{ env_var('DUCKDB_TEMP_DIRECTORY'" in profile
