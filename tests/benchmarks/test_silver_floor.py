@@ -24,13 +24,10 @@ def _bronze(lake: Path) -> None:
     and a header that lacks required columns."""
     from ingestion.local import ingest_to_lake
 
-    for start, rows, seed, landed in (
-        (1, 6000, 5, None),
-        (4, 3000, 6, dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC)),
-    ):
+    for start, days, seed, landed in ((1, 2, 5, None), (4, 1, 6, dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC))):
         ingest_to_lake(
-            lake, rows=rows, days=rows // 2000, start_date=dt.date(2026, 3, start), seed=seed, defect_rate=0.05,
-            rows_per_file=2000, progress=False, ingested_at=landed,
+            lake, rows=1500 * days, days=days, start_date=dt.date(2026, 3, start), seed=seed, defect_rate=0.06,
+            rows_per_file=1500, progress=False, ingested_at=landed,
         )  # fmt: skip
     first = sorted(lake.glob("bronze/orders/*/*.csv"))[0].read_text().splitlines()[1].split(",")
     folder = lake / "bronze" / "orders" / "ingest_date=2026-03-06"

@@ -2,7 +2,8 @@
 builds since its last green run could have changed; a full sweep (--full-refresh, var full_test_sweep) reads all.
 
 The lake: the base orders built whole (marks at 2026-02-08 06:00), then late and corrected orders ingested
-2026-02-20 08:00 built incrementally (marks at 2026-02-20 08:00): the next window starts at 2026-02-17 08:00."""
+2026-02-20 08:00 built incrementally (marks at 2026-02-20 08:00): the next window starts at 2026-02-17 08:00.
+Two nulls planted in old rows before that build lie outside every window."""
 
 from __future__ import annotations
 
@@ -31,12 +32,18 @@ MARK = "2026-02-20 08:00:00"
 @pytest.fixture(scope="module")
 def windowed_lake(built_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The lake after the incremental build, kept aside; every test gets a fresh copy of it at one same path, so
-    dbt's partial parsing (keyed on the lake path, which the profile and the sources use) serves every run."""
+    dbt's partial parsing (keyed on the lake path, which the profile and the sources use) serves every run.
+
+    Before that build, nulls are planted in rows ingested long before the window, one in silver (customer_id of
+    the first order) and one in gold (category of the second): the build must pass, its tests not seeing them."""
     work = tmp_path_factory.mktemp("window")
     lake = work / "lake"
     shutil.copytree(built_lake, lake)
     base = base_orders()
-    write_silver(lake, base + late_and_corrected_orders(base))
+    first = base[0]
+    write_silver(lake, [(first[0], first[1], None, *first[3:]), *base[1:], *late_and_corrected_orders(base)])
+    with duckdb.connect(str(lake / "warehouse.duckdb")) as con:
+        con.execute("update gold.fct_orders set category = null where order_id = ?", [base[1][0]])
     run_dbt(["build", *dbt_args(work)], lake)
     shutil.copytree(lake, work / "after-incremental")
     return lake
@@ -125,15 +132,8 @@ def test_a_duplicate_with_one_old_and_one_new_copy_is_caught(lake: Path) -> None
 
 
 def test_the_full_sweep_catches_what_the_window_does_not_see(lake: Path) -> None:
-    """Nulls planted in rows ingested long before the window (in silver and in gold) pass the incremental build,
-    and fail the full sweep: with the var, and with --full-refresh."""
-    base = base_orders()
-    first = base[0]
-    write_silver(lake, [(first[0], first[1], None, *first[3:]), *base[1:], *late_and_corrected_orders(base)])
-    with duckdb.connect(str(lake / "warehouse.duckdb")) as con:
-        con.execute("update gold.fct_orders set category = null where order_id = ?", [base[1][0]])
-
-    assert not failed(dbt(lake, "build"))
+    """The nulls planted in old rows passed the incremental build (the fixture); the full sweep fails on them:
+    with --full-refresh, and with the var."""
     assert "not_null_stg_orders_customer_id" in failed(dbt(lake, "build", "--full-refresh"))
     swept = dbt(lake, "test", "--vars", "{full_test_sweep: true}")
     assert {"not_null_stg_orders_customer_id", "not_null_fct_orders_category"} <= failed(swept)
