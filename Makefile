@@ -15,6 +15,7 @@ LAYER_STAMP := $(LAYER_VENV)/.installed
 
 LAKE ?= lake
 ROWS ?= 1000000
+REPEAT ?= 3
 ENV ?= dev
 
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
@@ -75,8 +76,8 @@ report: $(STAMP) ## run notebooks/exploration.ipynb on the local lake -> $(LAKE)
 athena-local: $(STAMP) ## run dbt on the athena target against a local Athena stand-in (ARGS="build -s gold_orders+")
 	$(BIN)/python -m tests.athena --lake $(LAKE) $(ARGS)
 
-bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000)
-	$(BIN)/python -m bench.run --rows $(ROWS)
+bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000 REPEAT=3)
+	$(BIN)/python -m bench.run --rows $(ROWS) --repeat $(REPEAT)
 
 deploy: setup ## deploy the stack to your AWS account (ENV=dev|prod)
 	infra/scripts/deploy.sh $(ENV)

@@ -70,26 +70,31 @@ def write_silver(lake: Path, orders: Iterable[Order]) -> int:
     latest: dict[str, Order] = {}
     for order in sorted(orders, key=lambda o: o[7]):
         latest[order[0]] = order
-    target = lake / "silver" / "silver_orders"
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
+    shutil.rmtree(lake / "silver" / "silver_orders", ignore_errors=True)
+    _write_parts(lake, [(*o, f"orders_lambda_{o[7][:10].replace('-', '')}.csv") for o in latest.values()])
+    return len(latest)
+
+
+def add_silver_file(lake: Path, orders: Iterable[Order], name: str) -> None:
+    """Add a part file `name` to the order_date partitions of `orders`, beside what is there: how a defect the
+    silver job never writes (a second row for an order_id, a null) is planted."""
+    _write_parts(lake, [(*o, name) for o in orders], name)
+
+
+def _write_parts(lake: Path, rows: list[tuple], name: str = "part-0.parquet") -> None:
+    """Orders (each with its source_file) as part file `name` in their order_date partitions."""
     with duckdb.connect() as con:
         con.execute(
             "create table orders (order_id varchar, order_date varchar, customer_id varchar, country varchar, "
             "product varchar, quantity integer, unit_price varchar, ingested_at varchar, source_file varchar)"
         )
-        con.executemany(
-            "insert into orders values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*o, f"orders_lambda_{o[7][:10].replace('-', '')}.csv") for o in latest.values()],
-        )
+        con.executemany("insert into orders values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         for (day,) in con.execute("select distinct order_date from orders").fetchall():
-            folder = target / f"order_date={day}"
-            folder.mkdir()
+            folder = lake / "silver" / "silver_orders" / f"order_date={day}"
+            folder.mkdir(parents=True, exist_ok=True)
             con.execute(
-                f"copy ({SILVER_SQL} where order_date = ?) to '{folder / 'part-0.parquet'}' (format parquet)",
-                [day],
+                f"copy ({SILVER_SQL} where order_date = ?) to '{folder / name}' (format parquet)", [day]
             )
-    return len(latest)
 
 
 def base_orders() -> list[Order]:
