@@ -104,14 +104,32 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
 
     # the scenario really exercised what it claims to
     with duckdb.connect(str(fresh / "warehouse.duckdb"), read_only=True) as con:
-        corrected = con.execute(
-            "select quantity from gold.fct_orders where order_id = ?", [base[10][0]]
-        ).fetchone()
-        c500 = con.execute(
-            "select first_order_date from gold.dim_customers where customer_id = 'C500'"
-        ).fetchone()
+
+        def one(sql: str, *params: object) -> tuple | None:
+            return con.execute(sql, list(params)).fetchone()
+
+        corrected = one("select quantity from gold.fct_orders where order_id = ?", base[10][0])
+        c500 = one("select first_order_date from gold.dim_customers where customer_id = 'C500'")
+        moved = one(
+            "select order_date, customer_id, country, product from gold.fct_orders where order_id = 'O00501'"
+        )
+        left_behind = {
+            "gold_orders": one("select count(*) from gold.gold_orders where order_date = '2025-12-20'"),
+            "kpis": one(
+                "select count(*) from gold.fct_country_monthly_kpis where order_month = '2025-12-01'"
+            ),
+            "dim_customers": one("select count(*) from gold.dim_customers where customer_id = 'C501'"),
+            "dim_products": one("select order_count from gold.dim_products where product_code = 'P020'"),
+        }
+        c010 = one("select first_order_date from gold.dim_customers where customer_id = 'C010'")
     assert corrected == (base[10][5] + 7,)
     assert str(c500[0]) == "2026-01-28"
+    assert moved is not None and (str(moved[0]), *moved[1:]) == ("2026-01-30", "C600", "IT", "P019")
+    assert left_behind == dict.fromkeys(left_behind, (0,)), left_behind
+    assert str(c010[0]) > "2026-01-25"  # its first order moved to February
+    # ... and those grains were there before the incremental build
+    assert [r for r in before["dim_customers"] if r[0] == "C501"]
+    assert [r for r in before["gold_orders"] if str(r[0]) == "2025-12-20"]
 
 
 def test_reconciliation_test_fails_when_gold_is_tampered(built_lake: Path, tmp_path: Path) -> None:
