@@ -1,81 +1,86 @@
+{{ config(lakehouse.merge_deleting_emptied_keys('order_count')) }}
+-- depends_on: {{ ref('int_order_versions') }}
+{%- if is_incremental() %}
+{%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
+{%- set changed = lakehouse.changed_keys(['order_date', 'country', 'customer_id'], start) %}
+{#- The months to recompute: those of the changed versions, new and replaced; and where an affected customer was
+    new until now, when one of their changed versions is dated on or before it (a late order, a moved first order) -#}
+{%- set affected_months = lakehouse.key_list(
+    'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed'
+    ~ ' union select cast(' ~ dbt.date_trunc('month', 'untouched.first_date') ~ ' as date)'
+    ~ ' from (select customer_id, min(case when ingested_at <= ' ~ start ~ ' then order_date end) as first_date'
+    ~ ' from ' ~ ref('fct_orders')
+    ~ ' where customer_id in (select customer_id from (' ~ changed ~ ') as changed) group by customer_id)'
+    ~ ' as untouched'
+    ~ ' inner join (select customer_id, min(order_date) as first_date from (' ~ changed ~ ') as changed'
+    ~ ' group by customer_id) as changed_first on untouched.customer_id = changed_first.customer_id'
+    ~ ' where changed_first.first_date <= untouched.first_date',
+    'date',
+) %}
+{%- endif %}
+
 -- Per month and country: revenue, orders, average order value, active customers and new customers.
 -- A new customer counts in the month and country of their first order (earliest order_date, then order_id).
--- Incremental: recomputed are the (month, country) pairs of recently ingested orders, plus the pair of each
--- affected customer's previous first order (a late order can make a customer "new" in an earlier month, and
--- no longer new in the month that counted them). Each recomputed pair is rebuilt from the whole history.
+-- Incremental: the months of the recently ingested order versions, of the versions they replaced and of affected
+-- customers' previous first orders are rebuilt from the whole history; a month x country left without orders is
+-- emitted with order_count = 0, which the merge deletes.
 with
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
+    {% if is_incremental() %}
+    where order_month in {{ affected_months }}
+    {%- endif %}
 
 ),
 
-{% if is_incremental() %}
-changed_orders as (
+customer_order_dates as (
 
-    select *
-    from orders
-    where {{ lakehouse.is_recently_ingested('ingested_at') }}
+    select * from {{ ref('fct_orders') }}
+    {% if is_incremental() %}
+    where customer_id in (select orders.customer_id from orders)
+    {%- endif %}
 
 ),
 
-previous_first_orders as (
+all_orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+customer_first_dates as (
 
     select
         customer_id,
-        {{ lakehouse.min_by('order_month', lakehouse.first_order_key()) }} as order_month,
-        {{ lakehouse.min_by('country', lakehouse.first_order_key()) }} as country
+        min(order_date) as first_order_date
 
-    from orders
-    where
-        customer_id in (select changed_orders.customer_id from changed_orders)
-        and order_id not in (select changed_orders.order_id from changed_orders)
+    from customer_order_dates
     group by customer_id
 
 ),
 
-affected_grains as (
+first_day_orders as (
 
-    select
-        order_month,
-        country
-    from changed_orders
-
-    union
-
-    select
-        order_month,
-        country
-    from previous_first_orders
-
-),
-{% endif %}
-
-scoped as (
-
-    select orders.*
-    from orders
-    {% if is_incremental() %}
-    inner join affected_grains
+    select all_orders.*
+    from all_orders
+    inner join customer_first_dates
         on
-            orders.order_month = affected_grains.order_month
-            and orders.country = affected_grains.country
-    {%- endif %}
+            all_orders.customer_id = customer_first_dates.customer_id
+            and all_orders.order_date = customer_first_dates.first_order_date
 
 ),
 
+-- the first order of every customer active in the months recomputed: on their first day, the smallest order_id
 customer_first_orders as (
 
     select
         customer_id,
-        {{ lakehouse.min_by('order_month', lakehouse.first_order_key()) }} as order_month,
-        {{ lakehouse.min_by('country', lakehouse.first_order_key()) }} as country
+        {{ lakehouse.min_by('order_month', 'order_id') }} as order_month,
+        {{ lakehouse.min_by('country', 'order_id') }} as country
 
-    from orders
-    {% if is_incremental() -%}
-    where customer_id in (select scoped.customer_id from scoped)
-    {%- endif %}
+    from first_day_orders
     group by customer_id
 
 ),
@@ -103,31 +108,76 @@ monthly as (
         count(distinct customer_id) as active_customers,
         max(ingested_at) as last_ingested_at
 
-    from scoped
+    from orders
     group by order_month, country
 
 ),
 
-final as (
+kpis as (
 
     select
-        cast(monthly.order_month as date) as order_month,
-        cast(monthly.country as varchar) as country,
-        cast(monthly.region as varchar) as region,
-        cast(monthly.revenue as decimal(18, 2)) as revenue,
-        cast(monthly.order_count as bigint) as order_count,
-        cast(
-            {{ lakehouse.divide_money('monthly.revenue', 'monthly.order_count') }} as decimal(18, 2)
-        ) as avg_order_value,
-        cast(monthly.active_customers as bigint) as active_customers,
-        cast(coalesce(new_customers.new_customers, 0) as bigint) as new_customers,
-        cast(monthly.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+        monthly.order_month,
+        monthly.country,
+        monthly.region,
+        monthly.revenue,
+        monthly.order_count,
+        {{ lakehouse.divide_money('monthly.revenue', 'monthly.order_count') }} as avg_order_value,
+        monthly.active_customers,
+        coalesce(new_customers.new_customers, 0) as new_customers,
+        monthly.last_ingested_at
 
     from monthly
     left join new_customers
         on
             monthly.order_month = new_customers.order_month
             and monthly.country = new_customers.country
+
+),
+
+{% if is_incremental() %}
+changed_grains as (
+
+    select distinct
+        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as order_month,
+        country
+
+    from ({{ changed }}) as changed
+
+),
+{% endif %}
+
+merged as (
+
+    {% if is_incremental() -%}
+    {{ lakehouse.with_emptied_keys(
+        'kpis',
+        'changed_grains',
+        ['order_month', 'country'],
+        [
+            'order_month', 'country', 'region', 'revenue', 'order_count', 'avg_order_value', 'active_customers',
+            'new_customers', 'last_ingested_at',
+        ],
+    ) }}
+    {%- else -%}
+    select * from kpis
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        cast(order_month as date) as order_month,
+        cast(country as varchar) as country,
+        cast(region as varchar) as region,
+        cast(revenue as decimal(18, 2)) as revenue,
+        cast(order_count as bigint) as order_count,
+        cast(avg_order_value as decimal(18, 2)) as avg_order_value,
+        cast(active_customers as bigint) as active_customers,
+        cast(new_customers as bigint) as new_customers,
+        cast(last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+
+    from merged
 
 )
 

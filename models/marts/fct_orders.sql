@@ -1,8 +1,20 @@
 {{ config(partitioned_by=lakehouse.partition_by_month('order_date')) }}
+-- depends_on: {{ ref('int_order_versions') }}
+{%- if is_incremental() %}
+{%- set start = lakehouse.incremental_window_start('ingested_at') %}
+{#- the merge reads only the target's order dates these orders are on, or were on before a correction -#}
+{%- set dates = lakehouse.key_list(
+    'select order_date from (' ~ lakehouse.changed_keys(['order_date'], start) ~ ') as moved'
+    ~ ' union select order_date from ' ~ ref('int_orders_enriched') ~ ' where ingested_at > ' ~ start,
+    'date',
+) %}
+{%- do lakehouse.prune_merge_target('order_date', dates) %}
+{%- endif %}
 
 -- One row per order, with its product category and its country region.
 -- Incremental: the orders ingested since the watermark (minus the lookback) are merged on order_id, so a
--- correction replaces the version it corrects.
+-- correction replaces the version it corrects; the merge reads only the order dates the new versions are on and
+-- the dates of the versions they replace (from int_order_versions).
 with
 
 orders as (
@@ -15,7 +27,7 @@ changed as (
 
     select * from orders
     {% if is_incremental() %}
-    where {{ lakehouse.is_recently_ingested('ingested_at', 'ingested_at') }}
+    where ingested_at > {{ start }}
     {%- endif %}
 
 ),

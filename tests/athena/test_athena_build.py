@@ -70,8 +70,8 @@ def test_the_builds_ran_dbt_athenas_seeds_iceberg_ctas_and_merge(builds: dict[st
 
 def test_the_incremental_build_rendered_the_incremental_branch(builds: dict[str, Build]) -> None:
     compiled = builds["incremental"].compiled
-    assert "affected_dates" in compiled["gold_orders"]
-    assert "affected_dates" not in builds["full_refresh"].compiled["gold_orders"]
+    assert "changed_grains" in compiled["gold_orders"]
+    assert "changed_grains" not in builds["full_refresh"].compiled["gold_orders"]
 
 
 @pytest.mark.parametrize("step", ["first", "incremental"])

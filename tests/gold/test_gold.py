@@ -91,7 +91,7 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
     compiled = {
         r.node.name: r.node.compiled_code for r in result.result.results if r.node.resource_type == "model"
     }
-    assert "affected_dates" in compiled["gold_orders"], "the second build must run incrementally"
+    assert "changed_grains" in compiled["gold_orders"], "the second build must run incrementally"
     incremental = read_tables(lake, MARTS)
     assert incremental != before
 
