@@ -21,9 +21,8 @@
 
 -- Per month and country: revenue, orders, average order value, active customers and new customers.
 -- A new customer counts in the month and country of their first order (earliest order_date, then order_id).
--- Incremental: the months of the recently ingested order versions, of the versions they replaced and of affected
--- customers' previous first orders are rebuilt from the whole history; a month x country left without orders is
--- emitted with order_count = 0, which the merge deletes.
+-- Incremental: the months of the new and replaced order versions, and of affected customers' previous first
+-- orders, are rebuilt from the whole history; a month x country left without orders gets order_count = 0 (deleted).
 with
 
 orders as (
@@ -44,7 +43,7 @@ customer_order_dates as (
 
 ),
 
-all_orders as (
+first_day_orders as (
 
     select * from {{ ref('fct_orders') }}
 
@@ -61,27 +60,20 @@ customer_first_dates as (
 
 ),
 
-first_day_orders as (
-
-    select all_orders.*
-    from all_orders
-    inner join customer_first_dates
-        on
-            all_orders.customer_id = customer_first_dates.customer_id
-            and all_orders.order_date = customer_first_dates.first_order_date
-
-),
-
--- the first order of every customer active in the months recomputed: on their first day, the smallest order_id
+-- the first order of each customer active in the recomputed months: on their first day, the smallest order_id
 customer_first_orders as (
 
     select
-        customer_id,
-        {{ lakehouse.min_by('order_month', 'order_id') }} as order_month,
-        {{ lakehouse.min_by('country', 'order_id') }} as country
+        first_day_orders.customer_id,
+        {{ lakehouse.min_by('first_day_orders.order_month', 'first_day_orders.order_id') }} as order_month,
+        {{ lakehouse.min_by('first_day_orders.country', 'first_day_orders.order_id') }} as country
 
     from first_day_orders
-    group by customer_id
+    inner join customer_first_dates
+        on
+            first_day_orders.customer_id = customer_first_dates.customer_id
+            and first_day_orders.order_date = customer_first_dates.first_order_date
+    group by first_day_orders.customer_id
 
 ),
 
@@ -116,15 +108,17 @@ monthly as (
 kpis as (
 
     select
-        monthly.order_month,
-        monthly.country,
-        monthly.region,
-        monthly.revenue,
-        monthly.order_count,
-        {{ lakehouse.divide_money('monthly.revenue', 'monthly.order_count') }} as avg_order_value,
-        monthly.active_customers,
-        coalesce(new_customers.new_customers, 0) as new_customers,
-        monthly.last_ingested_at
+        cast(monthly.order_month as date) as order_month,
+        cast(monthly.country as varchar) as country,
+        cast(monthly.region as varchar) as region,
+        cast(monthly.revenue as decimal(18, 2)) as revenue,
+        cast(monthly.order_count as bigint) as order_count,
+        cast(
+            {{ lakehouse.divide_money('monthly.revenue', 'monthly.order_count') }} as decimal(18, 2)
+        ) as avg_order_value,
+        cast(monthly.active_customers as bigint) as active_customers,
+        cast(coalesce(new_customers.new_customers, 0) as bigint) as new_customers,
+        cast(monthly.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
 
     from monthly
     left join new_customers
@@ -146,7 +140,8 @@ changed_grains as (
 ),
 {% endif %}
 
-merged as (
+-- the typed rows of kpis, and on an incremental run the emptied months x countries (their columns typed by kpis)
+final as (
 
     {% if is_incremental() -%}
     {{ lakehouse.with_emptied_keys(
@@ -161,23 +156,6 @@ merged as (
     {%- else -%}
     select * from kpis
     {%- endif %}
-
-),
-
-final as (
-
-    select
-        cast(order_month as date) as order_month,
-        cast(country as varchar) as country,
-        cast(region as varchar) as region,
-        cast(revenue as decimal(18, 2)) as revenue,
-        cast(order_count as bigint) as order_count,
-        cast(avg_order_value as decimal(18, 2)) as avg_order_value,
-        cast(active_customers as bigint) as active_customers,
-        cast(new_customers as bigint) as new_customers,
-        cast(last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
-
-    from merged
 
 )
 
