@@ -72,6 +72,16 @@ def test_the_incremental_build_rendered_the_incremental_branch(builds: dict[str,
     compiled = builds["incremental"].compiled
     assert "changed_grains" in compiled["gold_orders"]
     assert "changed_grains" not in builds["full_refresh"].compiled["gold_orders"]
+    # the merges read only the order dates the run touches, and delete the grains corrections emptied
+    merges = {
+        s.sql.split("merge into")[1].split()[0].split(".")[-1].strip('"'): s.sql
+        for s in builds["incremental"].statements
+        if s.kind == "merge"
+    }
+    assert all("target.order_date in (cast(" in merges[m] for m in ("fct_orders", "gold_orders"))
+    assert all(
+        "then delete" in merges[m] for m in ("gold_orders", "dim_customers", "fct_country_monthly_kpis")
+    )
 
 
 @pytest.mark.parametrize("step", ["first", "incremental"])

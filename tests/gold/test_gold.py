@@ -92,6 +92,15 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
         r.node.name: r.node.compiled_code for r in result.result.results if r.node.resource_type == "model"
     }
     assert "changed_grains" in compiled["gold_orders"], "the second build must run incrementally"
+    merges = (lake.parent / "logs" / "dbt.log").read_text().split("MERGE INTO")[1:]
+    pruned = {
+        m.split()[0].split(".")[-1].strip('"')
+        for m in merges
+        if "DBT_INTERNAL_DEST.order_date in (cast(" in m
+    }
+    assert pruned == {"fct_orders", "gold_orders"}, (
+        "the merges read only the target's order dates the run touches"
+    )
     incremental = read_tables(lake, MARTS)
     assert incremental != before
 
