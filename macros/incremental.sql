@@ -58,10 +58,13 @@
 
 {#
     The keys that the order versions ingested after `start` touch, in their new version and in the version each
-    replaced: a query over int_order_versions returning `columns` (some of order_date, customer_id, country,
-    product). A mart recomputes these keys; one that no order holds any more is deleted.
+    replaced: a query returning `columns` (some of order_date, customer_id, country, product) from
+    int_order_versions and, unless `with_fct_orders` is false, from the orders of fct_orders ingested after `start`
+    (the same new versions: so a mart built without the log, `dbt build -s fct_orders+`, still takes every new
+    and late order, as it did before the log). A mart recomputes these keys; one that no order holds any more is
+    deleted.
 #}
-{% macro changed_keys(columns, start) -%}
+{% macro changed_keys(columns, start, with_fct_orders=true) -%}
     {%- set log = ref('int_order_versions') -%}
     {%- set previous = [] -%}
     {%- for column in columns -%}
@@ -71,6 +74,10 @@
     union
     select {{ previous | join(', ') }} from {{ log }}
     where ingested_at > {{ start }} and previous_order_date is not null
+    {%- if with_fct_orders %}
+    union
+    select {{ columns | join(', ') }} from {{ ref('fct_orders') }} where ingested_at > {{ start }}
+    {%- endif %}
 {%- endmacro %}
 
 {#

@@ -50,7 +50,8 @@
         'gold_orders': {
             'anchor': ['gold_orders', 'last_ingested_at'],
             'rows': 'order_date in (select order_date from {int_order_versions} where ingested_at > {start}'
-                ~ ' union select previous_order_date from {int_order_versions} where ingested_at > {start})',
+                ~ ' union select previous_order_date from {int_order_versions} where ingested_at > {start}'
+                ~ ' union select order_date from {fct_orders} where ingested_at > {start})',
         },
         'silver_orders': silver_rows,
         'stg_orders': silver_rows,

@@ -78,8 +78,17 @@ def test_marts_equal_the_plain_duckdb_baseline(built_lake: Path, tmp_path: Path)
             assert diff == 0, mart
 
 
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base and the late and corrected orders, built with --full-refresh: what every incremental path must give."""
+    fresh = tmp_path_factory.mktemp("fresh") / "lake"
+    write_silver(fresh, base_orders() + late_and_corrected_orders(base_orders()))
+    build(fresh, "--full-refresh")
+    return fresh
+
+
 def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
-    built_lake: Path, tmp_path: Path
+    built_lake: Path, refreshed: Path, tmp_path: Path
 ) -> None:
     base = base_orders()
     late = late_and_corrected_orders(base)
@@ -104,9 +113,7 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
     incremental = read_tables(lake, MARTS)
     assert incremental != before
 
-    fresh = tmp_path / "fresh" / "lake"
-    write_silver(fresh, base + late)
-    build(fresh, "--full-refresh")
+    fresh = refreshed
     full = read_tables(fresh, MARTS)
     for mart in MARTS:
         assert incremental[mart] == full[mart], f"{mart}: incremental run differs from a full refresh"
@@ -139,6 +146,27 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
     # ... and those grains were there before the incremental build
     assert [r for r in before["dim_customers"] if r[0] == "C501"]
     assert [r for r in before["gold_orders"] if str(r[0]) == "2025-12-20"]
+
+
+def test_a_build_of_fct_orders_and_its_marts_alone_keeps_fct_orders_right_and_the_next_build_catches_up(
+    built_lake: Path, refreshed: Path, tmp_path: Path
+) -> None:
+    """`dbt build -s fct_orders+` leaves the order-version log behind: fct_orders must still merge the corrections
+    without a duplicate (its merge then reads the whole target), the marts take the new and late orders, the
+    grains the moved orders left are caught by the reconciliation, and the next whole build, the log catching up,
+    brings every mart to the full refresh."""
+    lake = _copy_lake(built_lake, tmp_path)
+    write_silver(lake, base_orders() + late_and_corrected_orders(base_orders()))
+    full = read_tables(refreshed, MARTS)
+
+    with pytest.raises(DbtError) as failure:
+        build(lake, "--select", "fct_orders+")
+    assert "1 node(s): assert_gold_reconciles_with_silver (fail" in str(failure.value)
+    assert read_tables(lake, ["fct_orders"])["fct_orders"] == full["fct_orders"]
+    build(lake)
+    after = read_tables(lake, MARTS)
+    for mart in MARTS:
+        assert after[mart] == full[mart], f"{mart}: differs from a full refresh"
 
 
 def test_reconciliation_test_fails_when_gold_is_tampered(built_lake: Path, tmp_path: Path) -> None:
