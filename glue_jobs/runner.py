@@ -32,7 +32,8 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from glue_jobs import bronze, commit, transform
+from glue_jobs import bronze, commit, inventory, lease, transform
+from glue_jobs.bronze import spark_path
 from glue_jobs.storage import LocalStorage, Storage, join, relative, storage_for
 
 log = logging.getLogger("glue_jobs.silver")
@@ -140,10 +141,86 @@ def _partition_values(storage: Storage, table: str, key: str) -> list[str]:
     return [d[len(prefix) :] for d in storage.list_dirs(table) if d.startswith(prefix)]
 
 
+def _stock(args: JobArgs, bookmark: dict[str, int]) -> tuple[inventory.Inventory, list[str]]:
+    """The bronze files this run must look at (new, or changed since they were read) and which of those changed."""
+    bronze_storage = storage_for(args.bronze_path)
+    listed = bronze_storage.list_files(args.bronze_path, include_hidden=True)
+    todo, changed = [], []
+    for info in listed:
+        rel = relative(args.bronze_path, info.path)
+        if rel not in bookmark:
+            todo.append(info)
+        elif bookmark[rel] != info.size:
+            log.warning(
+                "silver: %s changed since it was read (%d -> %d bytes): reading it again, whole", rel,
+                bookmark[rel], info.size,
+            )  # fmt: skip
+            todo.append(info)
+            changed.append(rel)
+    stock = inventory.take_stock(bronze_storage, args.bronze_path, todo)
+    for skipped in stock.not_read:
+        log.warning("silver: not reading %s: %s", skipped.path, skipped.reason)
+    return stock, changed
+
+
+def _file_counts(raw: DataFrame, files: list[inventory.BronzeFile]) -> list[str]:
+    """Files whose rows in Spark differ from their records counted in Python (only run when the totals differ)."""
+    expected: dict[str, int] = {}
+    for f in files:
+        name = f.path.rsplit("/", 1)[-1]
+        expected[name] = expected.get(name, 0) + f.records
+    actual = {r["source_file"]: r["count"] for r in raw.groupBy("source_file").count().collect()}
+    return [
+        f"{name} holds {n} records but Spark read {actual.get(name, 0)} rows"
+        for name, n in sorted(expected.items())
+        if actual.get(name, 0) != n
+    ]
+
+
+def _merge_rejected(
+    spark: SparkSession,
+    storage: Storage,
+    staging: str,
+    rejected_table: str,
+    dates: list[str],
+    names: list[str],
+) -> str:
+    """Rewrite the quarantine partitions ``dates`` as their rows from other files plus this run's new rows.
+
+    A file's rejected rows are replaced as a unit (key: ingest_date, source_file), so a file read again (it
+    changed, or the bookmark was lost) never duplicates its quarantine rows. Returns the merged staging folder."""
+    merged = join(staging, "_rejected_merged")
+    existing = (
+        spark.read.option("basePath", rejected_table)
+        .parquet(*[spark_path(join(rejected_table, f"ingest_date={d}")) for d in dates])
+        .where(~F.col("source_file").isin(names))
+    )
+    staged = join(staging, REJECTED_TABLE)
+    new_parts = [
+        join(staged, f"ingest_date={d}") for d in dates if storage.exists(join(staged, f"ingest_date={d}"))
+    ]
+    if new_parts:
+        fresh = spark.read.option("basePath", staged).parquet(*[spark_path(p) for p in new_parts])
+        existing = existing.unionByName(fresh)
+    _write_partitioned(
+        existing.select(*transform.REJECTED_COLUMNS), merged, "ingest_date", ["source_file", "order_id"]
+    )
+    storage.tidy_staged(merged)
+    return merged
+
+
 def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
-    clock = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     run_id = _new_run_id(started)
+    holder = lease.Holder.me(run_id, "silver", started)
+    with lease.hold(storage_for(args.state_path), args.state_path, holder) as held:
+        return _run(spark, args, run_id, started, held)
+
+
+def _run(
+    spark: SparkSession, args: JobArgs, run_id: str, started: dt.datetime, held: lease.Lease
+) -> dict[str, Any]:
+    clock = time.perf_counter()
     storage = storage_for(args.silver_path)
     paths = commit.Paths(args.silver_path, args.state_path, args.runs_path)
     silver_table, rejected_table = (
@@ -151,23 +228,22 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
         join(args.silver_path, REJECTED_TABLE),
     )
     configure(spark, local_files=isinstance(storage, LocalStorage))
-    recovered = commit.recover(storage, paths)
+    recovered = commit.recover(storage, paths, discard_damaged=args.full_refresh)
 
     bookmark = {} if args.full_refresh else commit.load_bookmark(storage, paths)
-    listed = {
-        relative(args.bronze_path, f.path): f
-        for f in storage_for(args.bronze_path).list_files(args.bronze_path, ".csv")
-    }
-    new_rel = sorted(rel for rel in listed if rel not in bookmark)
-    new = [listed[rel] for rel in new_rel]
-    new_bookmark = {**bookmark, **{rel: listed[rel].size for rel in new_rel}}
+    stock, changed = _stock(args, bookmark)
+    new = stock.files
+    new_bookmark = {**bookmark, **{relative(args.bronze_path, f.path): f.size for f in new}}
     metrics: dict[str, Any] = {
         "run_id": run_id,
         "job_name": args.job_name,
         "started_at": started.isoformat(timespec="seconds"),
         "full_refresh": args.full_refresh,
         "files_read": len(new),
+        "files_changed": changed,
+        "files_not_read": [{"file": f.path, "reason": f.reason} for f in stock.not_read],
         "files_quarantined": [],
+        "records_counted": sum(f.records for f in new),
         "rows_read": 0,
         "rows_written": 0,
         "rows_rejected": 0,
@@ -179,18 +255,21 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
         "recovered_runs": recovered,
     }
     staging = paths.staging(run_id)
-    validated = None
+    validated = raw = None
     if new:
-        headers = bronze.read_headers(storage_for(args.bronze_path), new)
-        for f in headers:
-            if f.missing:
+        for f in new:
+            missing = bronze.missing_columns(f.header) if f.header else ()
+            if not f.utf8:
+                log.warning("silver: %s is not UTF-8: all its rows are quarantined", f.path)
+                metrics["files_quarantined"].append({"file": f.path, "reason": "not_utf8"})
+            elif missing:
                 log.warning(
-                    "silver: %s lacks column(s) %s: all its rows are quarantined",
-                    f.path,
-                    ", ".join(f.missing),
+                    "silver: %s lacks column(s) %s: all its rows are quarantined", f.path, ", ".join(missing)
                 )
-                metrics["files_quarantined"].append({"file": f.path, "missing_columns": list(f.missing)})
-        raw = bronze.read_bronze(spark, bronze.group_by_header(headers))
+                metrics["files_quarantined"].append(
+                    {"file": f.path, "reason": "missing_column", "missing_columns": list(missing)}
+                )
+        raw = bronze.read_bronze(spark, bronze.group_files(new))
         if raw is not None:
             ref = storage_for(args.reference_path)
             countries = read_codes(ref, join(args.reference_path, "countries.csv"), "country_code")
@@ -200,6 +279,7 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     try:
         swaps: list[dict[str, str]] = []
         new_dates: list[str] = []
+        ingest_dates: list[str] = []
         if validated is not None:
             # Action 1 reads every new row once: it writes the rejected rows and, through observed metrics
             # (no extra pass, no cache), counts rows per reason and collects the order_dates of the valid rows.
@@ -214,6 +294,7 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
                 F.array_join(
                     F.collect_set(F.when(reason.isNull(), F.col("v_order_date").cast("string"))), ","
                 ).alias("dates"),
+                F.array_join(F.collect_set(F.col("ingest_date").cast("string")), ",").alias("ingest_dates"),
             )
             rejected = transform.rejected_rows(counted).observe(rejected_obs, F.count(F.lit(1)).alias("n"))
             _write_partitioned(
@@ -224,6 +305,14 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
             metrics["rows_rejected"] = _obs_int(_observed(rejected_obs), "n")
             metrics["rejected_by_reason"] = {r: _obs_int(read, r) for r in transform.REASONS if read.get(r)}
             new_dates = sorted(d for d in (read.get("dates") or "").split(",") if d)
+            ingest_dates = sorted(d for d in (read.get("ingest_dates") or "").split(",") if d)
+            if metrics["rows_read"] != metrics["records_counted"]:
+                raise ReconciliationError(
+                    f"silver run {run_id} does not reconcile: the new bronze files hold "
+                    f"{metrics['records_counted']} records but Spark read {metrics['rows_read']} rows ("
+                    + "; ".join(_file_counts(raw, new)[:3])
+                    + "); nothing was committed"
+                )
 
         existing_dates = set(_partition_values(storage, silver_table, "order_date"))
         if args.full_refresh:
@@ -237,7 +326,7 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
                 moved = (
                     spark.read.schema(SILVER_SCHEMA)
                     .option("basePath", silver_table)
-                    .parquet(*[join(silver_table, f"order_date={d}") for d in others])
+                    .parquet(*[spark_path(join(silver_table, f"order_date={d}")) for d in others])
                     .select("order_id", "order_date")
                     .join(ids, "order_id", "left_semi")
                     .select("order_date")
@@ -254,7 +343,7 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
                 existing = (
                     spark.read.schema(SILVER_SCHEMA)
                     .option("basePath", silver_table)
-                    .parquet(*[join(silver_table, f"order_date={d}") for d in merge_from])
+                    .parquet(*[spark_path(join(silver_table, f"order_date={d}")) for d in merge_from])
                 )
                 candidates = candidates.unionByName(transform.as_candidates(existing))
             obs = Observation("dedupe")
@@ -286,21 +375,37 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
                 )
             elif d in existing_dates:
                 swaps.append({"kind": "delete", "target": join(silver_table, part)})
-        staged_ingest = _partition_values(storage, join(staging, REJECTED_TABLE), "ingest_date")
-        for d in staged_ingest:
+        existing_ingest = set(_partition_values(storage, rejected_table, "ingest_date"))
+        staged_rejected = join(staging, REJECTED_TABLE)
+        staged_ingest = set(_partition_values(storage, staged_rejected, "ingest_date"))
+        to_merge = [] if args.full_refresh else sorted(existing_ingest & set(ingest_dates))
+        if to_merge:
+            names = sorted({f.path.rsplit("/", 1)[-1] for f in new})
+            merged = _merge_rejected(spark, storage, staging, rejected_table, to_merge, names)
+            merged_dates = set(_partition_values(storage, merged, "ingest_date"))
+            for d in to_merge:
+                part = f"ingest_date={d}"
+                if d in merged_dates:
+                    swaps.append(
+                        {
+                            "kind": "replace",
+                            "staged": join(merged, part),
+                            "target": join(rejected_table, part),
+                        }
+                    )
+                else:
+                    swaps.append({"kind": "delete", "target": join(rejected_table, part)})
+        for d in sorted(staged_ingest - set(to_merge)):
             part = f"ingest_date={d}"
-            kind = "replace" if args.full_refresh else "add_files"
             swaps.append(
                 {
-                    "kind": kind,
-                    "staged": join(staging, REJECTED_TABLE, part),
+                    "kind": "replace",
+                    "staged": join(staged_rejected, part),
                     "target": join(rejected_table, part),
                 }
             )
         if args.full_refresh:
-            for d in sorted(
-                set(_partition_values(storage, rejected_table, "ingest_date")) - set(staged_ingest)
-            ):
+            for d in sorted(existing_ingest - staged_ingest):
                 swaps.append({"kind": "delete", "target": join(rejected_table, f"ingest_date={d}")})
 
         touched_silver = [s["target"].rsplit("=", 1)[1] for s in swaps if f"/{SILVER_TABLE}/" in s["target"]]
@@ -308,13 +413,13 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
         metrics["order_dates_touched"] = touched_silver
         metrics["duration_s"] = round(time.perf_counter() - clock, 3)
         check(metrics)
-        commit.write_journal(
-            storage, paths, run_id, {"swaps": swaps, "bookmark": new_bookmark, "metrics": metrics}
-        )
+        swaps.append(commit.bookmark_swap(storage, paths, run_id, new_bookmark))
+        held.ensure_held()
+        commit.write_journal(storage, paths, run_id, {"swaps": swaps, "metrics": metrics})
     except BaseException:
         storage.delete_tree(staging)  # nothing was committed: drop the partial output
         raise
-    commit.apply(storage, paths, run_id, {"swaps": swaps, "bookmark": new_bookmark, "metrics": metrics})
+    commit.apply(storage, paths, run_id, {"swaps": swaps, "metrics": metrics})
     log.info(
         "silver run %s: %d files, %d rows read, %d written, %d rejected %s, %d duplicates dropped, "
         "%d superseded, %d partitions touched, %.1f s",
@@ -333,12 +438,18 @@ def run(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
 
 
 def check(metrics: dict[str, Any]) -> None:
-    """Raise :class:`ReconciliationError` unless every row read is written, rejected or a dropped duplicate."""
+    """Raise :class:`ReconciliationError` unless every record of the new files was read by Spark, and every row
+    read is written, rejected or a dropped duplicate."""
     read = metrics["rows_read"]
     accounted = metrics["rows_written"] + metrics["rows_rejected"] + metrics["duplicates_dropped"]
-    if read != accounted or sum(metrics["rejected_by_reason"].values()) != metrics["rows_rejected"]:
+    counted = metrics.get("records_counted", read)
+    if (
+        read != accounted
+        or counted != read
+        or sum(metrics["rejected_by_reason"].values()) != metrics["rows_rejected"]
+    ):
         raise ReconciliationError(
-            f"silver run {metrics['run_id']} does not reconcile: rows_read={read} but rows_written="
+            f"silver run {metrics['run_id']} does not reconcile: records_counted={counted}, rows_read={read} but rows_written="
             f"{metrics['rows_written']} + rows_rejected={metrics['rows_rejected']} + duplicates_dropped="
             f"{metrics['duplicates_dropped']} = {accounted} (rejected_by_reason={metrics['rejected_by_reason']})"
         )
