@@ -10,6 +10,7 @@ path, so the warehouse is `<lake>/warehouse.duckdb` and the silver source reads 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,18 +40,28 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
+# dbt's headline for a failed node ("Runtime Error in model x (path)"): the cause is on the lines after it.
+_HEADLINE = re.compile(r"^(Runtime|Database|Compilation|Parsing|Dependency) Error( in .*)?$")
+
+
+def cause(message: str) -> str:
+    """The line of a dbt error message that says what went wrong, not dbt's generic headline."""
+    lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
+    meaningful = [line for line in lines if not _HEADLINE.match(line)]
+    return (meaningful or lines or [""])[0]
+
+
 def _failure(args: Sequence[str], result: dbtRunnerResult) -> str:
     command = "dbt " + " ".join(args[:1])
     if result.exception is not None:
-        first = str(result.exception).strip().splitlines()
-        return f"{command} failed: {first[0] if first else type(result.exception).__name__}"
+        return f"{command} failed: {cause(str(result.exception)) or type(result.exception).__name__}"
     failed = []
     for node in getattr(result.result, "results", None) or []:
         status = str(getattr(node, "status", "")).lower()
         if status in ("error", "fail", "runtime error"):
             name = getattr(getattr(node, "node", None), "name", "?")
-            message = (getattr(node, "message", "") or "").strip().splitlines()
-            failed.append(f"{name} ({status}{': ' + message[0] if message else ''})")
+            message = cause(getattr(node, "message", "") or "")
+            failed.append(f"{name} ({status}{': ' + message if message else ''})")
     if failed:
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         return f"{command} failed: {len(failed)} node(s): {'; '.join(failed[:3])}{more} (see logs/dbt.log)"
