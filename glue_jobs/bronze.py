@@ -46,70 +46,72 @@ def read_bronze(spark: SparkSession, groups: dict[Group, list[str]]) -> DataFram
 
     ``_corrupt_record`` (the raw line when Spark could not parse it into the header's fields),
     ``_missing_column`` (the file lacks a required column), ``_not_utf8`` (the file is not valid UTF-8: read as
-    Latin-1), ``source_file`` (file name), ``ingested_at``
-    (from the file name), ``ingest_date`` (the bronze folder) and ``_line`` (increasing with the line's
-    position within its file, for the deterministic tie-break)."""
-    frames = []
-    for (header, utf8), paths in groups.items():
-        if not header:  # an empty file: no header, no rows
-            continue
-        # Name the fields after the header where possible (Spark then has nothing to warn about); the schema is
-        # in the header's order, which is what matters: with enforceSchema Spark maps fields by position.
-        seen: set[str] = set()
-        positional = []
-        for i, name in enumerate(header):
-            ok = name and name not in seen and name.isidentifier() and not name.startswith("_")
-            positional.append(name if ok else f"_c{i}")
-            seen.add(name)
-        schema = T.StructType(
-            [T.StructField(name, T.StringType()) for name in positional]
-            + [T.StructField(CORRUPT, T.StringType())]
-        )
-        raw = spark.read.csv(
-            [spark_path(p) for p in paths],
-            schema=schema,
-            header=True,
-            enforceSchema=True,
-            mode="PERMISSIVE",
-            columnNameOfCorruptRecord=CORRUPT,
-            multiLine=False,
-            encoding="UTF-8" if utf8 else "ISO-8859-1",
-        )
-        index = {}
-        for i, name in enumerate(header):
-            index.setdefault(name, i)
-        cols: list[Column] = [
-            (F.col(f"`{positional[index[c]]}`") if c in index else F.lit(None).cast("string")).alias(c)
-            for c in BRONZE_COLUMNS
-        ]
-        missing = bool(missing_columns(header))
-        frames.append(
-            raw.select(
-                *cols,
-                F.col(CORRUPT),
-                F.lit(missing).alias("_missing_column"),
-                F.lit(not utf8).alias("_not_utf8"),
-                F.col("_metadata.file_name").alias("source_file"),
-                F.col("_metadata.file_path").alias("_file_path"),
-                F.monotonically_increasing_id().alias("_line"),
-            )
-        )
-    if not frames:
+    Latin-1), ``source_file`` (file name), ``ingested_at`` (from the file name), ``ingest_date`` (the bronze
+    folder) and ``_line`` (increasing with the line's position within its file, for the deterministic
+    tie-break)."""
+    frames = [_read_group(spark, header, utf8, paths) for (header, utf8), paths in groups.items() if header]
+    if not frames:  # (a file without a header is empty: no rows)
         return None
     df = frames[0]
     for frame in frames[1:]:
         df = df.unionByName(frame)
+    return _with_ingest_stamps(df)
+
+
+def _field_names(header: tuple[str, ...]) -> list[str]:
+    """Spark field names in the header's order: the header's own where usable (Spark then has nothing to warn
+    about), ``_c<i>`` otherwise. The order is what matters: with enforceSchema Spark maps fields by position."""
+    seen: set[str] = set()
+    names = []
+    for i, name in enumerate(header):
+        ok = name and name not in seen and name.isidentifier() and not name.startswith("_")
+        names.append(name if ok else f"_c{i}")
+        seen.add(name)
+    return names
+
+
+def _read_group(spark: SparkSession, header: tuple[str, ...], utf8: bool, paths: list[str]) -> DataFrame:
+    """The files of one header (and encoding), their columns selected by name into the bronze columns."""
+    positional = _field_names(header)
+    schema = T.StructType(
+        [T.StructField(name, T.StringType()) for name in positional]
+        + [T.StructField(CORRUPT, T.StringType())]
+    )
+    raw = spark.read.csv(
+        [spark_path(p) for p in paths],
+        schema=schema,
+        header=True,
+        enforceSchema=True,
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord=CORRUPT,
+        multiLine=False,
+        encoding="UTF-8" if utf8 else "ISO-8859-1",
+    )
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        index.setdefault(name, i)
+    cols: list[Column] = [
+        (F.col(f"`{positional[index[c]]}`") if c in index else F.lit(None).cast("string")).alias(c)
+        for c in BRONZE_COLUMNS
+    ]
+    return raw.select(
+        *cols,
+        F.col(CORRUPT),
+        F.lit(bool(missing_columns(header))).alias("_missing_column"),
+        F.lit(not utf8).alias("_not_utf8"),
+        F.col("_metadata.file_name").alias("source_file"),
+        F.col("_metadata.file_path").alias("_file_path"),
+        F.monotonically_increasing_id().alias("_line"),
+    )
+
+
+def _with_ingest_stamps(df: DataFrame) -> DataFrame:
+    """``ingested_at`` from the file name's stamp (else the folder's date), ``ingest_date`` from the folder."""
     folder_date = F.regexp_extract("_file_path", r"ingest_date=(\d{4}-\d{2}-\d{2})", 1)
     name_ts = F.to_timestamp_ntz(
         F.regexp_extract("source_file", FILE_TIME.pattern, 1), F.lit("yyyyMMdd_HHmmss")
     )
     folder_ts = F.to_timestamp_ntz(F.when(folder_date != "", folder_date), F.lit("yyyy-MM-dd"))
     ingested_at = F.coalesce(name_ts, folder_ts, F.lit("1970-01-01 00:00:00").cast("timestamp_ntz"))
-    return (
-        df.withColumn("ingested_at", ingested_at)
-        .withColumn(
-            "ingest_date",
-            F.coalesce(F.to_date(F.when(folder_date != "", folder_date)), F.to_date("ingested_at")),
-        )
-        .drop("_file_path")
-    )
+    ingest_date = F.coalesce(F.to_date(F.when(folder_date != "", folder_date)), F.to_date("ingested_at"))
+    return df.withColumn("ingested_at", ingested_at).withColumn("ingest_date", ingest_date).drop("_file_path")

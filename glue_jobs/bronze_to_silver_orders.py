@@ -52,8 +52,8 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     return vars(known)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the job and return its run metrics."""
+def main(argv: list[str] | None = None) -> Any:
+    """Run the job and return its run metrics (a ``glue_jobs.metrics.RunMetrics``)."""
     from pyspark.sql import SparkSession
 
     from glue_jobs.runner import JobArgs, run

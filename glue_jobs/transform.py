@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from glue_jobs.bronze import BRONZE_COLUMNS, CORRUPT
 
@@ -24,18 +25,23 @@ REASONS = (
     "unknown_product",  # not a seeds/products.csv product_code (after trim + upper-case)
 )
 
-SILVER_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "country",
-    "product",
-    "quantity",
-    "unit_price",
-    "revenue",
-    "source_file",
-    "ingested_at",
-    "order_date",
+# The silver_orders contract, declared once: the job writes it, reads it back with it, and the Glue table in
+# infra/ must match it (tests/infra checks). order_date, last, is the partition column.
+SILVER_SCHEMA = T.StructType(
+    [
+        T.StructField("order_id", T.StringType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("country", T.StringType()),
+        T.StructField("product", T.StringType()),
+        T.StructField("quantity", T.IntegerType()),
+        T.StructField("unit_price", T.DecimalType(10, 2)),
+        T.StructField("revenue", T.DecimalType(12, 2)),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("ingested_at", T.TimestampNTZType()),
+        T.StructField("order_date", T.DateType()),
+    ]
 )
+SILVER_COLUMNS = tuple(SILVER_SCHEMA.fieldNames())
 REJECTED_COLUMNS = (
     *BRONZE_COLUMNS,
     "raw_record",

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from glue_jobs.metrics import RunMetrics
 from lakehouse.config import IngestConfig, SparkConfig
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,11 @@ def _spark_errors() -> tuple[type[BaseException], ...]:
     return (Py4JJavaError, PySparkException)
 
 
-def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> dict[str, Any]:
+def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> RunMetrics:
     from glue_jobs.commit import StateError
     from glue_jobs.lease import LakeBusy, LeaseLost
     from glue_jobs.local import run_silver
-    from glue_jobs.runner import ReconciliationError
+    from glue_jobs.metrics import ReconciliationError
 
     return _guard(
         "silver",
@@ -127,29 +128,25 @@ def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> dic
     )
 
 
-def silver_report(metrics: dict[str, Any]) -> str:
+def silver_report(metrics: RunMetrics) -> str:
     """A silver run's metrics as a few printable lines: where every bronze row went, and every file not read."""
-    reasons = metrics.get("rejected_by_reason") or {}
+    by_count = sorted(metrics.rejected_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
     lines = [
-        f"silver run {metrics.get('run_id', '?')}: {metrics.get('files_read', 0)} new bronze files, "
-        f"{metrics.get('partitions_touched', 0)} order_date partitions rewritten, {metrics.get('duration_s', 0):.1f} s",
-        f"  {metrics.get('rows_read', 0):>12,} rows read",
-        f"  {metrics.get('rows_written', 0):>12,} written to silver_orders",
-        f"  {metrics.get('rows_rejected', 0):>12,} quarantined in silver_orders_rejected",
-        *[f"  {n:>12,}   {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))],
-        f"  {metrics.get('duplicates_dropped', 0):>12,} duplicates dropped (another row of the same order_id won)",
+        f"silver run {metrics.run_id}: {metrics.files_read} new bronze files, "
+        f"{metrics.partitions_touched} order_date partitions rewritten, {metrics.duration_s:.1f} s",
+        f"  {metrics.rows_read:>12,} rows read",
+        f"  {metrics.rows_written:>12,} written to silver_orders",
+        f"  {metrics.rows_rejected:>12,} quarantined in silver_orders_rejected",
+        *[f"  {n:>12,}   {reason}" for reason, n in by_count],
+        f"  {metrics.duplicates_dropped:>12,} duplicates dropped (another row of the same order_id won)",
     ]
-    if metrics.get("superseded"):
-        lines.append(f"  {metrics['superseded']:>12,} silver rows replaced by a newer version")
-    for f in metrics.get("files_quarantined") or []:
-        why = (
-            f"missing {', '.join(f['missing_columns'])}" if f.get("missing_columns") else f.get("reason", "?")
-        )
-        lines.append(f"  file quarantined whole: {f['file']} ({why})")
-    for f in metrics.get("files_changed") or []:
-        lines.append(f"  file changed since it was read, read again whole: {f}")
-    for f in metrics.get("files_not_read") or []:
-        lines.append(f"  file not read: {f['file']} ({f['reason']})")
+    if metrics.superseded:
+        lines.append(f"  {metrics.superseded:>12,} silver rows replaced by a newer version")
+    for f in metrics.files_quarantined:
+        why = f"missing {', '.join(f.missing_columns)}" if f.missing_columns else f.reason
+        lines.append(f"  file quarantined whole: {f.file} ({why})")
+    lines += [f"  file changed since it was read, read again whole: {f}" for f in metrics.files_changed]
+    lines += [f"  file not read: {f.file} ({f.reason})" for f in metrics.files_not_read]
     return "\n".join(lines)
 
 
@@ -210,12 +207,12 @@ def _duckdb_glob(path: Path) -> str:
     return "".join(f"[{c}]" if c in "[]*?{}" else c for c in str(path))
 
 
-def _last_run(lake: Path) -> dict[str, Any]:
+def _last_run(lake: Path) -> RunMetrics | None:
     runs = sorted((lake / "_runs" / "silver").glob("*.json"), key=lambda p: p.stat().st_mtime)
     try:
-        return json.loads(runs[-1].read_text()) if runs else {}
-    except (OSError, ValueError):
-        return {}
+        return RunMetrics.from_dict(json.loads(runs[-1].read_text())) if runs else None
+    except (OSError, ValueError, TypeError, AttributeError):  # a damaged run file: no line about it
+        return None
 
 
 def _open_warehouse(warehouse: Path) -> duckdb.DuckDBPyConnection:
@@ -252,8 +249,8 @@ def summary(lake: Path, top: int = 5) -> str:
     last = _last_run(lake)
     if last:
         lines.append(
-            f"  last silver run: {last.get('files_read', 0)} files, {last.get('rows_read', 0):,} rows read, "
-            f"{last.get('duplicates_dropped', 0):,} duplicates dropped"
+            f"  last silver run: {last.files_read} files, {last.rows_read:,} rows read, "
+            f"{last.duplicates_dropped:,} duplicates dropped"
         )
 
     warehouse = lake / "warehouse.duckdb"

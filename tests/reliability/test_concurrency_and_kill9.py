@@ -89,6 +89,6 @@ def test_kill_9_while_spark_writes_the_staging(lakes: Lakes, tmp_path: Path) -> 
     assert fingerprint(lake) == before, "readers never see a run that did not reach its commit"
 
     rerun = run_silver(lake)  # the lease died with the process: nothing to wait for
-    assert rerun["recovered_runs"] == [] and rerun["files_read"] == 2
+    assert rerun.recovered_runs == [] and rerun.files_read == 2
     assert fingerprint(lake) == lakes.clean
     assert not any((lake / "silver" / "_staging").iterdir())

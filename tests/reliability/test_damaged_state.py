@@ -57,7 +57,7 @@ def test_a_lost_bookmark_rereads_bronze_without_doubling_the_quarantine(lakes: L
     (lake / "_state" / "silver" / "bookmark.json").unlink()
 
     again = run_silver(lake)  # every bronze file looks new: all of them are read again
-    assert again["files_read"] == 4 and again["rows_rejected"] > 0
+    assert again.files_read == 4 and again.rows_rejected > 0
     assert fingerprint(lake) == lakes.clean, (
         "re-read files replace their own quarantine rows, never add to them"
     )

@@ -49,9 +49,7 @@ def test_killed_during_the_commit_then_rerun_equals_a_clean_run(
     assert len(list((lake / "silver" / "_staging").glob("*/_journal.json"))) == 1
 
     rerun = run_silver(lake)
-    assert len(rerun["recovered_runs"]) == 1 and rerun["files_read"] == 0, (
-        "the day-2 files are not read twice"
-    )
+    assert len(rerun.recovered_runs) == 1 and rerun.files_read == 0, "the day-2 files are not read twice"
     assert fingerprint(lake) == lakes.clean
     assert not any((lake / "silver" / "_staging").iterdir())
 
@@ -90,6 +88,6 @@ def test_killed_after_the_last_swap_before_the_run_file(
     monkeypatch.undo()
     assert fingerprint(lake) == lakes.clean, "every swap was applied: silver is already complete"
     rerun = run_silver(lake)
-    assert len(rerun["recovered_runs"]) == 1 and rerun["files_read"] == 0
+    assert len(rerun.recovered_runs) == 1 and rerun.files_read == 0
     assert fingerprint(lake) == lakes.clean
     assert len(list((lake / "_runs" / "silver").glob("*.json"))) == 3  # day 1, the recovered day 2, the rerun

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from glue_jobs.metrics import FileNote
 from lakehouse.pipeline import silver_report
 from tests.reliability.helpers import fingerprint
 from tests.silver.conftest import HEADER, rejected_rows, silver_rows
@@ -61,14 +62,14 @@ def drop_zone(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[
 
 def test_every_file_is_read_quarantined_or_reported(drop_zone: tuple[Path, dict[str, str], Any]) -> None:
     _, files, metrics = drop_zone
-    not_read = {f["file"]: f["reason"] for f in metrics["files_not_read"]}
+    not_read = {f.file: f.reason for f in metrics.files_not_read}
     assert set(not_read) == {files[k] for k in ("shouted", "broken", "text", "sheet", "temporary")}
     assert "rename it to *.csv.gz" in not_read[files["shouted"]]
     assert "not a valid gzip file" in not_read[files["broken"]]
     assert "not a CSV" in not_read[files["text"]] and "not a CSV" in not_read[files["sheet"]]
     assert "temporary file" in not_read[files["temporary"]]
-    assert metrics["files_quarantined"] == [{"file": files["latin1"], "reason": "not_utf8"}]
-    assert metrics["files_read"] == 5
+    assert metrics.files_quarantined == [FileNote(files["latin1"], "not_utf8")]
+    assert metrics.files_read == 5
 
     report = silver_report(metrics)
     assert all(f"file not read: {path} (" in report for path in not_read)
@@ -85,11 +86,8 @@ def test_rows_of_each_readable_file_arrive_and_are_counted(
     assert rejected["latin-1"]["reject_reason"] == "not_utf8"
     assert rejected["latin-1"]["customer_id"] == "Müller", "every byte of a Latin-1 file is kept"
     assert rejected["long-1"]["reject_reason"] == "value_too_long"
-    assert metrics["records_counted"] == metrics["rows_read"] == 8
-    assert (
-        metrics["rows_read"]
-        == metrics["rows_written"] + metrics["rows_rejected"] + metrics["duplicates_dropped"]
-    )
+    assert metrics.records_counted == metrics.rows_read == 8
+    assert metrics.rows_read == metrics.rows_written + metrics.rows_rejected + metrics.duplicates_dropped
     text = repr(silver_rows(lake)) + repr(rejected)
     assert "\ufffd" not in text, "no replacement character: nothing was decoded with the wrong encoding"
 
@@ -102,8 +100,6 @@ def test_a_second_run_reports_the_unread_files_again_and_changes_nothing(
     lake, _, first = drop_zone
     before = fingerprint(lake)
     again = run_silver(lake)
-    assert again["files_read"] == 0
-    assert again["files_not_read"] == first["files_not_read"], (
-        "a file not read stays visible until it is fixed"
-    )
+    assert again.files_read == 0
+    assert again.files_not_read == first.files_not_read, "a file not read stays visible until it is fixed"
     assert fingerprint(lake) == before

@@ -12,7 +12,7 @@ from moto import mock_aws
 from glue_jobs import bronze_to_silver_orders as script
 from glue_jobs import commit
 from glue_jobs.inventory import parse_header
-from glue_jobs.runner import ReconciliationError, check
+from glue_jobs.metrics import ReconciliationError, RunMetrics
 from glue_jobs.storage import LocalStorage, S3Storage, storage_for
 
 BUCKET = "lake-bucket"
@@ -148,9 +148,17 @@ def test_header_parsing_normalises_names() -> None:
 
 
 def test_reconciliation_failure_is_loud() -> None:
-    ok = {"run_id": "r", "rows_read": 10, "rows_written": 6, "rows_rejected": 3, "duplicates_dropped": 1}
-    check({**ok, "rejected_by_reason": {"bad_date": 3}})
+    ok = {
+        "rows_read": 10,
+        "records_counted": 10,
+        "rows_written": 6,
+        "rows_rejected": 3,
+        "duplicates_dropped": 1,
+    }
+    RunMetrics("r", **ok, rejected_by_reason={"bad_date": 3}).check()
     with pytest.raises(ReconciliationError, match="does not reconcile"):
-        check({**ok, "rows_written": 5, "rejected_by_reason": {"bad_date": 3}})
+        RunMetrics("r", **{**ok, "rows_written": 5}, rejected_by_reason={"bad_date": 3}).check()
     with pytest.raises(ReconciliationError):
-        check({**ok, "rejected_by_reason": {"bad_date": 2}})
+        RunMetrics("r", **ok, rejected_by_reason={"bad_date": 2}).check()
+    with pytest.raises(ReconciliationError, match="records_counted=11, rows_read=10"):
+        RunMetrics("r", **{**ok, "records_counted": 11}, rejected_by_reason={"bad_date": 3}).check()

@@ -84,7 +84,7 @@ def test_rejected_rows_keep_raw_values_and_provenance(validated_lake: tuple[Path
     for reason in CASES.values():
         if reason:
             expected[reason] = expected.get(reason, 0) + 1
-    assert metrics["rejected_by_reason"] == expected
+    assert metrics.rejected_by_reason == expected
 
 
 def test_noise_is_normalised_not_rejected(validated_lake: tuple[Path, dict]) -> None:
@@ -96,8 +96,8 @@ def test_noise_is_normalised_not_rejected(validated_lake: tuple[Path, dict]) -> 
     assert (rows["noise"]["quantity"], rows["noise"]["unit_price"]) == (3, Decimal("1.00"))
     assert rows["lower"]["revenue"] == Decimal("5.00")
     assert rows["ok"]["revenue"] == Decimal("21.00")
-    assert metrics["rows_read"] == len(CASES)
-    assert metrics["rows_written"] == 4
+    assert metrics.rows_read == len(CASES)
+    assert metrics.rows_written == 4
 
 
 def test_silver_schema_matches_the_contract(validated_lake: tuple[Path, dict]) -> None:
