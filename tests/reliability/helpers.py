@@ -9,10 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,23 +77,6 @@ def copy_lake(source: Path, into: Path) -> Path:
 
 def bronze_files(lake: Path) -> list[Path]:
     return sorted(lake.glob("bronze/orders/*/*.csv"))
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess:
-    """``lakehouse <args>`` (or ``python <script> <args>`` when the first arg is a .py file) in a new process."""
-    command = (
-        [sys.executable, *args] if args[0].endswith(".py") else [sys.executable, "-m", "lakehouse.cli", *args]
-    )
-    return subprocess.run(
-        command,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def one_line(stderr: str) -> str:
