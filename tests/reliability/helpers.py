@@ -10,11 +10,15 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
+
+from glue_jobs import commit
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
@@ -77,6 +81,31 @@ def copy_lake(source: Path, into: Path) -> Path:
 
 def bronze_files(lake: Path) -> list[Path]:
     return sorted(lake.glob("bronze/orders/*/*.csv"))
+
+
+class Killed(BaseException):
+    """Not an Exception: nothing in the job may catch it, as nothing can catch SIGKILL."""
+
+
+SwapPick = Callable[[int, dict[str, str]], bool]
+
+
+def kill_at_swap(pick: SwapPick) -> Callable[[int, dict[str, str]], None]:
+    """A ``commit.before_swap`` hook that kills the run before the first swap ``pick`` chooses."""
+
+    def hook(n: int, swap: dict[str, str]) -> None:
+        if pick(n, swap):
+            raise Killed(f"killed before swap {n} ({swap['kind']} {swap['target']})")
+
+    return hook
+
+
+def die_during_commit(monkeypatch: pytest.MonkeyPatch, run: Callable[[], Any], pick: SwapPick) -> None:
+    """Run ``run`` and let it die before the swap ``pick`` chooses: its journal stays, silver half-swapped."""
+    monkeypatch.setattr(commit, "before_swap", kill_at_swap(pick))
+    with pytest.raises(Killed):
+        run()
+    monkeypatch.setattr(commit, "before_swap", None)
 
 
 def one_line(stderr: str) -> str:

@@ -18,11 +18,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from glue_jobs import commit
 from lakehouse.cli import main
 from lakehouse.dbt import DbtError, run_dbt
 from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import REPO, fingerprint, one_line
+from tests.reliability.helpers import REPO, die_during_commit, fingerprint, one_line
 
 pytestmark = [pytest.mark.spark, pytest.mark.dbt]
 HOOKED = str(Path(__file__).with_name("hooked_silver.py"))
@@ -84,18 +83,7 @@ def test_gold_completes_a_commit_that_a_killed_run_left_half_applied(
     from glue_jobs.local import run_silver
 
     lake = lakes.lake_with_day2(tmp_path / "lake")
-
-    class Killed(BaseException):
-        pass
-
-    def die(n: int, swap: dict[str, str]) -> None:
-        if n == 1:
-            raise Killed  # one partition swapped, the others not
-
-    monkeypatch.setattr(commit, "before_swap", die)
-    with pytest.raises(Killed):
-        run_silver(lake)
-    monkeypatch.setattr(commit, "before_swap", None)
+    die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 1)  # one partition swapped
     assert len(list((lake / "silver" / "_staging").glob("*/_journal.json"))) == 1
     with pytest.raises(DbtError, match=r"silver has an unfinished commit .*run `lakehouse gold`"):
         run_dbt(["run", "--select", "stg_orders"], lake)

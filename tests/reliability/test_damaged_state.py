@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from glue_jobs import commit
 from lakehouse.cli import main
 from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import fingerprint, one_line
+from tests.reliability.helpers import die_during_commit, fingerprint, one_line
 
 pytestmark = pytest.mark.spark
 
@@ -67,18 +66,7 @@ def test_a_damaged_journal_stops_the_run_and_the_full_refresh_repairs_it(
     lakes: Lakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lake = lakes.lake_with_day2(tmp_path / "lake")
-
-    class Killed(BaseException):
-        pass
-
-    def die(n: int, swap: dict[str, str]) -> None:
-        if n == 1:
-            raise Killed
-
-    monkeypatch.setattr(commit, "before_swap", die)
-    with pytest.raises(Killed):
-        main(["-q", "silver", "--lake", str(lake)])
-    monkeypatch.setattr(commit, "before_swap", None)
+    die_during_commit(monkeypatch, lambda: main(["-q", "silver", "--lake", str(lake)]), lambda n, s: n == 1)
     (journal,) = (lake / "silver" / "_staging").glob("*/_journal.json")
     journal.write_text(json.dumps({"swaps": "?"}))
 

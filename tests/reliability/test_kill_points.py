@@ -3,35 +3,21 @@ there); the next run rolls it forward, and the lake ends exactly as after a run 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from glue_jobs import commit
 from glue_jobs.storage import LocalStorage
 from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import fingerprint
+from tests.reliability.helpers import Killed, die_during_commit, fingerprint, kill_at_swap
 
 pytestmark = pytest.mark.spark
 
 
-class Killed(BaseException):
-    """Not an Exception: nothing in the job may catch it, as nothing can catch SIGKILL."""
-
-
-def _kill_at_swap(pick: Callable[[int, dict[str, str]], bool]) -> Callable[[int, dict[str, str]], None]:
-    def hook(n: int, swap: dict[str, str]) -> None:
-        if pick(n, swap):
-            raise Killed(f"killed before swap {n} ({swap['kind']} {swap['target']})")
-
-    return hook
-
-
 KILL_POINTS = {
-    "after the journal, before any swap": _kill_at_swap(lambda n, s: n == 0),
-    "between two partition swaps": _kill_at_swap(lambda n, s: n == 1),
-    "after the partitions, before the bookmark": _kill_at_swap(lambda n, s: s["kind"] == "put_file"),
+    "after the journal, before any swap": kill_at_swap(lambda n, s: n == 0),
+    "between two partition swaps": kill_at_swap(lambda n, s: n == 1),
+    "after the partitions, before the bookmark": kill_at_swap(lambda n, s: s["kind"] == "put_file"),
 }
 
 
@@ -42,10 +28,7 @@ def test_killed_during_the_commit_then_rerun_equals_a_clean_run(
     from glue_jobs.local import run_silver
 
     lake = lakes.lake_with_day2(tmp_path / "lake")
-    monkeypatch.setattr(commit, "before_swap", KILL_POINTS[point])
-    with pytest.raises(Killed):
-        run_silver(lake)
-    monkeypatch.setattr(commit, "before_swap", None)
+    die_during_commit(monkeypatch, lambda: run_silver(lake), KILL_POINTS[point])
     assert len(list((lake / "silver" / "_staging").glob("*/_journal.json"))) == 1
 
     rerun = run_silver(lake)
@@ -58,13 +41,8 @@ def test_killed_again_while_recovering(lakes: Lakes, tmp_path: Path, monkeypatch
     from glue_jobs.local import run_silver
 
     lake = lakes.lake_with_day2(tmp_path / "lake")
-    monkeypatch.setattr(commit, "before_swap", _kill_at_swap(lambda n, s: n == 1))
-    with pytest.raises(Killed):
-        run_silver(lake)
-    monkeypatch.setattr(commit, "before_swap", _kill_at_swap(lambda n, s: n == 2))
-    with pytest.raises(Killed):
-        run_silver(lake)  # the recovery itself dies one swap further
-    monkeypatch.setattr(commit, "before_swap", None)
+    die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 1)
+    die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 2)  # the recovery dies too
     run_silver(lake)
     assert fingerprint(lake) == lakes.clean
 
