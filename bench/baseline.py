@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.stage == "silver":
         from bench.baselines.silver_duckdb import run_silver_duckdb
 
-        run_silver_duckdb(args.bronze, args.out, args.reference)
+        run_silver_duckdb(args.bronze, args.out, args.reference, count=False)
     else:
         from bench.baselines.gold_duckdb import run_gold_duckdb
 

@@ -4,6 +4,9 @@ Each measurement is a separate process (the real `lakehouse` command, or `python
 wall clock and sampled for the peak resident memory of its whole process tree (the Spark JVM included). Each is
 repeated (median reported) and the ratio stage / baseline is printed, so the figures hold on a noisy machine.
 
+Each gold run (full refresh, incremental) is also run once more, untimed, with DuckDB profiling every query dbt
+sends: the bytes it reads (bench/gold_bytes.py) stand for what Athena would scan and bill.
+
     python -m bench.run --rows 1000000 [--repeat 3] [--workdir DIR]
 """
 
@@ -36,6 +39,16 @@ RESULTS = REPO / "bench" / "results"
 YEAR_START = dt.date(2025, 1, 1)
 NEW_DAY = YEAR_START + dt.timedelta(days=365)
 STATE_DIRS = ("silver", "_state", "warehouse.duckdb")
+TOP_READERS = 10
+# Disk a run needs per order at its peak: the lake (bronze CSV ~60 B, silver ~30 B, warehouse ~25 B at 1M rows),
+# the two incremental snapshots, the baselines' outputs and the whole-pipeline lake, with room for DuckDB's and
+# Spark's spill. 30M rows: about 20 GiB.
+DISK_BYTES_PER_ROW = 600
+DISK_HEADROOM = 2 * 2**30
+
+
+class BenchError(RuntimeError):
+    """The bench cannot run, or a stage failed: one line that says why."""
 
 
 @dataclass
@@ -59,13 +72,16 @@ class Row:
     run: Measurement
     baseline_name: str
     baseline: Measurement | None
+    rows: int = 0  # the orders the stage processes: time per row (us) is median_s / rows
 
     def as_dict(self) -> dict[str, object]:
         ratio = self.run.median_s / self.baseline.median_s if self.baseline else None
         return {
             "stage": self.stage,
             "work": self.work,
+            "rows": self.rows,
             "median_s": round(self.run.median_s, 2),
+            "us_per_row": round(self.run.median_s / self.rows * 1e6, 3) if self.rows else None,
             "runs_s": [round(s, 2) for s in self.run.seconds],
             "peak_mb": round(self.run.peak),
             "baseline": self.baseline_name,
@@ -100,7 +116,9 @@ def timed(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float,
     sampler.join()
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-20:]
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n" + "\n".join(tail))
+        log.error("%s", "\n".join(tail))
+        last = tail[-1] if tail else "no error output"
+        raise BenchError(f"bench: {' '.join(cmd[-6:])} exited {proc.returncode}: {last}")
     return elapsed, peak / 2**20
 
 
@@ -167,6 +185,13 @@ def backfill_year(lake: Path, rows: int) -> None:
         )
 
 
+def duckdb_settings(lake: Path) -> dict[str, str]:
+    """DuckDB's limits in this run: the local dbt profile's and the baselines' (same variables, same defaults)."""
+    from bench.baselines.duckdb_config import settings
+
+    return {k: v for k, v in settings(lake).items() if k != "temp_directory"}
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for package in ("pyspark", "duckdb", "dbt-core", "dbt-duckdb", "pyarrow", "numpy"):
@@ -175,6 +200,27 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[package] = "absent"
     return found
+
+
+def gold_bytes(lake: Path, out: Path, *, full_refresh: bool) -> dict[str, object]:
+    """One profiled, untimed `dbt build` on the lake: the bytes it reads (bench/gold_bytes.py), top readers only."""
+    flag = ["--full-refresh"] if full_refresh else []
+    timed([sys.executable, "-m", "bench.gold_bytes", "--lake", str(lake), *flag, "--out", str(out)])
+    result = json.loads(out.read_text())
+    result["by_node"] = dict(list(result["by_node"].items())[:TOP_READERS])
+    return result
+
+
+def check_disk(workdir: Path, rows: int) -> None:
+    """Refuse to start a run that would fill the disk hours in."""
+    need = rows * DISK_BYTES_PER_ROW + DISK_HEADROOM
+    existing = next(p for p in (workdir, *workdir.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < need:
+        raise BenchError(
+            f"bench: {rows:,} rows need about {need / 2**30:.0f} GiB free under {existing}, only "
+            f"{free / 2**30:.0f} GiB are: free some space, or pass --workdir on a larger disk"
+        )
 
 
 def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
@@ -194,8 +240,16 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
     ingest_base = measure(
         repeat, [*baseline, "ingest", "--out", str(base / "orders.csv"), "--rows", str(rows)]
     )
+    _reset(base / "orders.csv")()
     rows_out.append(
-        Row("ingest", f"{rows:,} orders -> bronze CSV", ingest, "DuckDB COPY of generated rows", ingest_base)
+        Row(
+            "ingest",
+            f"{rows:,} orders -> bronze CSV",
+            ingest,
+            "DuckDB COPY of generated rows",
+            ingest_base,
+            rows,
+        )
     )
 
     log.info("bronze: the same year as 365 daily files, each stamped as landed the next night")
@@ -208,8 +262,16 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
         [*baseline, "silver", "--bronze", str(lake / "bronze" / "orders"), "--out", str(base / "silver")],
         before=_reset(base / "silver"),
     )
+    _reset(base / "silver")()
     rows_out.append(
-        Row("silver", "bronze -> silver (full refresh)", silver, "DuckDB SQL, same rules", silver_base)
+        Row(
+            "silver",
+            "bronze -> silver (full refresh)",
+            silver,
+            "DuckDB streaming SQL, same rules",
+            silver_base,
+            rows,
+        )
     )
 
     log.info("gold: dbt build, full refresh")
@@ -219,9 +281,19 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
         [*baseline, "gold", "--silver", str(lake / "silver"), "--db", str(base / "gold.duckdb")],
         before=_reset(base / "gold.duckdb"),
     )
+    _reset(base / "gold.duckdb")()
     rows_out.append(
-        Row("gold", "dbt build (models + tests), full refresh", gold, "DuckDB SQL, same marts", gold_base)
+        Row(
+            "gold",
+            "dbt build (models + tests), full refresh",
+            gold,
+            "DuckDB SQL, same marts",
+            gold_base,
+            rows,
+        )
     )
+    log.info("gold: bytes read by a full refresh (profiled, untimed)")
+    read_full = gold_bytes(lake, workdir / "bytes-full.json", full_refresh=True)
 
     log.info("incremental: one new day (%s rows) on top of the year", f"{day_rows:,}")
     snapshot = workdir / "snapshot"
@@ -232,7 +304,12 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
     inc_silver = measure(repeat, [*lakehouse, "silver", "--lake", str(lake)], before=_restore(snapshot, lake))
     rows_out.append(
         Row(
-            "silver incremental", "one new day on a year of silver", inc_silver, "silver full refresh", silver
+            "silver incremental",
+            "one new day on a year of silver",
+            inc_silver,
+            "silver full refresh",
+            silver,
+            day_rows,
         )
     )
     after_silver = workdir / "snapshot-day"
@@ -241,12 +318,19 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
     shutil.copy2(snapshot / "warehouse.duckdb", after_silver / "warehouse.duckdb")
     inc_gold = measure(repeat, [*lakehouse, "gold", "--lake", str(lake)], before=_restore(after_silver, lake))
     rows_out.append(
-        Row("gold incremental", "one new day on a year of gold", inc_gold, "gold full refresh", gold)
+        Row(
+            "gold incremental", "one new day on a year of gold", inc_gold, "gold full refresh", gold, day_rows
+        )
     )
+    log.info("gold: bytes read by the incremental run (profiled, untimed)")
+    _restore(after_silver, lake)()
+    read_incremental = gold_bytes(lake, workdir / "bytes-incremental.json", full_refresh=False)
+    _reset(snapshot, after_silver)()
 
     log.info("whole pipeline: lakehouse run on an empty lake")
     fresh = workdir / "fresh"
     whole = measure(repeat, [*lakehouse, "run", "--lake", str(fresh), *year], before=_reset(fresh))
+    _reset(fresh)()
     whole_base = Measurement(
         seconds=[
             a + b + c
@@ -258,7 +342,7 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
         ],
     )
     rows_out.append(
-        Row("lakehouse run", "ingest + silver + gold", whole, "sum of the three baselines", whole_base)
+        Row("lakehouse run", "ingest + silver + gold", whole, "sum of the three baselines", whole_base, rows)
     )
 
     return {
@@ -269,24 +353,54 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
         "memory_gb": round(psutil.virtual_memory().total / 2**30),
         "platform": platform.platform(),
         "versions": versions(),
+        "duckdb_settings": duckdb_settings(lake),
         "results": [row.as_dict() for row in rows_out],
+        "gold_bytes": {"full": read_full, "incremental": read_incremental},
     }
 
 
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
 def render(report: dict[str, object]) -> str:
-    header = ["stage", "median s", "peak MiB", "baseline", "baseline s", "ratio"]
+    header = ["stage", "rows", "median s", "us/row", "peak MiB", "baseline", "baseline s", "ratio"]
     lines = [
         f"rows={report['rows']:,}  repeat={report['repeat']} (median)  cores={report['cores']}  "
         f"memory={report['memory_gb']} GiB  " + " ".join(f"{k}={v}" for k, v in report["versions"].items()),
+        "DuckDB: " + ", ".join(f"{k}={v}" for k, v in report.get("duckdb_settings", {}).items()),
         "",
         "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
+        "|" + "|".join("---" if h in ("stage", "baseline") else "--:" for h in header) + "|",
     ]
     for r in report["results"]:
+        per_row = f"{r['us_per_row']:.2f}" if r.get("us_per_row") is not None else "-"
         lines.append(
-            f"| {r['stage']} | {r['median_s']:.2f} | {r['peak_mb']} | {r['baseline']} | "
-            f"{r['baseline_median_s']:.2f} | {r['ratio']:.2f}x |"
+            f"| {r['stage']} | {r.get('rows', 0):,} | {r['median_s']:.2f} | {per_row} | {r['peak_mb']:,} | "
+            f"{r['baseline']} | {r['baseline_median_s']:.2f} | {r['ratio']:.2f}x |"
         )
+    read = report.get("gold_bytes")
+    if read:
+        lines += [
+            "",
+            "Bytes gold reads (DuckDB's profile of every query; on Athena, the scanned bytes it bills):",
+            "",
+            "| gold run | total | models | data tests | hooks | vs full refresh |",
+            "|---|--:|--:|--:|--:|--:|",
+        ]
+        full = read["full"]["total_bytes"]
+        for name, run in (("full refresh", read["full"]), ("incremental", read["incremental"])):
+            kinds = run["by_kind"]
+            lines.append(
+                f"| {name} | {_mb(run['total_bytes'])} | {_mb(kinds.get('model', 0))} | "
+                f"{_mb(kinds.get('test', 0))} | {_mb(kinds.get('hooks', 0))} | "
+                f"{run['total_bytes'] / full:.2f}x |"
+            )
+        top = list(read["incremental"]["by_node"].items())[:5]
+        lines += [
+            "",
+            "Largest readers, incremental: " + ", ".join(f"{n.split('.')[2]} {_mb(b)}" for n, b in top),
+        ]
     return "\n".join(lines)
 
 
@@ -320,7 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
+        check_disk(scratch, args.rows)
         report = run_bench(args.rows, args.repeat, scratch)
+    except BenchError as exc:
+        parser.exit(1, f"{exc}\n")
     finally:
         if args.workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)

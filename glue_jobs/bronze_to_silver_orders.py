@@ -1,7 +1,8 @@
 """AWS Glue entry script: bronze order CSVs -> silver Parquet (``silver_orders`` + ``silver_orders_rejected``).
 
-A thin shell: it parses the Glue-style arguments (``getResolvedOptions`` in Glue, the same ``--name value``
-arguments through argparse elsewhere) and calls :func:`glue_jobs.runner.run`. Plain SparkSession, no DynamicFrame.
+A thin shell: it parses the Glue-style arguments and calls :func:`glue_jobs.runner.run` on a plain SparkSession
+(no GlueContext, no DynamicFrame, no Glue job bookmark: the job keeps its own bookmark under ``--state_path``, so
+the same code runs in Glue and on a laptop).
 
     --JOB_NAME        job name (Glue passes it; any string locally)
     --bronze_path     .../bronze/orders/
@@ -10,6 +11,10 @@ arguments through argparse elsewhere) and calls :func:`glue_jobs.runner.run`. Pl
     --state_path      bookmark folder, e.g. <lake>/_state/silver/
     --runs_path       run metrics folder, e.g. <lake>/_runs/silver/
     --full_refresh    true/false (default false): rebuild silver from all of bronze
+
+Glue adds arguments of its own (``--JOB_ID``, ``--JOB_RUN_ID``, ``--job-bookmark-option``, ``--TempDir``, ...), in
+no fixed order: they are ignored. A missing or bad argument stops the job before Spark starts, with one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+if TYPE_CHECKING:
+    from glue_jobs.runner import JobArgs
+
+PROG = "bronze_to_silver_orders"
 REQUIRED_ARGS = ("JOB_NAME", "bronze_path", "silver_path", "reference_path", "state_path", "runs_path")
 OPTIONAL_ARGS = ("full_refresh",)
 DEFAULTS = {"full_refresh": "false"}
@@ -33,56 +42,75 @@ def _bool(value: str) -> bool:
     raise ValueError(f"--full_refresh must be true or false, not {value!r}")
 
 
+def _usage_error(message: str) -> NoReturn:
+    """One line on stderr and exit code 2, like argparse but without the usage block (and not a traceback)."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        _usage_error(message)
+
+
+def _given(argv: list[str], name: str) -> bool:
+    return any(arg == f"--{name}" or arg.startswith(f"--{name}=") for arg in argv)
+
+
 def parse_args(argv: list[str]) -> dict[str, str]:
-    """The job arguments as a dict, through Glue's ``getResolvedOptions`` when it is available."""
+    """The job arguments (``argv`` without the script path, as in ``sys.argv[1:]``) as a dict.
+
+    Through AWS's ``awsglue.utils.getResolvedOptions`` where awsglue is importable (in Glue, and locally with the
+    dev requirements), through argparse otherwise. AWS's function expects the whole ``sys.argv`` and drops its first
+    element itself, so the script path is put back in front: given ``argv`` alone, it would drop a job argument.
+    """
     try:
-        from awsglue.utils import getResolvedOptions
+        from awsglue.utils import GlueArgumentError, getResolvedOptions
     except ImportError:
-        getResolvedOptions = None
-    if getResolvedOptions is not None:
-        present = [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
-        resolved = getResolvedOptions(argv, [*REQUIRED_ARGS, *present])
-        return {**DEFAULTS, **resolved}
-    parser = argparse.ArgumentParser(prog="bronze_to_silver_orders", allow_abbrev=False)
-    for name in REQUIRED_ARGS:
-        parser.add_argument(f"--{name}", required=True)
-    for name in OPTIONAL_ARGS:
-        parser.add_argument(f"--{name}", default=DEFAULTS[name])
-    known, _ = parser.parse_known_args(argv)  # Glue adds its own arguments (--TempDir, ...): ignore them
-    return vars(known)
+        parser = _OneLineParser(prog=PROG, allow_abbrev=False)
+        for name in REQUIRED_ARGS:
+            parser.add_argument(f"--{name}", required=True)
+        for name in OPTIONAL_ARGS:
+            parser.add_argument(f"--{name}", default=DEFAULTS[name])
+        known, _ = parser.parse_known_args(argv)  # Glue's own arguments are left over: ignored
+        return vars(known)
+    # getResolvedOptions makes every name it is given required: ask for an optional one only when it is there.
+    names = [*REQUIRED_ARGS, *(name for name in OPTIONAL_ARGS if _given(argv, name))]
+    try:
+        resolved = getResolvedOptions([PROG, *argv], names)
+    except GlueArgumentError as error:
+        _usage_error(str(error))
+    return {**DEFAULTS, **resolved}
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Run the job and return its run metrics (a ``glue_jobs.metrics.RunMetrics``)."""
-    from pyspark.sql import SparkSession
+def job_args(argv: list[str]) -> JobArgs:
+    """The parsed arguments as the runner's ``JobArgs``."""
+    from glue_jobs.runner import JobArgs
 
-    from glue_jobs.runner import JobArgs, run
-
-    argv = list(sys.argv[1:] if argv is None else argv)
     options = parse_args(argv)
-    args = JobArgs(
+    try:
+        full_refresh = _bool(options.get("full_refresh", "false"))
+    except ValueError as error:
+        _usage_error(str(error))
+    return JobArgs(
         job_name=options["JOB_NAME"],
         bronze_path=options["bronze_path"],
         silver_path=options["silver_path"],
         reference_path=options["reference_path"],
         state_path=options["state_path"],
         runs_path=options["runs_path"],
-        full_refresh=_bool(options.get("full_refresh", "false")),
+        full_refresh=full_refresh,
     )
-    spark = SparkSession.builder.getOrCreate()
-    job = None
-    try:
-        from awsglue.context import GlueContext
-        from awsglue.job import Job
-    except ImportError:
-        pass
-    else:
-        job = Job(GlueContext(spark.sparkContext))
-        job.init(args.job_name, options)
-    metrics = run(spark, args)
-    if job is not None:
-        job.commit()
-    return metrics
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the job on ``argv`` (default ``sys.argv[1:]``) and return its run metrics (``glue_jobs.metrics.RunMetrics``)."""
+    args = job_args(list(sys.argv[1:] if argv is None else argv))
+    from pyspark.sql import SparkSession
+
+    from glue_jobs.runner import run
+
+    return run(SparkSession.builder.getOrCreate(), args)
 
 
 if __name__ == "__main__":

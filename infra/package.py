@@ -3,10 +3,12 @@
 Standard library only: it runs before (and without) the project's virtualenv.
 
     python infra/package.py lambda --out build/infra/ingestion.zip     # prints the content-addressed S3 key
-    python infra/package.py glue --out build/infra/glue_jobs.zip
+    python infra/package.py glue --out build/infra/glue_jobs.zip       # the same for the Glue library
+    python infra/package.py glue-script                                # the S3 key of the Glue entry script
     python infra/package.py params infra/parameters/dev.json           # Key=Value lines for cloudformation deploy
     python infra/package.py param infra/parameters/dev.json ProjectName lakehouse
     python infra/package.py exports outputs.json                       # the dbt athena export block
+    python infra/package.py delete-requests page.json OUTDIR           # list-object-versions -> delete-objects
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +30,13 @@ LAMBDA_PACKAGES: tuple[str, ...] = ("ingestion",)
 LAMBDA_REFERENCE_DIR = "ingestion/reference"
 GLUE_PACKAGES: tuple[str, ...] = ("glue_jobs",)
 GLUE_ENTRY_SCRIPT = "glue_jobs/bronze_to_silver_orders.py"
+# S3 key prefixes of the artifacts: each is uploaded as <prefix>-<content hash><suffix>, so a new build is a new
+# key, and a stack update (not an overwrite in place) is what switches the function or the job to it.
+LAMBDA_KEY_PREFIX = "artifacts/lambda/ingestion"
+GLUE_ZIP_KEY_PREFIX = "artifacts/glue/glue_jobs"
+GLUE_SCRIPT_KEY_PREFIX = "artifacts/glue/bronze_to_silver_orders"
+# delete-objects takes at most 1,000 keys per request.
+DELETE_BATCH = 1000
 LAMBDA_HANDLER = "ingestion.handler.lambda_handler"
 
 # Stack output -> environment variable of the dbt athena target (see profiles/ and docs/architecture.md).
@@ -38,6 +48,7 @@ OUTPUT_TO_ENV: dict[str, str] = {
     "DbtAthenaSchema": "DBT_ATHENA_SCHEMA",
     "DbtAthenaSilverDatabase": "DBT_ATHENA_SILVER_DATABASE",
     "DbtEnv": "DBT_ENV",
+    "DbtProjectPrefix": "DBT_PROJECT_PREFIX",
 }
 
 _EXCLUDED_DIRS = {"tests", "__pycache__", ".pytest_cache", "reference"}
@@ -95,9 +106,26 @@ def build_glue_zip(out: Path, root: Path = REPO_ROOT) -> Path:
     return _write_zip(out, entries)
 
 
-def content_key(path: Path, prefix: str = "artifacts/lambda/ingestion") -> str:
+def content_key(path: Path, prefix: str = LAMBDA_KEY_PREFIX) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return f"{prefix}-{digest}{path.suffix}"
+
+
+def delete_requests(page: dict[str, Any], batch: int = DELETE_BATCH) -> list[dict[str, Any]]:
+    """delete-objects requests (at most ``batch`` keys each) for every version and delete marker of a
+    list-object-versions page."""
+    entries = [*(page.get("Versions") or []), *(page.get("DeleteMarkers") or [])]
+    objects = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]
+    return [{"Objects": objects[i : i + batch], "Quiet": True} for i in range(0, len(objects), batch)]
+
+
+def write_delete_requests(page_file: Path, out_dir: Path) -> int:
+    """``out_dir``/delete-NNNN.json for each request of ``page_file``; returns how many objects they delete."""
+    text = page_file.read_text().strip()
+    requests = delete_requests(json.loads(text) if text else {})
+    for i, request in enumerate(requests):
+        (out_dir / f"delete-{i:04d}.json").write_text(json.dumps(request))
+    return sum(len(r["Objects"]) for r in requests)
 
 
 def load_parameters(params_file: Path) -> dict[str, str]:
@@ -134,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("lambda", "glue"):
         p = sub.add_parser(name)
         p.add_argument("--out", type=Path, required=True)
+    sub.add_parser("glue-script")
+    p = sub.add_parser("delete-requests")
+    p.add_argument("page", type=Path, help="JSON output of s3api list-object-versions")
+    p.add_argument("out_dir", type=Path)
     p = sub.add_parser("params")
     p.add_argument("file", type=Path)
     p.add_argument("overrides", nargs="*", help="Key=Value, win over the file")
@@ -149,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "lambda":
             print(content_key(build_lambda_zip(args.out)))
         elif args.cmd == "glue":
-            print(build_glue_zip(args.out))
+            print(content_key(build_glue_zip(args.out), GLUE_ZIP_KEY_PREFIX))
+        elif args.cmd == "glue-script":
+            print(content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX))
+        elif args.cmd == "delete-requests":
+            print(write_delete_requests(args.page, args.out_dir))
         elif args.cmd == "params":
             extra = dict(o.split("=", 1) for o in args.overrides)
             print("\n".join(parameter_overrides(args.file, **extra)))

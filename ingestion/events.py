@@ -24,6 +24,11 @@ ENV_ROWS, ENV_DAYS, ENV_SEED, ENV_DEFECT_RATE = (
     "INGEST_DEFECT_RATE",
 )
 DEFAULT_ROWS = 10_000
+# The order dates Athena can see: silver_orders' partition projection in infra/lakehouse.yaml,
+# projection.order_date.range = 2020-01-01,NOW+1DAYS (NOW is UTC). A row outside it would be invisible on Athena
+# while DuckDB reads it, and a future-dated order would defeat the marts' lookback: the event refuses both.
+EARLIEST_ORDER_DATE = dt.date(2020, 1, 1)
+MAX_DAYS_AHEAD = 1
 
 
 class EventError(ValueError):
@@ -70,12 +75,23 @@ def _from_env(environ: Mapping[str, str], name: str, parse: type) -> Any:
         raise EventError(name, f"{text!r} is not a valid {parse.__name__}") from None
 
 
+def _within_projection(field: str, start: dt.date, days: int, today: dt.date) -> None:
+    last, latest = start + dt.timedelta(days=days - 1), today + dt.timedelta(days=MAX_DAYS_AHEAD)
+    if start < EARLIEST_ORDER_DATE or last > latest:
+        raise EventError(
+            field,
+            f"orders from {start} to {last} are outside the dates Athena's partition projection shows "
+            f"({EARLIEST_ORDER_DATE} to today + {MAX_DAYS_AHEAD} day, UTC: {latest})",
+        )
+
+
 def parse_event(event: Any, *, environ: Mapping[str, str], today: dt.date) -> RunPlan:
     """The run an invocation asks for. Fields (all optional):
 
     - ``rows``: 1..1,000,000 (default env ``INGEST_ROWS``, else 10,000);
     - ``date`` (one day) or ``start_date`` + ``days`` (1..3660; default env ``INGEST_DAYS``, else 1); neither:
-      the invocation day (UTC);
+      the invocation day (UTC). Every order date must be between 2020-01-01 and the invocation day + 1 (UTC):
+      the range the silver table's partition projection shows on Athena;
     - ``seed``: 0..2**63-1 (default env ``INGEST_SEED``; unset: a fresh random seed, recorded in the manifest);
     - ``defect_rate``: 0..1 (default env ``INGEST_DEFECT_RATE``, else 0).
     """
@@ -110,4 +126,5 @@ def parse_event(event: Any, *, environ: Mapping[str, str], today: dt.date) -> Ru
         start = _date("start_date", event["start_date"]) if "start_date" in event else today
         source, days = pick("days", ENV_DAYS, int)
         days = _integer(source, 1 if days is None else days, 1, MAX_DAYS)
+    _within_projection("date" if "date" in event else "start_date", start, days, today)
     return RunPlan(rows=rows, start_date=start, days=days, seed=seed, defect_rate=rate)

@@ -13,11 +13,20 @@
     {{ column }} > (
         select
             coalesce(
-                {{ dbt.dateadd('day', -1 * (var('lookback_days') | int), 'max(' ~ watermark_column ~ ')') }},
-                cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
+                {{ lakehouse.lookback_start('max(' ~ watermark_column ~ ')') }},
+                cast('1900-01-01 00:00:00' as {{ lakehouse.type_timestamp() }})
             )
         from {{ this }}
     )
+{%- endmacro %}
+
+{#
+    The start of the window a watermark opens: the watermark minus var('lookback_days'). The merges use it on
+    the mart's newest ingested_at; the data tests on the same watermark as of their last green run
+    (macros/test_window.sql).
+#}
+{% macro lookback_start(watermark) -%}
+    {{ dbt.dateadd('day', -1 * (var('lookback_days') | int), watermark) }}
 {%- endmacro %}
 
 {# Iceberg hidden partitioning on Athena; nothing on DuckDB (where partitioned_by only applies to DuckLake). #}

@@ -47,7 +47,8 @@
                 {%- set body = "select * from read_parquet('" ~ view.glob ~ "', hive_partitioning = true)" -%}
             {%- else -%}
                 {%- set body = "select " ~ view.empty ~ " where false" -%}
-                {%- do log("silver." ~ name ~ ": no Parquet file under " ~ view.glob ~ " yet; the view is empty", info=true) -%}
+                {%- set hint = ": run `make demo` (or lakehouse ingest, then lakehouse silver) to fill the lake" if name == 'silver_orders' else "" -%}
+                {%- do log("silver." ~ name ~ ": no Parquet file under " ~ view.glob ~ " yet; the view is empty" ~ hint, info=true) -%}
             {%- endif -%}
             {%- do run_query("create or replace view silver." ~ name ~ " as " ~ body) -%}
         {%- endfor -%}

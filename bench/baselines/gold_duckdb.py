@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import duckdb
+from bench.baselines.duckdb_config import connect
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
@@ -104,7 +104,7 @@ def run_gold_duckdb(silver_path: Path, db_path: Path) -> dict:
     started = time.perf_counter()
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect() as con:
+    with connect(temp_root=db_path.parent) as con:
         # Attached under a fixed alias: a file named gold.duckdb would otherwise make `gold.<mart>` ambiguous
         # (catalog gold or schema gold).
         con.execute(f"attach {_quote(db_path)} as warehouse")

@@ -3,77 +3,78 @@
 #
 #   infra/scripts/deploy.sh dev|prod          (or: make deploy ENV=dev)
 #
-# Environment (all optional):
+# Environment (all optional but the layer):
 #   AWS_PROFILE / AWS_REGION     which account and region (region falls back to `aws configure get region`)
-#   PANDAS_LAYER_ARN             AWS SDK for pandas layer for python3.12 x86_64 in your region; default below
-#   PANDAS_LAYER_VERSION         version of the default layer ARN (see the layer table linked below)
+#   PANDAS_LAYER_ARN             the AWS SDK for pandas layer (python3.12, x86_64) of the deployment region; wins
+#                                over "PandasLayerArn" in infra/parameters/<env>.json. One of the two is required:
+#                                AWS publishes the layer per region, under version numbers that differ by region.
 #   PYTHON                       interpreter for infra/package.py (default .venv/bin/python, else python3)
 #   BUILD_DIR                    where the zips and the outputs go (default build/infra)
 #   AWS_ENDPOINT_URL             the CLI's own: every call goes there (tests/infra points it at moto's server)
 #
 # What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/) and the glue_jobs zip,
 # creates the stack without compute on the very first run (the Lambda code has to be in the bucket before
-# the function can exist), uploads the artifacts and the reference seeds, deploys the full stack and prints
-# the dbt athena environment as an export block on stdout (everything else goes to stderr), also written to
-# build/infra/<env>/dbt-athena.env:   eval "$(infra/scripts/deploy.sh dev)"   or   source build/infra/dev/dbt-athena.env
+# the function can exist), uploads the artifacts (each under a key named by its content hash) and the reference
+# seeds, deploys the full stack and prints the dbt athena environment as an export block on stdout (everything
+# else goes to stderr), also written to build/infra/<env>/dbt-athena.env:
+#   eval "$(infra/scripts/deploy.sh dev)"   or   source build/infra/dev/dbt-athena.env
 set -euo pipefail
 
-die() { echo "deploy: $*" >&2; exit 1; }
-log() { echo "deploy: $*" >&2; }
-
+SCRIPT=deploy
 ENV_NAME="${1:-}"
-[[ "$ENV_NAME" == "dev" || "$ENV_NAME" == "prod" ]] || die "usage: $0 dev|prod"
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+# shellcheck source=infra/scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+start
 TEMPLATE="infra/lakehouse.yaml"
-PARAMS_FILE="infra/parameters/${ENV_NAME}.json"
-[[ -f "$PARAMS_FILE" ]] || die "missing $PARAMS_FILE"
-
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
-command -v "$PYTHON" >/dev/null 2>&1 || die "python not found: run make setup"
-command -v aws >/dev/null 2>&1 || die "the aws CLI is not installed: see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"
-aws sts get-caller-identity >/dev/null 2>&1 \
-  || die "no valid AWS credentials: run 'aws configure' or 'aws sso login', or set AWS_PROFILE"
 REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region 2>/dev/null || true)}}"
 [[ -n "$REGION" ]] || die "no AWS region: set AWS_REGION (e.g. export AWS_REGION=eu-west-1)"
 export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
-
-pkg() { "$PYTHON" infra/package.py "$@"; }
-PROJECT="$(pkg param "$PARAMS_FILE" ProjectName lakehouse)"
-STACK="${PROJECT}-${ENV_NAME}"
 BUILD="${BUILD_DIR:-build/infra}/${ENV_NAME}"
 mkdir -p "$BUILD"
 
-# AWS SDK for pandas publishes numpy + pyarrow as a managed layer; ARNs (account of the AWS publisher,
-# version per region) are listed at https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html
+# Read first: what this run does depends on it, and a stack that cannot be read stops it before anything else.
+STATUS="$(stack_status)"
+case "$STATUS" in
+  ROLLBACK_COMPLETE | ROLLBACK_FAILED | DELETE_FAILED)
+    die "stack $STACK is $STATUS: run 'make destroy ENV=$ENV_NAME' and deploy again" ;;
+  UPDATE_ROLLBACK_FAILED)
+    die "stack $STACK is $STATUS: run 'aws cloudformation continue-update-rollback --stack-name $STACK', then deploy again" ;;
+  REVIEW_IN_PROGRESS) ;;  # handled below, once the inputs are checked
+  *_IN_PROGRESS) die "stack $STACK is busy ($STATUS): wait until it is done and deploy again" ;;
+esac
+
+# The AWS SDK for pandas layer (numpy + pyarrow): checked before anything is built or changed.
+LAYERS_PAGE="https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html"
 PANDAS_LAYER_ARN="${PANDAS_LAYER_ARN:-$(pkg param "$PARAMS_FILE" PandasLayerArn "")}"
-if [[ -z "$PANDAS_LAYER_ARN" ]]; then
-  PANDAS_LAYER_ARN="arn:aws:lambda:${REGION}:336392948345:layer:AWSSDKPandas-Python312:${PANDAS_LAYER_VERSION:-16}"
-fi
+[[ -n "$PANDAS_LAYER_ARN" ]] \
+  || die "no AWS SDK for pandas layer for $ENV_NAME: export PANDAS_LAYER_ARN (or set PandasLayerArn in $PARAMS_FILE) to the python3.12 x86_64 layer of $REGION listed at $LAYERS_PAGE"
+[[ "$PANDAS_LAYER_ARN" =~ ^arn:[^:]+:lambda:([^:]+):[0-9]+:layer:[^:]+:[0-9]+$ ]] \
+  || die "PANDAS_LAYER_ARN is not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION): $PANDAS_LAYER_ARN"
+[[ "${BASH_REMATCH[1]}" == "$REGION" ]] \
+  || die "layer $PANDAS_LAYER_ARN is in ${BASH_REMATCH[1]}, the stack deploys to $REGION: take the $REGION layer from $LAYERS_PAGE"
 # (get-layer-version with the layer's ARN and the version number: the same check as get-layer-version-by-arn,
 # with the same permission, and one that moto's server also answers, so the tests can run this script for real)
-[[ "$PANDAS_LAYER_ARN" =~ ^arn:[^:]+:lambda:[^:]+:[0-9]+:layer:[^:]+:[0-9]+$ ]] \
-  || die "PANDAS_LAYER_ARN is not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION): $PANDAS_LAYER_ARN"
-aws lambda get-layer-version --layer-name "${PANDAS_LAYER_ARN%:*}" --version-number "${PANDAS_LAYER_ARN##*:}" \
-  >/dev/null 2>&1 \
-  || die "layer $PANDAS_LAYER_ARN not found in $REGION: set PANDAS_LAYER_ARN from https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html"
+LAYER_FITS="$(aws lambda get-layer-version --layer-name "${PANDAS_LAYER_ARN%:*}" \
+  --version-number "${PANDAS_LAYER_ARN##*:}" --output text --query \
+  '[contains(CompatibleRuntimes || [`python3.12`], `python3.12`), contains(CompatibleArchitectures || [`x86_64`], `x86_64`)]' \
+  2>"$WORK/layer.err")" \
+  || die "layer $PANDAS_LAYER_ARN cannot be read in $REGION ($(last_line <"$WORK/layer.err")): take the $REGION layer from $LAYERS_PAGE"
+[[ "$LAYER_FITS" == $'True\tTrue' ]] \
+  || die "layer $PANDAS_LAYER_ARN is not for python3.12 on x86_64, the function's runtime: take that one from $LAYERS_PAGE"
 
 log "building artifacts in $BUILD"
 LAMBDA_KEY="$(pkg lambda --out "$BUILD/ingestion.zip")"
-pkg glue --out "$BUILD/glue_jobs.zip" >/dev/null
+GLUE_ZIP_KEY="$(pkg glue --out "$BUILD/glue_jobs.zip")"
 GLUE_SCRIPT="glue_jobs/bronze_to_silver_orders.py"
+GLUE_SCRIPT_KEY="$(pkg glue-script)"
 [[ -f "$GLUE_SCRIPT" ]] || die "missing $GLUE_SCRIPT"
 
-stack_status() {
-  aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].StackStatus' --output text 2>/dev/null || echo NONE
-}
 cfn_deploy() {
   local overrides=() line
   # (a read loop, not mapfile: macOS ships bash 3.2)
-  while IFS= read -r line; do overrides+=("$line"); done < <(pkg params "$PARAMS_FILE" "PandasLayerArn=$PANDAS_LAYER_ARN" "$@")
+  while IFS= read -r line; do overrides+=("$line"); done < <(pkg params "$PARAMS_FILE" \
+    "PandasLayerArn=$PANDAS_LAYER_ARN" "LambdaCodeKey=$LAMBDA_KEY" "GlueZipKey=$GLUE_ZIP_KEY" \
+    "GlueScriptKey=$GLUE_SCRIPT_KEY" "$@")
   aws cloudformation deploy \
     --stack-name "$STACK" \
     --template-file "$TEMPLATE" \
@@ -83,15 +84,18 @@ cfn_deploy() {
     --tags "project=${PROJECT}" "env=${ENV_NAME}" >&2
 }
 
-STATUS="$(stack_status)"
-case "$STATUS" in
-  ROLLBACK_COMPLETE | ROLLBACK_FAILED | DELETE_FAILED)
-    die "stack $STACK is $STATUS: run 'make destroy ENV=$ENV_NAME' and deploy again" ;;
-  *_IN_PROGRESS) die "stack $STACK is busy ($STATUS): wait and retry" ;;
-esac
+if [[ "$STATUS" == REVIEW_IN_PROGRESS ]]; then
+  # A first change set was made and never ran (it failed, or was left): the stack has no resource, and it would
+  # stay so forever. Delete the empty stack and create it again.
+  log "stack $STACK is REVIEW_IN_PROGRESS (a first deploy that never ran, nothing in it): deleting it first"
+  aws cloudformation delete-stack --stack-name "$STACK"
+  aws cloudformation wait stack-delete-complete --stack-name "$STACK"
+  STATUS="$(stack_status)"
+  [[ "$STATUS" == NONE ]] || die "stack $STACK is $STATUS after its deletion: see the Events tab in the CloudFormation console"
+fi
 if [[ "$STATUS" == NONE ]]; then
   log "phase 1/2: creating $STACK in $REGION (bucket, key, catalog, workgroup)"
-  cfn_deploy DeployCompute=false LambdaCodeKey="$LAMBDA_KEY"
+  cfn_deploy DeployCompute=false
 fi
 
 # (one call for both outputs: each aws call costs about a second of CLI start-up)
@@ -101,17 +105,19 @@ read -r BUCKET LAKE_ROOT <<<"$LAKE_OUTPUTS"
 [[ -n "$BUCKET" && "$BUCKET" != None ]] || die "stack $STACK has no LakeBucketName output"
 
 log "uploading artifacts to s3://$BUCKET/artifacts/ and seeds to ${LAKE_ROOT}reference/"
-if ! aws s3api head-object --bucket "$BUCKET" --key "$LAMBDA_KEY" >/dev/null 2>&1; then
-  aws s3 cp --only-show-errors "$BUILD/ingestion.zip" "s3://$BUCKET/$LAMBDA_KEY"
-fi
-aws s3 cp --only-show-errors "$GLUE_SCRIPT" "s3://$BUCKET/artifacts/glue/bronze_to_silver_orders.py"
-aws s3 cp --only-show-errors "$BUILD/glue_jobs.zip" "s3://$BUCKET/artifacts/glue/glue_jobs.zip"
+upload_once() {  # the key names its content: an object already there is this very file
+  aws s3api head-object --bucket "$BUCKET" --key "$2" >/dev/null 2>&1 \
+    || aws s3 cp --only-show-errors "$1" "s3://$BUCKET/$2"
+}
+upload_once "$BUILD/ingestion.zip" "$LAMBDA_KEY"
+upload_once "$BUILD/glue_jobs.zip" "$GLUE_ZIP_KEY"
+upload_once "$GLUE_SCRIPT" "$GLUE_SCRIPT_KEY"
 # seeds/*.csv, not its subfolders (filters are relative to seeds/, the last match wins)
 aws s3 cp --only-show-errors --recursive seeds/ "${LAKE_ROOT}reference/" \
   --exclude "*" --include "*.csv" --exclude "*/*"
 
-log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job, schedules)"
-cfn_deploy DeployCompute=true LambdaCodeKey="$LAMBDA_KEY"
+log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job $GLUE_SCRIPT_KEY, schedules)"
+cfn_deploy DeployCompute=true
 
 aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].Outputs' --output json >"$BUILD/outputs.json"
 output() {

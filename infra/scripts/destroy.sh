@@ -4,37 +4,23 @@
 #   infra/scripts/destroy.sh dev|prod          (or: make destroy ENV=dev; FORCE=1 skips the question)
 #
 # The KMS key is scheduled for deletion (7 days) by CloudFormation; the gold tables dbt created live in the
-# gold Glue database and are dropped with it.
+# gold Glue database and are dropped with it, and so are the Glue job's log groups.
 set -euo pipefail
 
-die() { echo "destroy: $*" >&2; exit 1; }
-log() { echo "destroy: $*" >&2; }
-
+SCRIPT=destroy
 ENV_NAME="${1:-}"
-[[ "$ENV_NAME" == "dev" || "$ENV_NAME" == "prod" ]] || die "usage: $0 dev|prod"
+# shellcheck source=infra/scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+start
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-PARAMS_FILE="infra/parameters/${ENV_NAME}.json"
-[[ -f "$PARAMS_FILE" ]] || die "missing $PARAMS_FILE"
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
-command -v "$PYTHON" >/dev/null 2>&1 || die "python3 not found"
-command -v aws >/dev/null 2>&1 || die "the aws CLI is not installed"
-aws sts get-caller-identity >/dev/null 2>&1 \
-  || die "no valid AWS credentials: run 'aws configure' or 'aws sso login', or set AWS_PROFILE"
-
-PROJECT="$("$PYTHON" infra/package.py param "$PARAMS_FILE" ProjectName lakehouse)"
-STACK="${PROJECT}-${ENV_NAME}"
-
-if ! aws cloudformation describe-stacks --stack-name "$STACK" >/dev/null 2>&1; then
-  log "stack $STACK does not exist in ${AWS_REGION:-$(aws configure get region 2>/dev/null || echo 'the default region')}: nothing to do"
+STATUS="$(stack_status)"  # (assigned first: inside [[ ]] a failure of stack_status would not stop the script)
+if [[ "$STATUS" == NONE ]]; then
+  log "stack $STACK does not exist in ${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region 2>/dev/null || echo 'the default region')}}: nothing to do"
   exit 0
 fi
 BUCKETS=()
 for b in $(aws cloudformation describe-stacks --stack-name "$STACK" --output text --query \
-  "Stacks[0].Outputs[?OutputKey=='LakeBucketName' || OutputKey=='AccessLogBucketName'].OutputValue" 2>/dev/null || true); do
+  "Stacks[0].Outputs[?OutputKey=='LakeBucketName' || OutputKey=='AccessLogBucketName'].OutputValue"); do
   if [[ -n "$b" && "$b" != None ]]; then BUCKETS+=("$b"); fi
 done
 
@@ -44,22 +30,23 @@ if [[ "${FORCE:-0}" != 1 ]]; then
   [[ "$answer" == "$STACK" ]] || die "not confirmed, nothing deleted"
 fi
 
-# Delete every object version and delete marker, 1000 at a time (a versioned bucket cannot be deleted
-# while any remain).
+# Delete every object version and delete marker (a versioned bucket cannot be deleted while any remain). One
+# listing page holds at most 1,000 entries, versions and delete markers together; infra/package.py writes them as
+# delete-objects requests of at most 1,000 keys, in files: 1,000 keys of up to 1 KiB each would not fit in one
+# command-line argument (Linux caps one at 128 KiB).
 empty_bucket() {
-  local bucket="$1" batch
+  local bucket="$1" request failed
   aws s3api head-bucket --bucket "$bucket" >/dev/null 2>&1 || return 0
   log "emptying s3://$bucket (all versions)"
   while true; do
-    batch="$(aws s3api list-object-versions --bucket "$bucket" --max-items 1000 --output json \
-      | "$PYTHON" -c '
-import json, sys
-page = json.loads(sys.stdin.read() or "{}")
-objs = [{"Key": o["Key"], "VersionId": o["VersionId"]}
-        for o in (page.get("Versions") or []) + (page.get("DeleteMarkers") or [])]
-print(json.dumps({"Objects": objs, "Quiet": True}) if objs else "")')"
-    [[ -n "$batch" ]] || break
-    aws s3api delete-objects --bucket "$bucket" --delete "$batch" >/dev/null
+    aws s3api list-object-versions --bucket "$bucket" --no-paginate --output json >"$WORK/page.json"
+    rm -f "$WORK"/delete-*.json
+    [[ "$(pkg delete-requests "$WORK/page.json" "$WORK")" -gt 0 ]] || break
+    for request in "$WORK"/delete-*.json; do
+      failed="$(aws s3api delete-objects --bucket "$bucket" --delete "file://$request" \
+        --query 'Errors[0]' --output text)"
+      [[ "$failed" == None ]] || die "cannot empty s3://$bucket: $failed"
+    done
   done
 }
 

@@ -90,7 +90,7 @@ final as (
         cast(customer_totals.last_order_date as date) as last_order_date,
         cast(customer_totals.order_count as bigint) as order_count,
         cast(customer_totals.lifetime_revenue as decimal(18, 2)) as lifetime_revenue,
-        cast(customer_totals.last_ingested_at as timestamp) as last_ingested_at
+        cast(customer_totals.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
 
     from customer_totals
     inner join home_countries on customer_totals.customer_id = home_countries.customer_id

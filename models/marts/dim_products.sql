@@ -80,7 +80,7 @@ final as (
         cast(coalesce(product_sales.order_count, 0) as bigint) as order_count,
         cast(coalesce(product_sales.total_quantity, 0) as bigint) as total_quantity,
         cast(coalesce(product_sales.total_revenue, 0) as decimal(18, 2)) as total_revenue,
-        cast(product_sales.last_ingested_at as timestamp) as last_ingested_at
+        cast(product_sales.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
 
     from scoped_products
     left join product_sales on scoped_products.product_code = product_sales.product

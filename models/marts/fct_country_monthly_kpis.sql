@@ -116,10 +116,12 @@ final as (
         cast(monthly.region as varchar) as region,
         cast(monthly.revenue as decimal(18, 2)) as revenue,
         cast(monthly.order_count as bigint) as order_count,
-        cast(monthly.revenue / monthly.order_count as decimal(18, 2)) as avg_order_value,
+        cast(
+            {{ lakehouse.divide_money('monthly.revenue', 'monthly.order_count') }} as decimal(18, 2)
+        ) as avg_order_value,
         cast(monthly.active_customers as bigint) as active_customers,
         cast(coalesce(new_customers.new_customers, 0) as bigint) as new_customers,
-        cast(monthly.last_ingested_at as timestamp) as last_ingested_at
+        cast(monthly.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
 
     from monthly
     left join new_customers

@@ -37,7 +37,7 @@ final as (
         cast(unit_price as decimal(10, 2)) as unit_price,
         cast(revenue as decimal(12, 2)) as revenue,
         cast(source_file as varchar) as source_file,
-        cast(ingested_at as timestamp) as ingested_at
+        cast(ingested_at as {{ lakehouse.type_timestamp() }}) as ingested_at
 
     from changed
 

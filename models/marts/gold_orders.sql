@@ -55,7 +55,7 @@ final as (
         cast(total_quantity as bigint) as total_quantity,
         cast(total_revenue as decimal(18, 2)) as total_revenue,
         cast(order_count as bigint) as order_count,
-        cast(last_ingested_at as timestamp) as last_ingested_at
+        cast(last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
 
     from aggregated
 

@@ -19,7 +19,7 @@ renamed as (
         cast(revenue as decimal(12, 2)) as revenue,
         cast(order_date as date) as order_date,
         cast(source_file as varchar) as source_file,
-        cast(ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
+        cast(ingested_at as {{ lakehouse.type_timestamp() }}) as ingested_at
 
     from source
 

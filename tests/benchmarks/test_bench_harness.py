@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import REPO, Measurement, Row, render, timed, write
+from bench.report import render_sizes
+from bench.run import REPO, BenchError, Measurement, Row, render, timed, write
 
 ALLOCATE_IN_GRANDCHILD = (
     "import subprocess, sys; subprocess.run([sys.executable, '-c', "
@@ -26,30 +27,69 @@ def test_peak_memory_counts_the_processes_a_stage_starts() -> None:
 def test_a_failing_stage_is_reported_with_its_stderr() -> None:
     try:
         timed([sys.executable, "-c", "import sys; sys.exit('boom')"])
-    except RuntimeError as exc:
-        assert "boom" in str(exc)
+    except BenchError as exc:
+        assert "boom" in str(exc) and "\n" not in str(exc)
     else:
         raise AssertionError("a failing command must raise")
 
 
-def test_report_is_written_as_json_csv_and_table(tmp_path: Path) -> None:
-    run, base = Measurement([3.0, 1.0, 2.0], [10, 30, 20]), Measurement([1.0, 1.0, 1.0], [5, 5, 5])
+def _report(rows: int, seconds: float, read: tuple[int, int] | None = None) -> dict:
+    run, base = (
+        Measurement([seconds * 1.5, seconds / 2, seconds], [10, 30, 20]),
+        Measurement([1.0] * 3, [5] * 3),
+    )
     report = {
         "measured_at": "2026-11-25T00:00:00+00:00",
-        "rows": 1000,
+        "rows": rows,
         "repeat": 3,
         "cores": 2,
         "memory_gb": 24,
         "platform": "test",
         "versions": {"python": "3.11"},
-        "results": [Row("silver", "work", run, "duckdb", base).as_dict()],
+        "results": [Row("silver", "work", run, "duckdb", base, rows).as_dict()],
     }
+    if read:
+        report["gold_bytes"] = {
+            name: {
+                "total_bytes": n,
+                "by_kind": {"model": n // 2, "test": n // 2},
+                "by_node": {"test.p.t.1": n // 2},
+            }
+            for name, n in zip(("full", "incremental"), read, strict=True)
+        }
+    return report
+
+
+def test_report_is_written_as_json_csv_and_table(tmp_path: Path) -> None:
+    report = _report(1_000_000, 2.0, read=(400_000_000, 100_000_000))
     assert report["results"][0]["median_s"] == 2.0 and report["results"][0]["ratio"] == 2.0
-    assert report["results"][0]["peak_mb"] == 30
+    assert report["results"][0]["peak_mb"] == 30 and report["results"][0]["us_per_row"] == 2.0
     stem = write(report, tmp_path)
     assert json.loads(stem.with_suffix(".json").read_text())["results"][0]["stage"] == "silver"
-    assert stem.with_suffix(".csv").read_text().splitlines()[0].startswith("stage,work,median_s")
-    assert "| silver | 2.00 | 30 | duckdb | 1.00 | 2.00x |" in render(report)
+    assert (
+        stem.with_suffix(".csv").read_text().splitlines()[0].startswith("stage,work,rows,median_s,us_per_row")
+    )
+    table = render(report)
+    assert "| silver | 1,000,000 | 2.00 | 2.00 | 30 | duckdb | 1.00 | 2.00x |" in table
+    assert "| incremental | 100.0 MB | 50.0 MB | 50.0 MB | 0.0 MB | 0.25x |" in table
+
+
+def test_the_size_table_shows_the_time_per_row_growth_between_the_two_largest_sizes() -> None:
+    # 10M rows in 20 s, 30M in 66 s: 2.0 then 2.2 us per row, 1.10x.
+    table = render_sizes([_report(30_000_000, 66.0, read=(300, 30)), _report(10_000_000, 20.0)])
+    assert table.splitlines()[0].endswith("| us/row 30M / 10M |")
+    assert "| silver | duckdb | 20.0 | 20.00x | 2.00 | 30 | 66.0 | 66.00x | 2.20 | 30 | 1.10 |" in table
+    assert "| 30M | 0.0 MB | 0.0 MB | 0.0 MB | 0.0 MB | 0.10x |" in table
+
+
+def test_a_run_the_disk_cannot_hold_stops_before_it_starts_with_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--rows", str(10**15), "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "free some space, or pass --workdir" in proc.stderr, proc.stderr
+    assert not (tmp_path / "work" / "lake").exists()
 
 
 @pytest.mark.e2e
@@ -66,5 +106,21 @@ def test_bench_runs_end_to_end_on_a_tiny_lake(tmp_path: Path) -> None:
     (report,) = [json.loads(p.read_text()) for p in out.glob("bench_1000_*.json")]
     stages = [r["stage"] for r in report["results"]]
     assert stages == ["ingest", "silver", "gold", "silver incremental", "gold incremental", "lakehouse run"]
-    assert all(r["ratio"] and r["ratio"] > 0 and r["peak_mb"] > 0 for r in report["results"])
-    assert (out / "latest_1000.md").read_text().count("x |") == len(stages)
+    assert all(
+        r["ratio"] and r["ratio"] > 0 and r["peak_mb"] > 0 and r["us_per_row"] > 0 for r in report["results"]
+    )
+    for run in ("full", "incremental"):
+        read = report["gold_bytes"][run]
+        assert read["by_kind"]["model"] > 0 and read["by_kind"]["test"] > 0, run
+        assert read["total_bytes"] == sum(read["by_kind"].values()), run
+    assert (out / "latest_1000.md").read_text().count("x |") == len(stages) + 2
+
+
+def test_the_baselines_run_under_the_duckdb_limits_of_the_dbt_profile() -> None:
+    """The same variables and defaults, so a baseline and the stage it is compared with share a memory budget."""
+    from bench.baselines.duckdb_config import DEFAULTS
+
+    profile = (REPO / "profiles" / "profiles.yml").read_text()
+    for setting, variable in (("memory_limit", "DUCKDB_MEMORY_LIMIT"), ("threads", "DUCKDB_THREADS")):
+        assert f"{setting}: \"{{{{ env_var('{variable}', '{DEFAULTS[setting]}') }}}}\"" in profile, setting
+    assert "temp_directory: \"{{ env_var('DUCKDB_TEMP_DIRECTORY'" in profile

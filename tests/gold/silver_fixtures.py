@@ -33,32 +33,68 @@ from orders
 """
 
 
+# reject_reason, ingest_date, source_file: what the silver job's quarantine holds
+Rejected = tuple[str, str, str]
+REJECTED: list[Rejected] = [
+    ("bad_date", "2026-02-07", "orders_lambda_20260207_060000_a.csv"),
+    ("bad_date", "2026-02-07", "orders_lambda_20260207_060000_b.csv"),
+    ("unknown_country", "2026-02-07", "orders_lambda_20260207_060000_a.csv"),
+    ("malformed_row", "2026-02-08", "orders_lambda_20260208_060000_a.csv"),
+]
+
+
+def write_rejected(lake: Path, rows: list[Rejected]) -> None:
+    """(Re)write silver_orders_rejected as the silver job leaves it: raw strings + reason, Hive-partitioned by
+    ingest_date."""
+    shutil.rmtree(lake / "silver" / "silver_orders_rejected", ignore_errors=True)
+    with duckdb.connect() as con:
+        con.execute("create table r (reject_reason varchar, ingest_date varchar, source_file varchar)")
+        con.executemany("insert into r values (?, ?, ?)", rows)
+        for (day,) in con.execute("select distinct ingest_date from r").fetchall():
+            folder = lake / "silver" / "silver_orders_rejected" / f"ingest_date={day}"
+            folder.mkdir(parents=True)
+            con.execute(
+                "copy (select cast(null as varchar) as order_id, cast('2026-13-01' as varchar) as order_date, "
+                "cast('C1' as varchar) as customer_id, cast('DE' as varchar) as country, "
+                "cast('P001' as varchar) as product, cast('1' as varchar) as quantity, "
+                "cast('9.99' as varchar) as unit_price, cast(null as varchar) as raw_record, reject_reason, "
+                "source_file, cast(ingest_date || ' 06:00:00' as timestamp) as ingested_at "
+                f"from r where ingest_date = ?) to '{folder / 'part-0.parquet'}' (format parquet)",
+                [day],
+            )
+
+
 def write_silver(lake: Path, orders: Iterable[Order]) -> int:
     """(Re)write silver_orders as the silver job leaves it: one row per order_id (the latest ingested wins),
     Hive-partitioned by order_date, one part file per partition. Returns the number of rows written."""
     latest: dict[str, Order] = {}
     for order in sorted(orders, key=lambda o: o[7]):
         latest[order[0]] = order
-    target = lake / "silver" / "silver_orders"
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
+    shutil.rmtree(lake / "silver" / "silver_orders", ignore_errors=True)
+    _write_parts(lake, [(*o, f"orders_lambda_{o[7][:10].replace('-', '')}.csv") for o in latest.values()])
+    return len(latest)
+
+
+def add_silver_file(lake: Path, orders: Iterable[Order], name: str) -> None:
+    """Add a part file `name` to the order_date partitions of `orders`, beside what is there: how a defect the
+    silver job never writes (a second row for an order_id, a null) is planted."""
+    _write_parts(lake, [(*o, name) for o in orders], name)
+
+
+def _write_parts(lake: Path, rows: list[tuple], name: str = "part-0.parquet") -> None:
+    """Orders (each with its source_file) as part file `name` in their order_date partitions."""
     with duckdb.connect() as con:
         con.execute(
             "create table orders (order_id varchar, order_date varchar, customer_id varchar, country varchar, "
             "product varchar, quantity integer, unit_price varchar, ingested_at varchar, source_file varchar)"
         )
-        con.executemany(
-            "insert into orders values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*o, f"orders_lambda_{o[7][:10].replace('-', '')}.csv") for o in latest.values()],
-        )
+        con.executemany("insert into orders values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         for (day,) in con.execute("select distinct order_date from orders").fetchall():
-            folder = target / f"order_date={day}"
-            folder.mkdir()
+            folder = lake / "silver" / "silver_orders" / f"order_date={day}"
+            folder.mkdir(parents=True, exist_ok=True)
             con.execute(
-                f"copy ({SILVER_SQL} where order_date = ?) to '{folder / 'part-0.parquet'}' (format parquet)",
-                [day],
+                f"copy ({SILVER_SQL} where order_date = ?) to '{folder / name}' (format parquet)", [day]
             )
-    return len(latest)
 
 
 def base_orders() -> list[Order]:

@@ -26,6 +26,7 @@ from lakehouse.dbt import REPO, DbtError, run_dbt
 
 pytestmark = pytest.mark.dbt
 
+MARK = "2026-02-20 08:00:00"
 MARTS = ("gold_orders", "fct_orders", "dim_customers", "dim_products", "fct_country_monthly_kpis")
 ATHENA_ENV = {
     "DBT_ATHENA_REGION": "eu-west-1",
@@ -134,8 +135,10 @@ def athena(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ.update(ATHENA_ENV)
     try:
         run_dbt(["parse", *dbt_args(work)], work / "lake", target="athena")
+        # with the data-test windows an incremental build would use (macros/test_window.sql)
+        preview = ["--vars", f"{{test_window_preview: '{MARK}'}}"]
         run_dbt(
-            ["compile", "--no-populate-cache", "--no-introspect", *dbt_args(work)],
+            ["compile", "--no-populate-cache", "--no-introspect", *preview, *dbt_args(work)],
             work / "lake",
             target="athena",
         )
@@ -169,6 +172,19 @@ def test_athena_compiled_sql_reads_the_glue_tables(athena: Path) -> None:
     gold = (compiled / "marts" / "gold_orders.sql").read_text()
     assert '"lakehouse_dev_ci_gold"."fct_orders"' in gold
     assert "::" not in "".join(p.read_text() for p in compiled.rglob("*.sql"))
+
+
+def test_athena_data_test_windows_are_trino_sql(athena: Path) -> None:
+    """The windows of incremental builds' data tests, rendered for Athena: Trino's date_add, a row-value IN."""
+    tests = athena / "compiled" / "lakehouse" / "models" / "marts" / "fct_orders.yml"
+    start = f"date_add('day', -3, cast('{MARK}' as timestamp))"
+    unique = " ".join((tests / "unique_fct_orders_order_id.sql").read_text().split())
+    assert (
+        '(order_id) in (select order_id from "awsdatacatalog"."lakehouse_dev_ci_gold"."fct_orders" '
+        f"where ingested_at > {start})"
+    ) in unique
+    not_null = " ".join((tests / "not_null_fct_orders_order_id.sql").read_text().split())
+    assert f"where (ingested_at > {start})" in not_null and "interval" not in not_null
 
 
 @pytest.mark.parametrize("warehouse", ["empty", "built"])

@@ -41,7 +41,7 @@ def load_package_module() -> ModuleType:
 
 
 class Resolver:
-    """Resolves Ref / Fn::Sub / Fn::GetAtt / Fn::If / Fn::Join with parameter defaults (plus overrides)
+    """Resolves Ref / Fn::Sub / Fn::GetAtt / Fn::If / Fn::Join / conditions with parameter defaults (plus overrides)
     and fake physical ids, enough to read the values the template hands to the function and the job."""
 
     def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None) -> None:
@@ -84,7 +84,7 @@ class Resolver:
                     return self._sub(text, {k: self.resolve(v) for k, v in extra.items()})
                 if key == "Fn::GetAtt":
                     res, attr = arg if isinstance(arg, list) else arg.split(".", 1)
-                    return f"arn:aws:fake:::{self.values[res]}/{attr}"
+                    return self._attribute(res, attr)
                 if key == "Fn::If":
                     cond, yes, no = arg
                     return self.resolve(yes if self.condition(cond) else no)
@@ -95,12 +95,21 @@ class Resolver:
                     return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
                 if key == "Fn::Not":
                     return not self.resolve(arg[0])
+                if key == "Fn::And":
+                    return all(self.resolve(a) for a in arg)
+                if key == "Fn::Or":
+                    return any(self.resolve(a) for a in arg)
                 if key == "Condition":
                     return self.condition(arg)
             return {k: self.resolve(v) for k, v in node.items()}
         if isinstance(node, list):
             return [self.resolve(v) for v in node]
         return node
+
+    def _attribute(self, res: str, attr: str) -> str:
+        if attr == "Arn" and self.template["Resources"][res]["Type"] == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{self.values[res]}"
+        return f"arn:aws:fake:::{self.values[res]}/{attr}"
 
     def _sub(self, text: str, extra: dict[str, Any]) -> str:
         def repl(match: re.Match[str]) -> str:
@@ -110,10 +119,7 @@ class Resolver:
             if name in extra:
                 return str(extra[name])
             if "." in name:
-                res, attr = name.split(".", 1)
-                if attr == "Arn" and self.template["Resources"][res]["Type"] == "AWS::S3::Bucket":
-                    return f"arn:aws:s3:::{self.values[res]}"
-                return f"arn:aws:fake:::{self.values[res]}/{attr}"
+                return self._attribute(*name.split(".", 1))
             return str(self.values[name])
 
         return re.sub(r"\$\{([^}]+)\}", repl, text)

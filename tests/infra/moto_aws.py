@@ -1,16 +1,21 @@
 """moto's server, in-process, for running infra/scripts/*.sh with the real AWS CLI (awscli, from requirements/dev.txt).
 
-The scripts reach it through AWS_ENDPOINT_URL, which the CLI honours for every service. Three gaps in moto's
-CloudFormation are closed here, for this process only (undo() restores moto):
+The scripts reach it through AWS_ENDPOINT_URL, which the CLI honours for every service. The account is a new
+one: Lambda's concurrency quota is 10 (MOTO_LAMBDA_CONCURRENCY_QUOTA), so any reserved concurrency is refused
+(AWS keeps 100 unreserved). Four gaps in moto's CloudFormation are closed here, for this process only (undo()
+restores moto):
 
 * a stack created or updated through a change set (what `aws cloudformation deploy` does) keeps the template
   and the outputs it had before: moto never re-reads them after ChangeSet.apply, so describe-stacks would show
   no Outputs at all. apply() now refreshes both, as CloudFormation does.
-* AWS::Glue::Database and AWS::Athena::WorkGroup have no CloudFormation support in moto: the stack would skip
-  them and every output that refers to them (the dbt schema, silver database and workgroup). They are handed
-  to moto's own Glue and Athena backends, so they exist for the Glue and Athena APIs like any other resource.
+* a function created by CloudFormation with ReservedConcurrentExecutions skips moto's quota check (Lambda's
+  PutFunctionConcurrency); it now goes through it, as in Lambda, so the stack fails on a quota that refuses it.
+* AWS::Glue::Database, AWS::Glue::Table and AWS::Athena::WorkGroup have no CloudFormation support in moto: the
+  stack would skip them and every output that refers to them (the dbt schema, silver database and workgroup).
+  They are handed to moto's own Glue and Athena backends, so they exist for the Glue and Athena APIs like any
+  other resource (tests/athena reads the silver tables, with their partition projection, from there).
 
-Every other type moto's CloudFormation does not know (bucket, topic and queue policies, alarms, Glue tables,
+Every other type moto's CloudFormation does not know (bucket, topic and queue policies, alarms, Glue
 jobs, triggers and security configuration, the Lambda's EventInvokeConfig) is skipped by moto with a warning
 (moto.cloudformation.parsing.parse_resource returns None): the stack still completes, without them, and without
 the SilverJobName output. moto's buckets made by CloudFormation also ignore VersioningConfiguration: the tests
@@ -18,16 +23,22 @@ turn versioning on through the S3 API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.athena.models import athena_backends
+from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from moto.glue.models import glue_backends
 from moto.server import ThreadedMotoServer
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
+# A new account's Lambda concurrency quota (AWS raises it on request).
+QUOTA_VARIABLE, NEW_ACCOUNT_LAMBDA_QUOTA = "MOTO_LAMBDA_CONCURRENCY_QUOTA", "10"
 
 
 class _Resource:
@@ -116,6 +127,29 @@ class GlueDatabase(_Resource):
         backend.delete_database(name)
 
 
+class GlueTable(_Resource):
+    """Named `<database>.<table>`; DependsOn is implicit (the database is a Ref in the properties)."""
+
+    cf_type = "AWS::Glue::Table"
+
+    @classmethod
+    def backend(cls, account_id: str, region_name: str) -> Any:
+        return glue_backends[account_id][region_name]
+
+    @classmethod
+    def name_of(cls, props: dict[str, Any]) -> str:
+        return f"{props['DatabaseName']}.{props['TableInput']['Name']}"
+
+    @staticmethod
+    def create(backend: Any, name: str, props: dict[str, Any]) -> None:
+        backend.create_table(props["DatabaseName"], props["TableInput"]["Name"], props["TableInput"])
+
+    @staticmethod
+    def drop(backend: Any, name: str) -> None:
+        database, table = name.split(".", 1)
+        backend.delete_table(database, table)
+
+
 class AthenaWorkGroup(_Resource):
     cf_type = "AWS::Athena::WorkGroup"
 
@@ -147,6 +181,7 @@ class MotoServer:
 
     def start(self) -> str:
         self._patch()
+        self._set_lambda_quota()
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.url = f"http://{host}:{port}"
@@ -157,8 +192,34 @@ class MotoServer:
         for undo in reversed(self._undo):
             undo()
 
+    def _set_lambda_quota(self) -> None:
+        previous = os.environ.get(QUOTA_VARIABLE)
+        os.environ[QUOTA_VARIABLE] = NEW_ACCOUNT_LAMBDA_QUOTA
+
+        def undo() -> None:
+            if previous is None:
+                os.environ.pop(QUOTA_VARIABLE, None)
+            else:
+                os.environ[QUOTA_VARIABLE] = previous
+
+        self._undo.append(undo)
+
     def _patch(self) -> None:
         apply, model_map = cfn_models.ChangeSet.apply, cfn_parsing.get_model_map
+        create_function = LambdaFunction.__dict__["create_from_cloudformation_json"]
+
+        def create_function_within_quota(
+            cls: type, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+            **kwargs: Any,
+        ) -> Any:  # fmt: skip
+            function = create_function.__func__(
+                cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+            )
+            reserved = cloudformation_json["Properties"].get("ReservedConcurrentExecutions")
+            if reserved is not None:  # CreateFunction, then PutFunctionConcurrency, as CloudFormation does
+                backend = lambda_backends[account_id][region_name]
+                backend.put_function_concurrency(function.function_name, str(reserved))
+            return function
 
         def apply_and_refresh(change_set: Any) -> None:
             apply(change_set)
@@ -171,14 +232,38 @@ class MotoServer:
             return {
                 **model_map(),
                 GlueDatabase.cf_type: GlueDatabase,
+                GlueTable.cf_type: GlueTable,
                 AthenaWorkGroup.cf_type: AthenaWorkGroup,
             }
 
         cfn_models.ChangeSet.apply = apply_and_refresh  # type: ignore[method-assign]
+        LambdaFunction.create_from_cloudformation_json = classmethod(create_function_within_quota)  # type: ignore[assignment,method-assign]
         cfn_parsing.get_model_map = extended_model_map  # type: ignore[assignment]
 
         def undo() -> None:
             cfn_models.ChangeSet.apply = apply  # type: ignore[method-assign]
+            LambdaFunction.create_from_cloudformation_json = create_function  # type: ignore[method-assign]
             cfn_parsing.get_model_map = model_map  # type: ignore[assignment]
 
         self._undo.append(undo)
+
+
+@contextmanager
+def enforcing_iam(url: str) -> Iterator[None]:
+    """While inside, moto's server checks every request as AWS does: a known access key, a valid signature and an
+    IAM policy that allows the action (outside, it allows everything)."""
+
+    def reset_auth(count: str) -> None:
+        request = urllib.request.Request(
+            f"{url}/moto-api/reset-auth",
+            data=count.encode(),
+            method="POST",
+            headers={"Content-Type": "text/plain"},  # a form body would be parsed away before moto reads it
+        )
+        urllib.request.urlopen(request).close()
+
+    reset_auth("0")
+    try:
+        yield
+    finally:
+        reset_auth("inf")

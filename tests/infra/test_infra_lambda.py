@@ -48,8 +48,10 @@ with mock_aws():
             got = s3.get_object(Bucket=env["LAKE_BUCKET"], Key=obj["Key"])
             objects[obj["Key"]] = got["Body"].read().decode()
             sse[obj["Key"]] = [got.get("ServerSideEncryption"), got.get("SSEKMSKeyId")]
+    import numpy, pyarrow
     print(json.dumps({"module": ingestion.__file__, "result": result, "objects": objects, "sse": sse,
-                      "kms_key": env.get("LAKE_KMS_KEY_ID")}, default=str))
+                      "kms_key": env.get("LAKE_KMS_KEY_ID"),
+                      "versions": {"numpy": numpy.__version__, "pyarrow": pyarrow.__version__}}, default=str))
 """
 
 
@@ -60,7 +62,19 @@ def lambda_environment(template: dict[str, Any], overrides: dict[str, str] | Non
     return {k: str(v) for k, v in variables.items()}
 
 
-def invoke(package: ModuleType, tmp_path: Path, env: dict[str, str], event: dict[str, Any]) -> dict[str, Any]:
+# A venv with numpy and pyarrow as the AWS SDK for pandas layer ships them (requirements/lambda-layer.in, built by
+# make setup like the checkov venv).
+LAYER_PYTHON = REPO_ROOT / ".venv" / "tools" / "lambda-layer" / "bin" / "python"
+LAYER_PINS = REPO_ROOT / "requirements" / "lambda-layer.txt"
+
+
+def invoke(
+    package: ModuleType,
+    tmp_path: Path,
+    env: dict[str, str],
+    event: dict[str, Any],
+    python: Path = Path(sys.executable),
+) -> dict[str, Any]:
     if not (REPO_ROOT / "ingestion" / "handler.py").exists():
         pytest.fail(
             "ingestion/handler.py is missing: the Lambda handler ingestion.handler.lambda_handler must exist"
@@ -80,7 +94,7 @@ def invoke(package: ModuleType, tmp_path: Path, env: dict[str, str], event: dict
         "AWS_LAMBDA_FUNCTION_NAME": "lakehouse-dev-ingest-orders",
     }
     result = subprocess.run(
-        [sys.executable, "-c", INVOKE, json.dumps(env), json.dumps(event)],
+        [str(python), "-c", INVOKE, json.dumps(env), json.dumps(event)],
         cwd=task,
         env=process_env,
         capture_output=True,
@@ -123,6 +137,26 @@ def test_scheduled_invocation_writes_a_bronze_csv(
         "missing_field", "extra_field", "bad_date", "non_numeric_quantity", "non_positive_quantity",
         "non_positive_price", "unknown_country", "unknown_product", "noise", "duplicate", "late_correction",
     }  # fmt: skip
+
+
+def test_the_handler_runs_on_the_pandas_layers_numpy_and_pyarrow(
+    template: dict[str, Any], package: ModuleType, tmp_path: Path
+) -> None:
+    """In Lambda, numpy and pyarrow come from the AWS SDK for pandas layer (older than requirements/ pins), not
+    from runtime.txt: the zip runs on those versions and writes the same kind of file."""
+    if not LAYER_PYTHON.exists():
+        pytest.fail(f"{LAYER_PYTHON} is missing: run make setup")
+    pins = dict(line.split("==") for line in LAYER_PINS.read_text().splitlines() if "==" in line)
+    out = invoke(
+        package, tmp_path, lambda_environment(template), {"rows": 2000, "defect_rate": 0.05}, LAYER_PYTHON
+    )
+    assert out["versions"] == {"numpy": pins["numpy"], "pyarrow": pins["pyarrow"]}
+    (key,) = [k for k in out["objects"] if k.endswith(".csv")]
+    lines = out["objects"][key].splitlines()
+    assert lines[0] == BRONZE_HEADER
+    manifest = json.loads(out["objects"][f"{key}.manifest.json"])
+    assert manifest["rows"] == len(lines) - 1 == out["result"]["rows"] >= 2000
+    assert sum(len(rows) for rows in manifest["defects"].values()) == out["result"]["defect_rows"] > 0
 
 
 def test_lake_prefix_is_honoured(template: dict[str, Any], package: ModuleType, tmp_path: Path) -> None:

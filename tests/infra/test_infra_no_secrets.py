@@ -15,9 +15,9 @@ FILES = sorted(
     for p in (REPO_ROOT / folder).rglob("*")
     if p.is_file() and "__pycache__" not in p.parts
 )
-# The one 12-digit number allowed: the AWS-owned account that publishes the AWS SDK for pandas managed layers
-# (https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html), in deploy.sh's default layer ARN.
-AWS_PUBLISHER_ACCOUNTS = {"336392948345"}
+# No 12-digit number at all: even the AWS SDK for pandas layer (published by an AWS account, under versions that
+# differ by region) is a per-environment setting, not a default in the scripts.
+AWS_PUBLISHER_ACCOUNTS: set[str] = set()
 SECRET_PATTERNS = {
     "access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
     "secret access key": re.compile(r"(?i)aws_secret_access_key\s*[:=]\s*['\"]?[A-Za-z0-9/+=]{40}"),

@@ -4,6 +4,7 @@ the export block and the parameter overrides are what deploy.sh prints and passe
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -64,6 +65,42 @@ def test_lambda_zip_reads_its_own_reference_data(package: ModuleType, tmp_path: 
     )
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == (task / "ingestion" / "reference").resolve()
+
+
+def test_delete_requests_hold_at_most_1000_keys_versions_and_markers_alike(
+    package: ModuleType, tmp_path: Path
+) -> None:
+    """A list-object-versions page (here the CLI's output when it merged pages: 1,500 versions and 1,100 delete
+    markers) becomes delete-objects request files of at most 1,000 keys, every entry in exactly one."""
+    page = {
+        "Versions": [{"Key": f"v/{i}", "VersionId": f"a{i}", "IsLatest": True} for i in range(1500)],
+        "DeleteMarkers": [{"Key": f"m/{i}", "VersionId": f"b{i}"} for i in range(1100)],
+    }
+    (tmp_path / "page.json").write_text(json.dumps(page))
+    assert package.write_delete_requests(tmp_path / "page.json", tmp_path) == 2600
+    requests = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("delete-*.json"))]
+    assert [len(r["Objects"]) for r in requests] == [1000, 1000, 600]
+    assert all(r["Quiet"] is True for r in requests)
+    sent = [(o["Key"], o["VersionId"]) for r in requests for o in r["Objects"]]
+    expected = [(e["Key"], e["VersionId"]) for e in [*page["Versions"], *page["DeleteMarkers"]]]
+    assert sent == expected
+    (tmp_path / "empty.json").write_text("")  # an empty bucket: the CLI prints nothing
+    assert package.write_delete_requests(tmp_path / "empty.json", tmp_path / "none") == 0
+
+
+def test_glue_artifacts_are_named_by_content(tmp_path: Path) -> None:
+    run = [sys.executable, str(REPO_ROOT / "infra" / "package.py")]
+    zip_key = subprocess.run(
+        [*run, "glue", "--out", str(tmp_path / "g.zip")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    again = subprocess.run(
+        [*run, "glue", "--out", str(tmp_path / "h.zip")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    script_key = subprocess.run(
+        [*run, "glue-script"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert zip_key == again and re.fullmatch(r"artifacts/glue/glue_jobs-[0-9a-f]{16}\.zip", zip_key), zip_key
+    assert re.fullmatch(r"artifacts/glue/bronze_to_silver_orders-[0-9a-f]{16}\.py", script_key), script_key
 
 
 def test_glue_zip_contents(package: ModuleType, tmp_path: Path) -> None:

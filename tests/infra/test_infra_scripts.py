@@ -1,18 +1,22 @@
 """deploy.sh and destroy.sh run for real: the AWS CLI from requirements/dev.txt against moto's server
 (tests/infra/moto_aws.py says which gaps of moto's CloudFormation it closes, and which resource types moto skips).
 What the tests check is read back from moto with boto3: the stack, its parameters, tags and outputs, the
-uploads, the function made from the uploaded zip, the Glue databases and the workgroup, the emptied buckets."""
+uploads, the function made from the uploaded zip, the Glue databases and the workgroup, the emptied buckets.
+The account is a new one (moto_aws.py: Lambda's concurrency quota is 10)."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from infra_testlib import REPO_ROOT
-from moto_aws import ACCOUNT, REGION, MotoServer
+from moto_aws import ACCOUNT, REGION, MotoServer, enforcing_iam
 
 SCRIPTS = REPO_ROOT / "infra" / "scripts"
 VENV_BIN = Path(sys.executable).parent
@@ -69,12 +73,15 @@ class Account:
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, **_lower(CREDENTIALS))
 
-    def publish_layer(self, name: str = "AWSSDKPandas-Python312") -> str:
+    def publish_layer(self, name: str = "AWSSDKPandas-Python312", runtime: str = "python3.12") -> str:
         content = io.BytesIO()
         with zipfile.ZipFile(content, "w") as zf:
             zf.writestr("python/placeholder.py", "")
         layer = self.client("lambda").publish_layer_version(
-            LayerName=name, Content={"ZipFile": content.getvalue()}, CompatibleRuntimes=["python3.12"]
+            LayerName=name,
+            Content={"ZipFile": content.getvalue()},
+            CompatibleRuntimes=[runtime],
+            CompatibleArchitectures=["x86_64"],
         )
         return str(layer["LayerVersionArn"])
 
@@ -102,8 +109,8 @@ class Account:
         return dict(self.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0])
 
     def versions(self, bucket: str) -> list[dict[str, Any]]:
-        page = self.client("s3").list_object_versions(Bucket=bucket)
-        return [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+        pages = self.client("s3").get_paginator("list_object_versions").paginate(Bucket=bucket)
+        return [v for page in pages for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
 
     def version_buckets(self, *buckets: str) -> None:
         """What the template's VersioningConfiguration does: moto's CloudFormation ignores that property."""
@@ -172,15 +179,16 @@ def test_first_deploy_creates_the_stack_in_two_phases_and_prints_its_outputs(
 
     # the uploads, byte for byte
     s3 = account.client("s3")
-    key = params["LambdaCodeKey"]
-    assert key.startswith("artifacts/lambda/ingestion-")
+    key, glue_zip, glue_script = params["LambdaCodeKey"], params["GlueZipKey"], params["GlueScriptKey"]
+    # every artifact under a key named by its content: a new build is a new key, switched to by the stack update
+    assert re.fullmatch(r"artifacts/lambda/ingestion-[0-9a-f]{16}\.zip", key), key
+    assert re.fullmatch(r"artifacts/glue/glue_jobs-[0-9a-f]{16}\.zip", glue_zip), glue_zip
+    assert re.fullmatch(r"artifacts/glue/bronze_to_silver_orders-[0-9a-f]{16}\.py", glue_script), glue_script
     build = account.build / "dev"
     expected = {
         key: (build / "ingestion.zip").read_bytes(),
-        "artifacts/glue/glue_jobs.zip": (build / "glue_jobs.zip").read_bytes(),
-        "artifacts/glue/bronze_to_silver_orders.py": (
-            REPO_ROOT / "glue_jobs/bronze_to_silver_orders.py"
-        ).read_bytes(),
+        glue_zip: (build / "glue_jobs.zip").read_bytes(),
+        glue_script: (REPO_ROOT / "glue_jobs/bronze_to_silver_orders.py").read_bytes(),
         **{f"reference/{p.name}": p.read_bytes() for p in (REPO_ROOT / "seeds").glob("*.csv")},
     }
     assert {o["Key"] for o in s3.list_objects_v2(Bucket=LAKE)["Contents"]} == set(expected)
@@ -249,14 +257,10 @@ def test_redeploy_is_one_phase_and_skips_an_unchanged_zip(dev: Deployed) -> None
         "UPDATE_IN_PROGRESS",
         "UPDATE_COMPLETE",
     ]
-    # the lake bucket is versioned: the Lambda zip is not put again, the Glue script is
+    # the lake bucket is versioned: no artifact is put again (same content, same key)
     after = _versions_per_key(account)
-    lambda_keys = [k for k in after if k.startswith("artifacts/lambda/")]
-    assert len(lambda_keys) == 1 and after[lambda_keys[0]] == versions[lambda_keys[0]] == 1
-    assert (
-        after["artifacts/glue/bronze_to_silver_orders.py"]
-        == versions["artifacts/glue/bronze_to_silver_orders.py"] + 1
-    )
+    artifacts = {k: n for k, n in after.items() if k.startswith("artifacts/")}
+    assert len(artifacts) == 3 and set(artifacts.values()) == {1} and artifacts.items() <= versions.items()
 
 
 @pytest.mark.parametrize(
@@ -283,25 +287,49 @@ def test_errors_are_one_line(
 @pytest.mark.parametrize(
     ("layer", "message"),
     [
-        ("", f"layer arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:"),
+        # no guessed default: AWS publishes the layer per region under numbers that differ by region
+        ("", "no AWS SDK for pandas layer for dev: export PANDAS_LAYER_ARN (or set PandasLayerArn in"),
         ("AWSSDKPandas-Python312", "is not a layer version ARN"),
+        (
+            "arn:aws:lambda:us-east-1:336392948345:layer:AWSSDKPandas-Python312:16",
+            f"is in us-east-1, the stack deploys to {REGION}",
+        ),
+        (f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:AWSSDKPandas-Python312:999", "cannot be read in"),
+        ("python3.9", "is not for python3.12 on x86_64"),
     ],
 )
-def test_deploy_needs_a_layer_that_exists(account: Account, layer: str, message: str) -> None:
+def test_deploy_needs_a_layer_of_its_region_and_runtime(account: Account, layer: str, message: str) -> None:
+    if layer == "python3.9":
+        layer = account.publish_layer("AWSSDKPandas-Python39", runtime="python3.9")
     result = account.run("deploy.sh", "dev", PANDAS_LAYER_ARN=layer)
     assert result.returncode != 0
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (account.build / "dev").exists() or not any((account.build / "dev").iterdir()), "built first"
 
 
-def test_prod_asks_then_empties_every_version_and_deletes(account: Account) -> None:
+def test_prod_deploys_on_a_new_account_after_a_failed_first_change_set_then_is_destroyed(
+    account: Account,
+) -> None:
+    """prod on an account with a new account's Lambda quota (10: any reserved concurrency is refused), whose
+    first deploy left the stack in REVIEW_IN_PROGRESS (a CREATE change set that never ran); then destroyed."""
     lake, logs = f"lakehouse-prod-lake-{ACCOUNT}-{REGION}", f"lakehouse-prod-access-logs-{ACCOUNT}-{REGION}"
     nothing = account.run("destroy.sh", "prod", FORCE="1")
     assert nothing.returncode == 0 and "nothing to do" in nothing.stderr
+    cfn = account.client("cloudformation")
+    cfn.create_change_set(
+        StackName="lakehouse-prod",
+        ChangeSetName="failed-first-deploy",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}),
+    )
+    assert account.stack("lakehouse-prod")["StackStatus"] == "REVIEW_IN_PROGRESS"
     arn = account.publish_layer("my-numpy-pyarrow")
     account.deploy("prod", PANDAS_LAYER_ARN=arn)
     params = {p["ParameterKey"]: p["ParameterValue"] for p in account.stack("lakehouse-prod")["Parameters"]}
     assert params["PandasLayerArn"] == arn and params["Env"] == "prod"
+    function = account.client("lambda").get_function(FunctionName="lakehouse-prod-ingest-orders")
+    assert "Concurrency" not in function
     account.version_buckets(lake, logs)
 
     s3 = account.client("s3")
@@ -329,10 +357,96 @@ def test_prod_asks_then_empties_every_version_and_deletes(account: Account) -> N
     }
 
 
+def test_a_describe_stacks_failure_is_not_a_missing_stack(dev: Deployed, moto_url: str) -> None:
+    """Any describe-stacks error but "does not exist" (here AccessDenied, as AWS answers it) stops deploy.sh
+    before it changes anything: taken for "no stack", phase 1 would remove the Lambda, the Glue job and the roles.
+    destroy.sh stops too, instead of reporting that there is nothing to delete."""
+    account = dev.account
+    iam = account.client("iam")
+    iam.create_user(UserName="no-describe")
+    iam.put_user_policy(
+        UserName="no-describe",
+        PolicyName="all-but-describe-stacks",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "cloudformation:DescribeStacks", "Resource": "*"},
+        ]}),
+    )  # fmt: skip
+    key = iam.create_access_key(UserName="no-describe")["AccessKey"]
+    creds = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    with enforcing_iam(moto_url):
+        deploy = account.run(
+            "deploy.sh", "dev", PANDAS_LAYER_ARN=dev.layer, AWS_SESSION_TOKEN="<unset>", **creds
+        )
+        destroy = account.run("destroy.sh", "dev", FORCE="1", AWS_SESSION_TOKEN="<unset>", **creds)
+    for script, result in (("deploy", deploy), ("destroy", destroy)):
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith(
+            f"{script}: cannot read the status of stack lakehouse-dev, nothing changed: "
+        )
+        assert "AccessDenied" in lines[-1] and "cloudformation:DescribeStacks" in lines[-1], lines[-1]
+    assert "phase 1" not in deploy.stderr
+    assert account.stack()["StackStatus"] == "UPDATE_COMPLETE"
+    account.client("lambda").get_function(FunctionName="lakehouse-dev-ingest-orders")
+
+
+def test_drop_dev_prefix_drops_that_prefix_only(dev: Deployed) -> None:
+    """What pr-closed.yml runs when pull request 7 closes: its databases and their gold data go, pull request
+    70's (same leading characters), a developer's and the stack's stay."""
+    account = dev.account
+    glue, s3 = account.client("glue"), account.client("s3")
+    databases = [
+        "lakehouse_dev_pr7_gold",
+        "lakehouse_dev_pr7_staging",
+        "lakehouse_dev_pr70_gold",
+        "lakehouse_dev_ana_gold",
+    ]
+    for name in databases:
+        glue.create_database(DatabaseInput={"Name": name})
+        glue.create_table(DatabaseName=name, TableInput={"Name": "fct_orders"})
+        s3.put_object(Bucket=LAKE, Key=f"gold/{name}/fct_orders/0a1b/data.parquet", Body=b"PAR1")
+    s3.put_object(Bucket=LAKE, Key="gold/lakehouse_dev_gold/fct_orders/9f8e/data.parquet", Body=b"PAR1")
+
+    result = account.run("drop_dev_prefix.sh", "PR7")
+    assert result.returncode == 0, result.stderr
+    left = {d["Name"] for d in glue.get_databases()["DatabaseList"]}
+    assert not {"lakehouse_dev_pr7_gold", "lakehouse_dev_pr7_staging"} & left
+    assert {
+        "lakehouse_dev_pr70_gold",
+        "lakehouse_dev_ana_gold",
+        "lakehouse_dev_gold",
+        "lakehouse_dev_silver",
+    } <= left
+    objects = {o["Key"] for o in s3.list_objects_v2(Bucket=LAKE, Prefix="gold/")["Contents"]}
+    assert objects == {
+        "gold/lakehouse_dev_pr70_gold/fct_orders/0a1b/data.parquet",
+        "gold/lakehouse_dev_ana_gold/fct_orders/0a1b/data.parquet",
+        "gold/lakehouse_dev_gold/fct_orders/9f8e/data.parquet",
+    }
+    again = account.run("drop_dev_prefix.sh", "pr7")
+    assert again.returncode == 0 and "nothing to drop" in again.stderr
+
+
+def _fill(account: Account, bucket: str, keys: list[str]) -> None:
+    """One version of each key, then a delete marker on each (delete-objects without version ids)."""
+    s3 = account.client("s3")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda key: s3.put_object(Bucket=bucket, Key=key, Body=b"x"), keys))
+    for i in range(0, len(keys), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]]})
+
+
 def test_destroy_force_does_not_ask(dev: Deployed) -> None:
-    """Last of the module: destroys the shared dev stack, with no standard input at all."""
+    """Last of the module: destroys the shared dev stack, with no standard input at all, though its lake holds
+    more than 2,000 versions and delete markers under keys of 1,000 bytes (one delete-objects request of 1,000 of
+    them is over 1 MB: more than Linux allows in one command-line argument, and more keys than S3 takes)."""
     account = dev.account
     assert account.bucket_exists(LAKE)
+    keys = [f"bronze/orders/ingest_date=2026-01-01/{i:05d}-" + "k" * 953 + ".csv" for i in range(1100)]
+    assert {len(k.encode()) for k in keys} == {1000}
+    _fill(account, LAKE, keys)
+    assert len(account.versions(LAKE)) > 2200
     forced = account.run("destroy.sh", "dev", FORCE="1")
     assert forced.returncode == 0, forced.stderr
     with pytest.raises(ClientError, match="does not exist"):
@@ -341,10 +455,11 @@ def test_destroy_force_does_not_ask(dev: Deployed) -> None:
 
 
 def test_scripts_are_strict_and_executable() -> None:
-    for script in ("deploy.sh", "destroy.sh"):
+    for script in ("deploy.sh", "destroy.sh", "drop_dev_prefix.sh"):
         path = SCRIPTS / script
         assert os.access(path, os.X_OK), f"{script} is not executable"
         text = path.read_text()
         assert text.startswith("#!/usr/bin/env bash\n")
         assert "set -euo pipefail" in text
         assert subprocess.run(["bash", "-n", str(path)], check=False).returncode == 0
+    assert subprocess.run(["bash", "-n", str(SCRIPTS / "lib.sh")], check=False).returncode == 0

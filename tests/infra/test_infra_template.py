@@ -4,6 +4,7 @@ docs/architecture.md, the Lambda's environment, the dbt athena target's variable
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import re
 from pathlib import Path
@@ -58,7 +59,7 @@ def test_glue_job_arguments_match_what_the_job_reads(template: dict[str, Any], r
     (job,) = resources_of(template, "AWS::Glue::Job").values()
     args = resolver.resolve(job["Properties"]["DefaultArguments"])
     own_args = {k.removeprefix("--") for k in args if not k.startswith("--enable") and k[2:3].islower()}
-    glue_args = {"job-bookmark-option", "job-language", "extra-py-files", "continuous-log-logGroup"}
+    glue_args = {"job-bookmark-option", "job-language", "extra-py-files", "custom-logGroup-prefix"}
     own_args -= glue_args
     assert own_args == (required | optional) - GLUE_MANAGED_ARGS
     for name in own_args - {"full_refresh"}:
@@ -81,9 +82,71 @@ def test_glue_job_settings(template: dict[str, Any], resolver: Resolver) -> None
     # The job keeps its own bookmark under --state_path (DataFrame API): Glue's must stay off.
     assert args["--job-bookmark-option"] == "job-bookmark-disable"
     assert args["--enable-metrics"] == "true"
-    assert args["--enable-continuous-cloudwatch-log"] == "true"
     assert props["SecurityConfiguration"], "the job must run with the encrypting security configuration"
     assert props["ExecutionProperty"]["MaxConcurrentRuns"] == 1
+
+
+def test_glue_artifacts_are_content_addressed(template: dict[str, Any]) -> None:
+    """The script and the glue_jobs zip come from keys deploy.sh names by content hash (parameters), so a run never
+    pairs a new script with an old library, and a stack update is what switches the job to new code."""
+    (job,) = resources_of(template, "AWS::Glue::Job").values()
+    props = job["Properties"]
+    assert props["Command"]["ScriptLocation"] == {"Fn::Sub": "s3://${LakeBucket}/${GlueScriptKey}"}
+    assert props["DefaultArguments"]["--extra-py-files"] == {"Fn::Sub": "s3://${LakeBucket}/${GlueZipKey}"}
+    for name in ("LambdaCodeKey", "GlueZipKey", "GlueScriptKey"):
+        assert name in template["Parameters"], name
+
+
+def test_glue_5_logging_goes_to_log_groups_the_stack_owns(
+    template: dict[str, Any], resolver: Resolver
+) -> None:
+    """Glue 5.0 writes <prefix>/error and <prefix>/output (--custom-logGroup-prefix); the 4.0-and-earlier
+    continuous-logging arguments are ignored there, which left the stack's log group unused and Glue's own groups
+    (no retention, not deleted with the stack) holding the logs."""
+    (job,) = resources_of(template, "AWS::Glue::Job").values()
+    args = resolver.resolve(job["Properties"]["DefaultArguments"])
+    assert not [a for a in args if a.startswith(("--enable-continuous", "--continuous-log"))], list(args)
+    prefix = args["--custom-logGroup-prefix"]
+    assert prefix == "/aws-glue/jobs/lakehouse-dev-bronze-to-silver"
+    groups = {
+        resolver.resolve(g["Properties"]["LogGroupName"]): g["Properties"]
+        for g in resources_of(template, "AWS::Logs::LogGroup").values()
+    }
+    for name in (f"{prefix}/error", f"{prefix}/output"):
+        assert name in groups, (name, list(groups))
+        assert groups[name]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert groups[name]["KmsKeyId"] == {"Fn::GetAtt": ["LakeKey", "Arn"]}
+    # the job role may write there (the log groups are under /aws-glue/)
+    role = resolver.resolve(template["Resources"]["SilverJobRole"]["Properties"])
+    (logs,) = [st for st in role["Policies"][0]["PolicyDocument"]["Statement"] if st["Sid"] == "JobLogs"]
+    assert all(fnmatch.fnmatchcase(f"arn:aws:logs:us-east-1:123456789012:log-group:{n}", r)
+               for n in (f"{prefix}/error", f"{prefix}/output") for r in logs["Resource"])  # fmt: skip
+
+
+def test_glue_role_registers_no_partition(template: dict[str, Any]) -> None:
+    """Partition projection computes the silver partitions: the job never writes one to the catalog."""
+    role = template["Resources"]["SilverJobRole"]["Properties"]
+    actions = [a for st in role["Policies"][0]["PolicyDocument"]["Statement"] for a in _as_list(st["Action"])]
+    assert not [a for a in actions if a.startswith("glue:") and not a.startswith("glue:Get")], actions
+
+
+def test_services_use_the_key_for_this_account_only(template: dict[str, Any]) -> None:
+    """Every service principal in the key policy is held to this account (aws:SourceAccount, or for CloudWatch
+    Logs the log-group ARN in the encryption context), except EventBridge, which passes no source to KMS."""
+    statements = template["Resources"]["LakeKey"]["Properties"]["KeyPolicy"]["Statement"]
+    for st in statements:
+        services = _as_list(st["Principal"].get("Service", []))
+        if not services or services == ["events.amazonaws.com"]:
+            continue
+        conditions = {k for block in st.get("Condition", {}).values() for k in block}
+        assert conditions & {"aws:SourceAccount", "kms:EncryptionContext:aws:logs:arn"}, st["Sid"]
+        if "aws:SourceAccount" in conditions:
+            assert st["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}, st[
+                "Sid"
+            ]
+    assert any(
+        _as_list(st["Principal"].get("Service", [])) == ["cloudwatch.amazonaws.com"] for st in statements
+    )
 
 
 def test_lake_paths_follow_the_documented_layout(template: dict[str, Any]) -> None:
@@ -286,6 +349,7 @@ DBT_ENV_VARS = {
     "DBT_ATHENA_SCHEMA",
     "DBT_ATHENA_SILVER_DATABASE",
     "DBT_ENV",
+    "DBT_PROJECT_PREFIX",
 }
 
 

@@ -13,6 +13,7 @@ from infra_testlib import REPO_ROOT
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml"))
 CI = REPO_ROOT / ".github" / "workflows" / "ci.yml"
+PR_CLOSED = REPO_ROOT / ".github" / "workflows" / "pr-closed.yml"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -66,22 +67,75 @@ def test_checks_use_the_make_targets(ci: dict[str, Any], job: str, command: str)
     assert "if" not in ci["jobs"][job], "lint and test run for everyone"
 
 
-@pytest.mark.parametrize("job", ["dbt-athena", "deploy"])
-def test_aws_jobs_are_guarded_and_use_oidc(ci: dict[str, Any], job: str) -> None:
-    spec = ci["jobs"][job]
-    assert "vars.AWS_ROLE_ARN != ''" in spec["if"]
-    assert spec["permissions"]["id-token"] == "write"
+def _roles(job: dict[str, Any]) -> list[str]:
     creds = [
-        s for s in spec["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+        s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
     ]
-    assert creds and creds[0]["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
-    assert "aws-access-key-id" not in creds[0]["with"]
+    assert all("aws-access-key-id" not in c["with"] for c in creds), "OIDC only, no stored keys"
+    return [c["with"]["role-to-assume"] for c in creds]
+
+
+@pytest.mark.parametrize(
+    ("job", "role"),
+    [("dbt-athena", "${{ vars.AWS_BUILD_ROLE_ARN }}"), ("deploy", "${{ vars.AWS_DEPLOY_ROLE_ARN }}")],
+)
+def test_aws_jobs_are_guarded_and_use_oidc(ci: dict[str, Any], job: str, role: str) -> None:
+    spec = ci["jobs"][job]
+    assert spec["permissions"]["id-token"] == "write"
+    assert _roles(spec) == [role]
     assert set(spec["needs"]) == {"lint", "test"}
+
+
+def test_pull_request_code_never_gets_the_deploy_role(ci: dict[str, Any]) -> None:
+    """Two roles: the build role (dbt's policy) for pull requests and main, the deploy role only in the deploy
+    job, which runs from main, by hand, in the GitHub environment whose protection and trust policy gate it."""
+    workflows = {path.name: load(path) for path in WORKFLOWS}
+    uses = {
+        (name, job_name): _roles(job)
+        for name, wf in workflows.items()
+        for job_name, job in wf["jobs"].items()
+    }
+    deploying = [key for key, roles in uses.items() if "${{ vars.AWS_DEPLOY_ROLE_ARN }}" in roles]
+    assert deploying == [("ci.yml", "deploy")]
+    assert not any("AWS_ROLE_ARN }}" in str(wf) for wf in workflows.values()), "one role for everything"
+    deploy = ci["jobs"]["deploy"]
+    assert deploy["environment"] == "${{ inputs.deploy_env }}"
+    assert "github.event_name == 'workflow_dispatch'" in deploy["if"] and "refs/heads/main" in deploy["if"]
+    for (name, job_name), roles in uses.items():
+        if roles and (name, job_name) != ("ci.yml", "deploy"):
+            assert roles == ["${{ vars.AWS_BUILD_ROLE_ARN }}"], (name, job_name)
+            assert "environment" not in workflows[name]["jobs"][job_name], (name, job_name)
+            # fork pull requests get no AWS credentials
+            assert (
+                "github.event.pull_request.head.repo.full_name == github.repository"
+                in workflows[name]["jobs"][job_name]["if"]
+            )
+
+
+def test_pull_requests_build_in_databases_of_their_own(ci: dict[str, Any]) -> None:
+    """Each pull request builds in lakehouse_dev_pr<N>_<layer>, from scratch, deferring the rest to main's
+    manifest; pr-closed.yml drops those databases when the pull request closes."""
+    job = ci["jobs"]["dbt-athena"]
+    assert job["env"]["DBT_DEV_PREFIX"] == (
+        "${{ github.event_name == 'pull_request' && format('pr{0}', github.event.pull_request.number) || '' }}"
+    )
+    lines = run_lines(job)
+    pr_build = [line for line in lines if "state:modified+" in line]
+    assert pr_build == [
+        ".venv/bin/dbt build --target athena --full-refresh --select state:modified+ --defer --state dbt-state"
+    ]
+    closed = load(PR_CLOSED)
+    assert closed["on"] == {"pull_request": {"types": ["closed"]}}
+    (drop,) = closed["jobs"].values()
+    assert 'infra/scripts/drop_dev_prefix.sh "pr${{ github.event.pull_request.number }}"' in run_lines(drop)
+    # the base branch's script runs, not the pull request's
+    (checkout,) = [s for s in drop["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
 
 
 def test_dbt_slim_ci(ci: dict[str, Any]) -> None:
     lines = " ".join(run_lines(ci["jobs"]["dbt-athena"]))
-    assert "dbt build --target athena --select state:modified+ --defer --state dbt-state" in lines
+    assert "--select state:modified+ --defer --state dbt-state" in lines
     assert "artifacts/dbt/manifest.json" in lines
     assert "infra/package.py exports --github-env" in lines  # DBT_ATHENA_* from the stack outputs
 

@@ -146,7 +146,7 @@ def test_bad_environment_defaults_are_named(
 
 def test_parse_event_is_pure() -> None:
     plan = parse_event(
-        {"start_date": "2026-01-01", "days": 7, "seed": 1}, environ={}, today=dt.date(2020, 1, 1)
+        {"start_date": "2026-01-01", "days": 7, "seed": 1}, environ={}, today=dt.date(2026, 1, 7)
     )
     assert (plan.start_date, plan.days, plan.rows, plan.seed, plan.defect_rate) == (
         dt.date(2026, 1, 1),
