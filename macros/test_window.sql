@@ -106,7 +106,7 @@
     {%- if mark is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(lakehouse.lookback_start("cast('" ~ mark ~ "' as " ~ dbt.type_timestamp() ~ ")") | trim) }}
+    {{ return(lakehouse.lookback_start("cast('" ~ mark ~ "' as " ~ lakehouse.type_timestamp() ~ ")") | trim) }}
 {%- endmacro %}
 
 {# A model's relation, from the graph (no ref(): a test may look at a model it does not depend on). #}
@@ -214,7 +214,7 @@
     {%- for tested, verified_through in marks | dictsort -%}
         {%- do selects.append(
             "select cast('" ~ tested ~ "' as varchar) as tested, cast('" ~ verified_through ~ "' as "
-            ~ dbt.type_timestamp() ~ ") as verified_through"
+            ~ lakehouse.type_timestamp() ~ ") as verified_through"
         ) -%}
     {%- endfor -%}
     {%- do adapter.create_schema(stored) -%}

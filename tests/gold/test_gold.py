@@ -177,7 +177,7 @@ def test_athena_compiled_sql_reads_the_glue_tables(athena: Path) -> None:
 def test_athena_data_test_windows_are_trino_sql(athena: Path) -> None:
     """The windows of incremental builds' data tests, rendered for Athena: Trino's date_add, a row-value IN."""
     tests = athena / "compiled" / "lakehouse" / "models" / "marts" / "fct_orders.yml"
-    start = f"date_add('day', -3, cast('{MARK}' as timestamp))"
+    start = f"date_add('day', -3, cast('{MARK}' as timestamp(6)))"
     unique = " ".join((tests / "unique_fct_orders_order_id.sql").read_text().split())
     assert (
         '(order_id) in (select order_id from "awsdatacatalog"."lakehouse_dev_ci_gold"."fct_orders" '
