@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
@@ -51,20 +52,31 @@ def cause(message: str) -> str:
     return (meaningful or lines or [""])[0]
 
 
-def _failure(args: Sequence[str], result: dbtRunnerResult) -> str:
+FAILED = ("error", "fail", "runtime error")
+
+
+class _FailedNodes(list[str]):
+    """A dbtRunner callback that keeps each failed node with its cause, as the nodes finish: when a later step
+    raises (an on-run-end hook tripping over a model that failed), dbt's result no longer holds them."""
+
+    def __call__(self, event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        result = event.data.run_result
+        status = str(result.status).lower()
+        if status in FAILED:
+            message = cause(result.message)
+            self.append(f"{event.data.node_info.node_name} ({status}{': ' + message if message else ''})")
+
+
+def _failure(args: Sequence[str], result: dbtRunnerResult, failed: list[str]) -> str:
+    """One line: the nodes that failed (the cause), else the exception dbt raised."""
     command = "dbt " + " ".join(args[:1])
-    if result.exception is not None:
-        return f"{command} failed: {cause(str(result.exception)) or type(result.exception).__name__}"
-    failed = []
-    for node in getattr(result.result, "results", None) or []:
-        status = str(getattr(node, "status", "")).lower()
-        if status in ("error", "fail", "runtime error"):
-            name = getattr(getattr(node, "node", None), "name", "?")
-            message = cause(getattr(node, "message", "") or "")
-            failed.append(f"{name} ({status}{': ' + message if message else ''})")
     if failed:
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         return f"{command} failed: {len(failed)} node(s): {'; '.join(failed[:3])}{more} (see logs/dbt.log)"
+    if result.exception is not None:
+        return f"{command} failed: {cause(str(result.exception)) or type(result.exception).__name__}"
     return f"{command} failed (see logs/dbt.log)"
 
 
@@ -100,10 +112,11 @@ def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResu
     ]
     with _env(LAKEHOUSE_LAKE=str(lake)):
         # A fresh runner per call: no manifest is reused between invocations, so an edited model is seen.
+        failed = _FailedNodes()
         try:
-            result = dbtRunner().invoke(full)
+            result = dbtRunner(callbacks=[failed]).invoke(full)
         finally:
             _release_duckdb()
     if not result.success:
-        raise DbtError(_failure(args, result))
+        raise DbtError(_failure(args, result, failed))
     return result
