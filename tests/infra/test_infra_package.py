@@ -135,7 +135,7 @@ def test_cli_exports_and_params(tmp_path: Path) -> None:
     outputs.write_text(json.dumps({"DbtAthenaRegion": "eu-west-1", "DbtAthenaS3StagingDir": "s3://b/athena-results/",
                                    "DbtAthenaS3DataDir": "s3://b/gold/", "DbtAthenaWorkgroup": "lakehouse-dev",
                                    "DbtAthenaSchema": "lakehouse_dev_gold", "DbtAthenaSilverDatabase": "lakehouse_dev_silver",
-                                   "DbtEnv": "dev"}))  # fmt: skip
+                                   "DbtEnv": "dev", "DbtProjectPrefix": "lakehouse"}))  # fmt: skip
     run = [sys.executable, str(REPO_ROOT / "infra" / "package.py")]
     gh = subprocess.run(
         [*run, "exports", "--github-env", str(outputs)], capture_output=True, text=True, check=True
