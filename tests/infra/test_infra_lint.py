@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from infra_testlib import BIN, INFRA, REPO_ROOT
+
+from tests.infra.helpers import BIN, INFRA, REPO_ROOT
 
 TEMPLATES = sorted(INFRA.glob("*.yaml"))
 CHECKOV = REPO_ROOT / ".venv" / "tools" / "checkov" / "bin" / "checkov"

@@ -13,7 +13,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from infra_testlib import REPO_ROOT
+
+from tests.infra.helpers import REPO_ROOT
 
 SEEDS = sorted(p.name for p in (REPO_ROOT / "seeds").glob("*.csv"))
 

@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from tests.reliability.helpers import LANDINGS, Fingerprint, copy_lake, fingerprint, land
-
-
-@dataclass(frozen=True)
-class Lakes:
-    day1_processed: Path  # day 1 landed and through silver
-    day2_bronze: list[Path]  # the files day 2 lands (copy them into a lake with `add_day2`)
-    clean: Fingerprint  # what silver holds after day 1 and day 2, each run once, nothing going wrong
-
-    def add_day2(self, lake: Path) -> None:
-        for f in self.day2_bronze:
-            target = lake / f.relative_to(f.parents[3])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(f, target)
-            shutil.copy2(f"{f}.manifest.json", f"{target}.manifest.json")
-
-    def lake_with_day2(self, into: Path) -> Path:
-        """A copy of the lake after day 1, with day 2 landed and not yet read by silver."""
-        lake = copy_lake(self.day1_processed, into)
-        self.add_day2(lake)
-        return lake
+from tests.reliability.helpers import LANDINGS, Fingerprint, Lakes, fingerprint, land
 
 
 @pytest.fixture(scope="session")

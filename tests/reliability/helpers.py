@@ -115,3 +115,23 @@ def one_line(stderr: str) -> str:
         f"expected one line on stderr, got:\n{stderr[-3000:]}"
     )
     return lines[0]
+
+
+@dataclass(frozen=True)
+class Lakes:
+    day1_processed: Path  # day 1 landed and through silver
+    day2_bronze: list[Path]  # the files day 2 lands (copy them into a lake with `add_day2`)
+    clean: Fingerprint  # what silver holds after day 1 and day 2, each run once, nothing going wrong
+
+    def add_day2(self, lake: Path) -> None:
+        for f in self.day2_bronze:
+            target = lake / f.relative_to(f.parents[3])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, target)
+            shutil.copy2(f"{f}.manifest.json", f"{target}.manifest.json")
+
+    def lake_with_day2(self, into: Path) -> Path:
+        """A copy of the lake after day 1, with day 2 landed and not yet read by silver."""
+        lake = copy_lake(self.day1_processed, into)
+        self.add_day2(lake)
+        return lake

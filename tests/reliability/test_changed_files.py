@@ -13,8 +13,7 @@ from glue_jobs import bronze
 from glue_jobs.inventory import NotRead, inspect
 from glue_jobs.storage import FileInfo, LocalStorage
 from lakehouse.cli import main
-from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import bronze_files, copy_lake, fingerprint, one_line
+from tests.reliability.helpers import Lakes, bronze_files, copy_lake, fingerprint, one_line
 
 pytestmark = pytest.mark.spark
 EXTRA = "zz-appended-1,2026-03-02,C1,US,P001,2,3.50\nzz-appended-2,2026-03-02,C1,US,P001,0,3.50\n"

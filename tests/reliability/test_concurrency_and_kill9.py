@@ -20,8 +20,7 @@ import pytest
 
 from lakehouse.cli import main
 from lakehouse.dbt import DbtError, run_dbt
-from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import REPO, die_during_commit, fingerprint, one_line
+from tests.reliability.helpers import REPO, Lakes, die_during_commit, fingerprint, one_line
 
 pytestmark = [pytest.mark.spark, pytest.mark.dbt]
 HOOKED = str(Path(__file__).with_name("hooked_silver.py"))

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.cli import main
-from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import die_during_commit, fingerprint, one_line
+from tests.reliability.helpers import Lakes, die_during_commit, fingerprint, one_line
 
 pytestmark = pytest.mark.spark
 

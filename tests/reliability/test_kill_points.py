@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from glue_jobs.storage import LocalStorage
-from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import Killed, die_during_commit, fingerprint, kill_at_swap
+from tests.reliability.helpers import Killed, Lakes, die_during_commit, fingerprint, kill_at_swap
 
 pytestmark = pytest.mark.spark
 

@@ -15,8 +15,7 @@ import pytest
 from glue_jobs.lease import Holder, hold
 from glue_jobs.storage import LocalStorage
 from lakehouse.cli import main
-from tests.reliability.conftest import Lakes
-from tests.reliability.helpers import REPO, one_line
+from tests.reliability.helpers import REPO, Lakes, one_line
 
 
 def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], code: int) -> str:
