@@ -37,7 +37,7 @@ CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
 
 
 @pytest.fixture(scope="module")
