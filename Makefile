@@ -22,7 +22,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export LAKEHOUSE_LAKE ?= $(abspath $(LAKE))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup demo test lint docs report bench clean requirements deploy destroy athena-local
+.PHONY: help setup demo test test-fast lint docs report bench clean requirements deploy destroy athena-local
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -51,13 +51,21 @@ setup: $(STAMP) $(CHECKOV_STAMP) $(LAYER_STAMP) ## create or refresh .venv (idem
 demo: $(STAMP) ## run the whole pipeline locally on ~200k orders (1% defects) and print what it built
 	$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90 --defect-rate 0.01
 
-test: setup ## run every test (unit, Spark, dbt, end-to-end, lint, infra)
-	$(BIN)/ruff check .
-	$(BIN)/pytest
-
-lint: setup ## ruff, sqlfluff (athena dialect), dbt-score (every model >= 9.0), cfn-lint, checkov
+test: setup ## run every test (unit, Spark, dbt, Athena stand-in, end-to-end, lint, infra)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## the inner loop: ruff and the tests that need neither Spark nor dbt (seconds)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q -m "not spark and not dbt and not e2e and not slow"
+
+lint: setup ## ruff, sqlfluff (athena dialect), dbt-score (every model >= 9.0), yamllint, notebooks, cfn-lint, checkov
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	$(BIN)/nbstripout --verify --keep-id notebooks/*.ipynb
 	@mkdir -p $(LAKEHOUSE_LAKE)
 	$(BIN)/sqlfluff lint models macros analyses data-tests
 	$(BIN)/dbt-score lint --run-dbt-parse --show failing-items

@@ -103,8 +103,8 @@ def job_args(argv: list[str]) -> JobArgs:
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the job on ``argv`` (default ``sys.argv[1:]``) and return its run metrics."""
+def main(argv: list[str] | None = None) -> Any:
+    """Run the job on ``argv`` (default ``sys.argv[1:]``) and return its run metrics (``glue_jobs.metrics.RunMetrics``)."""
     args = job_args(list(sys.argv[1:] if argv is None else argv))
     from pyspark.sql import SparkSession
 

@@ -2,50 +2,38 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import Any
+
+from glue_jobs.metrics import RunMetrics
+from glue_jobs.session import local_session
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 
 
+def lake_paths(lake: Path) -> dict[str, str]:
+    """Where the job keeps each part of a local lake (the same layout as the S3 bucket)."""
+    lake = Path(lake).resolve()
+    return {
+        "bronze_path": str(lake / "bronze" / "orders"),
+        "silver_path": str(lake / "silver"),
+        "state_path": str(lake / "_state" / "silver"),
+        "runs_path": str(lake / "_runs" / "silver"),
+    }
+
+
 def glue_argv(lake: Path, *, full_refresh: bool = False, reference_path: Path = SEEDS) -> list[str]:
     """The Glue-style arguments for a local lake: the same names the CloudFormation job passes."""
-    lake = Path(lake).resolve()
+    paths = lake_paths(lake)
     return [
         "--JOB_NAME", "bronze_to_silver_orders_local",
-        "--bronze_path", str(lake / "bronze" / "orders"),
-        "--silver_path", str(lake / "silver"),
+        "--bronze_path", paths["bronze_path"],
+        "--silver_path", paths["silver_path"],
         "--reference_path", str(Path(reference_path).resolve()),
-        "--state_path", str(lake / "_state" / "silver"),
-        "--runs_path", str(lake / "_runs" / "silver"),
+        "--state_path", paths["state_path"],
+        "--runs_path", paths["runs_path"],
         "--full_refresh", "true" if full_refresh else "false",
     ]  # fmt: skip
-
-
-def spark_session(
-    spark_master: str = "local[2]", shuffle_partitions: int = 4, driver_memory: str = "4g"
-) -> Any:
-    """A local session (or the running one: ``getOrCreate`` reuses e.g. the test session)."""
-    from lakehouse.java import ensure_java
-
-    ensure_java()
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    return (
-        SparkSession.builder.master(spark_master)
-        .appName("bronze_to_silver_orders")
-        .config("spark.driver.memory", driver_memory)
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.default.parallelism", str(shuffle_partitions))
-        .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
 
 
 def run_silver(
@@ -55,9 +43,11 @@ def run_silver(
     spark_master: str = "local[2]",
     shuffle_partitions: int = 4,
     driver_memory: str = "4g",
-) -> dict:
-    """Run the silver job on ``lake`` (reference data: the repository's seeds/) and return its run metrics."""
+) -> RunMetrics:
+    """Run the silver job on ``lake`` (reference data: the repository's seeds/) and return its run metrics.
+    Spark's own log goes to ``<lake>/_runs/silver/spark.log``."""
     from glue_jobs.bronze_to_silver_orders import main
 
-    spark_session(spark_master, shuffle_partitions, driver_memory)
+    log_file = Path(lake_paths(lake)["runs_path"]) / "spark.log"
+    local_session(spark_master, shuffle_partitions, driver_memory, log_file=log_file)
     return main(glue_argv(lake, full_refresh=full_refresh))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -40,9 +40,18 @@ def relative(root: str, path: str) -> str:
     return path[len(root) :] if path.startswith(root) else path
 
 
+CHUNK = 8 * 1024 * 1024
+
+
+def hidden(rel: str) -> bool:
+    """A path (relative to a listed root) with a part starting with ``_`` or ``.``: staging, temporary files."""
+    return any(part.startswith(("_", ".")) for part in rel.split("/"))
+
+
 class Storage(Protocol):
-    def list_files(self, root: str, suffix: str = "") -> list[FileInfo]:
-        """Every file below ``root`` (recursively) whose name ends with ``suffix``, sorted by path."""
+    def list_files(self, root: str, suffix: str = "", *, include_hidden: bool = False) -> list[FileInfo]:
+        """Every file below ``root`` (recursively) whose name ends with ``suffix``, sorted by path; files and
+        folders whose name starts with ``_`` or ``.`` only with ``include_hidden``."""
 
     def list_dirs(self, root: str) -> list[str]:
         """Names of the immediate sub-folders of ``root``."""
@@ -51,6 +60,9 @@ class Storage(Protocol):
 
     def read_bytes(self, path: str, length: int | None = None) -> bytes | None:
         """The file's content (the first ``length`` bytes when given), or None when it does not exist."""
+
+    def iter_bytes(self, path: str) -> Iterator[bytes]:
+        """The file's content as a stream of chunks (bounded memory for large files)."""
 
     def write_text(self, path: str, text: str) -> None:
         """Write a whole file atomically: readers see the old content or the new, never a part."""
@@ -65,6 +77,9 @@ class Storage(Protocol):
     def move_files(self, staged: str, target: str) -> None:
         """Move every file of folder ``staged`` into folder ``target`` (same names)."""
 
+    def move_file(self, staged: str, target: str) -> None:
+        """Put the file ``staged`` in place of the file ``target``, atomically for readers of ``target``."""
+
     def tidy_staged(self, path: str) -> None:
         """Remove side files a writer leaves next to the data (Hadoop's local ``.crc`` checksums)."""
 
@@ -72,15 +87,15 @@ class Storage(Protocol):
 class LocalStorage:
     """A folder on this machine; paths are absolute path strings."""
 
-    def list_files(self, root: str, suffix: str = "") -> list[FileInfo]:
+    def list_files(self, root: str, suffix: str = "", *, include_hidden: bool = False) -> list[FileInfo]:
         base = Path(root)
         if not base.is_dir():
             return []
         out = []
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
+            dirnames[:] = sorted(d for d in dirnames if include_hidden or not hidden(d))
             for name in filenames:
-                if name.endswith(suffix) and not name.startswith(("_", ".")):
+                if name.endswith(suffix) and (include_hidden or not hidden(name)):
                     full = os.path.join(dirpath, name)
                     out.append(FileInfo(full, os.path.getsize(full)))
         return sorted(out, key=lambda f: f.path)
@@ -98,6 +113,11 @@ class LocalStorage:
                 return handle.read() if length is None else handle.read(length)
         except FileNotFoundError:
             return None
+
+    def iter_bytes(self, path: str) -> Iterator[bytes]:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
 
     def write_text(self, path: str, text: str) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -126,6 +146,10 @@ class LocalStorage:
         os.makedirs(target, exist_ok=True)
         for name in sorted(os.listdir(staged)):
             os.replace(os.path.join(staged, name), os.path.join(target, name))
+
+    def move_file(self, staged: str, target: str) -> None:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(staged, target)
 
     def tidy_staged(self, path: str) -> None:
         for dirpath, _, filenames in os.walk(path):
@@ -158,13 +182,12 @@ class S3Storage:
             for obj in page.get("Contents", []):
                 yield bucket, obj["Key"], obj["Size"]
 
-    def list_files(self, root: str, suffix: str = "") -> list[FileInfo]:
+    def list_files(self, root: str, suffix: str = "", *, include_hidden: bool = False) -> list[FileInfo]:
         _, prefix = split_s3(root)
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         out = []
         for bucket, key, size in self._keys(root):
-            rel = key[len(prefix) :]
-            if any(part.startswith(("_", ".")) for part in rel.split("/")):
+            if not include_hidden and hidden(key[len(prefix) :]):
                 continue
             if key.endswith(suffix) and not key.endswith("/"):
                 out.append(FileInfo(f"s3://{bucket}/{key}", size))
@@ -198,6 +221,10 @@ class S3Storage:
             if getattr(exc, "response", {}).get("Error", {}).get("Code") in {"InvalidRange", "404"}:
                 return b"" if exc.response["Error"]["Code"] == "InvalidRange" else None
             raise
+
+    def iter_bytes(self, path: str) -> Iterator[bytes]:
+        bucket, key = split_s3(path)
+        yield from self.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(CHUNK)
 
     def write_text(self, path: str, text: str) -> None:
         bucket, key = split_s3(path)
@@ -236,6 +263,12 @@ class S3Storage:
 
     def move_files(self, staged: str, target: str) -> None:
         self._copy_tree(staged, target)
+
+    def move_file(self, staged: str, target: str) -> None:
+        # A copy is one atomic PUT of the target; ``staged`` stays until the swap is journalled as done.
+        src_bucket, src_key = split_s3(staged)
+        bucket, key = split_s3(target)
+        self.s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": src_bucket, "Key": src_key})
 
     def tidy_staged(self, path: str) -> None:
         bucket, _ = split_s3(path)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from glue_jobs.bronze import BRONZE_COLUMNS, CORRUPT
 
 # Stable reject reason codes, in the order they are checked (the first failing check is the row's reason).
 REASONS = (
+    "not_utf8",  # the file is not valid UTF-8 (read as Latin-1, every byte kept): the whole file is quarantined
     "missing_column",  # the file's header lacks a required column: the whole file is quarantined
     "malformed_row",  # the line does not parse into the header's fields (wrong field count, broken quoting)
     "missing_required_field",  # a required value is empty
+    "value_too_long",  # a value is longer than its column's bound (MAX_LENGTH), checked before any cast
     "bad_date",  # order_date is not a valid YYYY-MM-DD date
     "bad_quantity",  # quantity is not an integer (or does not fit in int)
     "non_positive_quantity",  # quantity <= 0
@@ -22,18 +25,23 @@ REASONS = (
     "unknown_product",  # not a seeds/products.csv product_code (after trim + upper-case)
 )
 
-SILVER_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "country",
-    "product",
-    "quantity",
-    "unit_price",
-    "revenue",
-    "source_file",
-    "ingested_at",
-    "order_date",
+# The silver_orders contract, declared once: the job writes it, reads it back with it, and the Glue table in
+# infra/ must match it (tests/infra checks). order_date, last, is the partition column.
+SILVER_SCHEMA = T.StructType(
+    [
+        T.StructField("order_id", T.StringType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("country", T.StringType()),
+        T.StructField("product", T.StringType()),
+        T.StructField("quantity", T.IntegerType()),
+        T.StructField("unit_price", T.DecimalType(10, 2)),
+        T.StructField("revenue", T.DecimalType(12, 2)),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("ingested_at", T.TimestampNTZType()),
+        T.StructField("order_date", T.DateType()),
+    ]
 )
+SILVER_COLUMNS = tuple(SILVER_SCHEMA.fieldNames())
 REJECTED_COLUMNS = (
     *BRONZE_COLUMNS,
     "raw_record",
@@ -46,25 +54,41 @@ INT_RE = r"^[+-]?[0-9]+$"
 PRICE_RE = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_REVENUE = 9_999_999_999.99
+# Characters (after trimming) a value may have. Every value is bounded *before* it is parsed: casting a price of
+# three million digits to decimal takes Spark minutes; these bounds are far above any valid value.
+MAX_LENGTH = {
+    "order_id": 64,
+    "order_date": 32,
+    "customer_id": 64,
+    "country": 16,
+    "product": 32,
+    "quantity": 20,
+    "unit_price": 40,
+}
 
 
 def validate(df: DataFrame, countries: set[str], products: set[str]) -> DataFrame:
     """Add the normalised, typed columns and ``reject_reason`` (null for a valid row) to raw bronze rows."""
     t = {c: F.trim(F.col(c)) for c in BRONZE_COLUMNS}
+    fits = {c: F.length(t[c]) <= MAX_LENGTH[c] for c in BRONZE_COLUMNS}
     country, product = F.upper(t["country"]), F.upper(t["product"])
-    qty_ok = t["quantity"].rlike(INT_RE)
-    price_ok = t["unit_price"].rlike(PRICE_RE)
-    order_date = F.when(t["order_date"].rlike(DATE_RE), F.expr("try_cast(trim(order_date) AS date)"))
+    qty_ok = fits["quantity"] & t["quantity"].rlike(INT_RE)
+    price_ok = fits["unit_price"] & t["unit_price"].rlike(PRICE_RE)
+    date_ok = fits["order_date"] & t["order_date"].rlike(DATE_RE)
+    order_date = F.when(date_ok, F.expr("try_cast(trim(order_date) AS date)"))
     quantity = F.when(qty_ok, F.expr("try_cast(trim(quantity) AS int)"))
     unit_price = F.when(price_ok, F.expr("try_cast(trim(unit_price) AS decimal(10,2))"))
     revenue_raw = quantity.cast("decimal(10,0)") * unit_price
-    missing_any = F.lit(False)
+    missing_any, too_long = F.lit(False), F.lit(False)
     for c in BRONZE_COLUMNS:
         missing_any = missing_any | t[c].isNull() | (t[c] == "")
+        too_long = too_long | ~fits[c]
     reason = (
-        F.when(F.col("_missing_column"), "missing_column")
+        F.when(F.col("_not_utf8"), "not_utf8")
+        .when(F.col("_missing_column"), "missing_column")
         .when(F.col(CORRUPT).isNotNull(), "malformed_row")
         .when(missing_any, "missing_required_field")
+        .when(too_long, "value_too_long")
         .when(order_date.isNull(), "bad_date")
         .when(quantity.isNull(), "bad_quantity")
         .when(quantity <= 0, "non_positive_quantity")

@@ -12,13 +12,30 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ingestion.batch import write_file
+from ingestion.batch import BRONZE_ORDERS, write_file
 from ingestion.defects import DEFECT_KINDS
 from ingestion.plan import RunPlan
 from ingestion.reference import load_reference
 from ingestion.sinks import LocalSink
 
 log = logging.getLogger(__name__)
+STALE_AFTER_S = 600  # a temporary file untouched this long belongs to no running ingest: one was killed
+
+
+def remove_stale_temporaries(lake: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Delete the hidden ``.<file>.tmp`` files that an ingest killed mid-write left in bronze (silver never
+    reads them, but nothing else would remove them). A running ingest's own file is seconds old: it stays."""
+    cutoff = time.time() - older_than_s
+    removed = []
+    for tmp in sorted((Path(lake) / BRONZE_ORDERS).glob("*/.*.tmp")):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+                log.warning("ingest: removed %s, left by an interrupted ingest", tmp)
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 @dataclass
@@ -64,6 +81,7 @@ def ingest_to_lake(
         rows_per_file=rows_per_file,
     )
     reference = load_reference()
+    remove_stale_temporaries(lake)
     sink = LocalSink(Path(lake))
     stamp = dt.datetime.now(dt.UTC) if ingested_at is None else ingested_at.astimezone(dt.UTC)
     run = uuid.uuid4().hex[:12]

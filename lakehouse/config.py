@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,15 @@ import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 ENV_PREFIX = "LAKEHOUSE_"
+FIRST_DATE = dt.date(1900, 1, 1)
+# Spark's memory sizes: a number and a unit (no unit: MiB for spark.driver.memory)
+MEMORY = re.compile(r"^([1-9][0-9]*)\s*(k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
+MEMORY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+MIN_DRIVER_MEMORY = 512 * 2**20  # Spark refuses to start a driver below ~450 MiB
+MASTER = re.compile(r"^(local(\[([1-9][0-9]*|\*)(,[1-9][0-9]*)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
+# Characters a local lake's path cannot hold: Spark and DuckDB read [ ] * ? { } in a path as a glob pattern,
+# and dbt's SQL puts the path between single quotes.
+LAKE_PATH_UNSAFE = "[]*?{}'"
 
 
 class ConfigError(ValueError):
@@ -29,6 +39,13 @@ class IngestConfig:
     def __post_init__(self) -> None:
         _check(1 <= self.rows <= 1_000_000_000, "ingest.rows", self.rows, "between 1 and 1,000,000,000")
         _check(1 <= self.days <= 3660, "ingest.days", self.days, "between 1 and 3660")
+        last_start = dt.date.max - dt.timedelta(days=self.days - 1)
+        _check(
+            FIRST_DATE <= self.start_date <= last_start,
+            "ingest.start_date",
+            self.start_date,
+            f"between {FIRST_DATE} and {last_start}, so that {self.days} days of orders end by {dt.date.max}",
+        )
         _check(self.seed >= 0, "ingest.seed", self.seed, "0 or more")
         _check(0.0 <= self.defect_rate <= 1.0, "ingest.defect_rate", self.defect_rate, "between 0 and 1")
         _check(
@@ -47,6 +64,43 @@ class SparkConfig:
 
     def __post_init__(self) -> None:
         _check(self.shuffle_partitions >= 1, "spark.shuffle_partitions", self.shuffle_partitions, "1 or more")
+        _check(
+            bool(MASTER.match(self.master)),
+            "spark.master",
+            self.master,
+            "a Spark master URL such as local[2], local[*] or spark://host:7077",
+        )
+        size = memory_bytes(self.driver_memory)
+        _check(
+            size is not None and size >= MIN_DRIVER_MEMORY,
+            "spark.driver_memory",
+            self.driver_memory,
+            "a size of at least 512m, such as 2g or 4096m",
+        )
+        physical = physical_memory()
+        if physical and size is not None:
+            _check(
+                size <= physical,
+                "spark.driver_memory",
+                self.driver_memory,
+                f"at most this machine's memory ({physical / 2**30:.1f} GiB)",
+            )
+
+
+def memory_bytes(text: str) -> int | None:
+    """A Spark memory size (``4g``, ``4096m``, ``512``: MiB) in bytes; None when it is not one."""
+    match = MEMORY.match(str(text).strip())
+    if not match:
+        return None
+    unit = (match.group(2) or "m")[0].lower()
+    return int(match.group(1)) * MEMORY_UNITS[unit]
+
+
+def physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not every platform tells
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,10 +115,32 @@ class Config:
     spark: SparkConfig = dataclasses.field(default_factory=SparkConfig)
     dbt: DbtConfig = dataclasses.field(default_factory=DbtConfig)
 
+    def __post_init__(self) -> None:
+        check_lake(self.lake)
+
+
+def check_lake(lake: Path) -> None:
+    """A lake path every stage can use: a folder (or nothing yet), without glob characters or quotes."""
+    unsafe = sorted({c for c in str(lake) if c in LAKE_PATH_UNSAFE})
+    _check(
+        not unsafe,
+        "lake",
+        str(lake),
+        f"a path without {' '.join(unsafe)} (Spark and DuckDB read [ ] * ? {{ }} as a file pattern, and ' ends "
+        "a SQL string): move the lake or pass --lake with another folder",
+    )
+    _check(
+        not lake.exists() or lake.is_dir(),
+        "lake",
+        str(lake),
+        "a folder, but it is a file: pass --lake with a folder (it is created when missing)",
+    )
+
 
 def _check(ok: bool, key: str, value: Any, expected: str) -> None:
     if not ok:
-        raise ConfigError(f"{key} is {value!r}; it must be {expected}")
+        shown = value.isoformat() if isinstance(value, dt.date) else repr(value)
+        raise ConfigError(f"{key} is {shown}; it must be {expected}")
 
 
 def _coerce(key: str, value: Any, kind: Any) -> Any:

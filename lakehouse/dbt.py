@@ -10,9 +10,11 @@ path, so the warehouse is `<lake>/warehouse.duckdb` and the silver source reads 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
@@ -39,21 +41,42 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _failure(args: Sequence[str], result: dbtRunnerResult) -> str:
+# dbt's headline for a failed node ("Runtime Error in model x (path)"): the cause is on the lines after it.
+_HEADLINE = re.compile(r"^(Runtime|Database|Compilation|Parsing|Dependency) Error( in .*)?$")
+
+
+def cause(message: str) -> str:
+    """The line of a dbt error message that says what went wrong, not dbt's generic headline."""
+    lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
+    meaningful = [line for line in lines if not _HEADLINE.match(line)]
+    return (meaningful or lines or [""])[0]
+
+
+FAILED = ("error", "fail", "runtime error")
+
+
+class _FailedNodes(list[str]):
+    """A dbtRunner callback that keeps each failed node with its cause, as the nodes finish: when a later step
+    raises (an on-run-end hook tripping over a model that failed), dbt's result no longer holds them."""
+
+    def __call__(self, event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        result = event.data.run_result
+        status = str(result.status).lower()
+        if status in FAILED:
+            message = cause(result.message)
+            self.append(f"{event.data.node_info.node_name} ({status}{': ' + message if message else ''})")
+
+
+def _failure(args: Sequence[str], result: dbtRunnerResult, failed: list[str]) -> str:
+    """One line: the nodes that failed (the cause), else the exception dbt raised."""
     command = "dbt " + " ".join(args[:1])
-    if result.exception is not None:
-        first = str(result.exception).strip().splitlines()
-        return f"{command} failed: {first[0] if first else type(result.exception).__name__}"
-    failed = []
-    for node in getattr(result.result, "results", None) or []:
-        status = str(getattr(node, "status", "")).lower()
-        if status in ("error", "fail", "runtime error"):
-            name = getattr(getattr(node, "node", None), "name", "?")
-            message = (getattr(node, "message", "") or "").strip().splitlines()
-            failed.append(f"{name} ({status}{': ' + message[0] if message else ''})")
     if failed:
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         return f"{command} failed: {len(failed)} node(s): {'; '.join(failed[:3])}{more} (see logs/dbt.log)"
+    if result.exception is not None:
+        return f"{command} failed: {cause(str(result.exception)) or type(result.exception).__name__}"
     return f"{command} failed (see logs/dbt.log)"
 
 
@@ -89,10 +112,11 @@ def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResu
     ]
     with _env(LAKEHOUSE_LAKE=str(lake)):
         # A fresh runner per call: no manifest is reused between invocations, so an edited model is seen.
+        failed = _FailedNodes()
         try:
-            result = dbtRunner().invoke(full)
+            result = dbtRunner(callbacks=[failed]).invoke(full)
         finally:
             _release_duckdb()
     if not result.success:
-        raise DbtError(_failure(args, result))
+        raise DbtError(_failure(args, result, failed))
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import time
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from glue_jobs.metrics import RunMetrics
 from lakehouse.config import IngestConfig, SparkConfig
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,9 @@ BRONZE_GLOB = "bronze/orders/ingest_date=*/*.csv"
 SILVER_GLOB = "silver/silver_orders/order_date=*/*.parquet"
 REJECTED_GLOB = "silver/silver_orders_rejected/ingest_date=*/*.parquet"
 GOLD_TABLES = ("gold_orders", "fct_orders", "dim_customers", "dim_products", "fct_country_monthly_kpis")
+
+
+DISK_FULL = "No space left on device"
 
 
 class StageError(RuntimeError):
@@ -36,13 +41,43 @@ def _stage(name: str) -> Iterator[None]:
     log.info("%s: done in %.1f s", name, time.perf_counter() - started)
 
 
+def _java_causes(exc: BaseException) -> list[Any]:
+    """The chain of Java exceptions behind a Py4J or PySpark error (outermost first); [] for a Python error."""
+    java = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
+    chain = []
+    while java is not None and len(chain) < 50:
+        chain.append(java)
+        java = java.getCause()
+    return chain
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def explain(name: str, exc: BaseException) -> str:
+    """One line for a stage's failure: the root cause (not a stack trace) and what to do about it."""
+    causes = [_first_line(str(java.toString())) for java in _java_causes(exc)]
+    text = " | ".join([str(exc), *causes])
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or DISK_FULL in text:
+        where = getattr(exc, "filename", None) or ""
+        return (
+            f"{name} failed: the disk is full ({DISK_FULL}{': ' + str(where) if where else ''}); nothing was "
+            f"committed: free some space, then run `lakehouse {name}` again"
+        )
+    if causes:
+        return f"{name} failed in Spark: {causes[-1]} (Spark's log: <lake>/_runs/silver/spark.log)"
+    return f"{name} failed: {_first_line(str(exc)) or type(exc).__name__}"
+
+
 def _guard(name: str, fn: Callable[[], T], errors: tuple[type[BaseException], ...]) -> T:
     """Run a stage; its own expected failures become a one-line StageError, anything else is a bug and propagates."""
     with _stage(name):
         try:
             return fn()
         except errors as exc:
-            raise StageError(f"{name} failed: {exc}") from exc
+            raise StageError(explain(name, exc)) from exc
 
 
 def ingest(
@@ -67,9 +102,18 @@ def ingest(
     )
 
 
-def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> dict[str, Any]:
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    return (Py4JJavaError, PySparkException)
+
+
+def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> RunMetrics:
+    from glue_jobs.commit import StateError
+    from glue_jobs.lease import LakeBusy, LeaseLost
     from glue_jobs.local import run_silver
-    from glue_jobs.runner import ReconciliationError
+    from glue_jobs.metrics import ReconciliationError
 
     return _guard(
         "silver",
@@ -80,30 +124,61 @@ def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> dic
             shuffle_partitions=spark.shuffle_partitions,
             driver_memory=spark.driver_memory,
         ),
-        (OSError, ValueError, ReconciliationError),
+        (OSError, ValueError, ReconciliationError, StateError, LakeBusy, LeaseLost, *_spark_errors()),
     )
 
 
-def silver_report(metrics: dict[str, Any]) -> str:
-    """A silver run's metrics as a few printable lines: where every bronze row went."""
-    reasons = metrics.get("rejected_by_reason") or {}
+def silver_report(metrics: RunMetrics) -> str:
+    """A silver run's metrics as a few printable lines: where every bronze row went, and every file not read."""
+    by_count = sorted(metrics.rejected_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
     lines = [
-        f"silver run {metrics.get('run_id', '?')}: {metrics.get('files_read', 0)} new bronze files, "
-        f"{metrics.get('partitions_touched', 0)} order_date partitions rewritten, {metrics.get('duration_s', 0):.1f} s",
-        f"  {metrics.get('rows_read', 0):>12,} rows read",
-        f"  {metrics.get('rows_written', 0):>12,} written to silver_orders",
-        f"  {metrics.get('rows_rejected', 0):>12,} quarantined in silver_orders_rejected",
-        *[f"  {n:>12,}   {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))],
-        f"  {metrics.get('duplicates_dropped', 0):>12,} duplicates dropped (another row of the same order_id won)",
+        f"silver run {metrics.run_id}: {metrics.files_read} new bronze files, "
+        f"{metrics.partitions_touched} order_date partitions rewritten, {metrics.duration_s:.1f} s",
+        f"  {metrics.rows_read:>12,} rows read",
+        f"  {metrics.rows_written:>12,} written to silver_orders",
+        f"  {metrics.rows_rejected:>12,} quarantined in silver_orders_rejected",
+        *[f"  {n:>12,}   {reason}" for reason, n in by_count],
+        f"  {metrics.duplicates_dropped:>12,} duplicates dropped (another row of the same order_id won)",
     ]
-    if metrics.get("superseded"):
-        lines.append(f"  {metrics['superseded']:>12,} silver rows replaced by a newer version")
-    for f in metrics.get("files_quarantined") or []:
-        lines.append(f"  file quarantined whole: {f['file']} (missing {', '.join(f['missing_columns'])})")
+    if metrics.superseded:
+        lines.append(f"  {metrics.superseded:>12,} silver rows replaced by a newer version")
+    for f in metrics.files_quarantined:
+        why = f"missing {', '.join(f.missing_columns)}" if f.missing_columns else f.reason
+        lines.append(f"  file quarantined whole: {f.file} ({why})")
+    lines += [f"  file changed since it was read, read again whole: {f}" for f in metrics.files_changed]
+    lines += [f"  file not read: {f.file} ({f.reason})" for f in metrics.files_not_read]
     return "\n".join(lines)
 
 
+def _lease(lake: Path, command: str) -> Any:
+    """The lake's lease for a local command (the one the silver job takes): one writer at a time."""
+    from glue_jobs.lease import Holder, hold
+    from glue_jobs.local import lake_paths
+    from glue_jobs.storage import LocalStorage
+
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return hold(LocalStorage(), lake_paths(lake)["state_path"], Holder.me(run_id, command))
+
+
+def finish_pending_silver(lake: Path) -> list[str]:
+    """Complete a silver commit that a killed run left half-applied (call it holding the lake's lease), so that
+    nothing reads silver half-swapped. No Spark needed: the journal lists the remaining file moves."""
+    from glue_jobs import commit
+    from glue_jobs.local import lake_paths
+    from glue_jobs.storage import LocalStorage
+
+    paths = lake_paths(lake)
+    finished = commit.recover(
+        LocalStorage(), commit.Paths(paths["silver_path"], paths["state_path"], paths["runs_path"])
+    )
+    for run_id in finished:
+        log.warning("gold: first completed silver run %s, which was interrupted during its commit", run_id)
+    return finished
+
+
 def gold(lake: Path, *, full_refresh: bool = False, select: str | None = None) -> Any:
+    from glue_jobs.commit import StateError
+    from glue_jobs.lease import LakeBusy
     from lakehouse.dbt import DbtError, run_dbt
 
     args = ["build"]
@@ -111,14 +186,49 @@ def gold(lake: Path, *, full_refresh: bool = False, select: str | None = None) -
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
-    return _guard("gold", lambda: run_dbt(args, lake), (DbtError,))
+
+    def build() -> Any:
+        with _lease(lake, "gold"):
+            finish_pending_silver(lake)
+            return run_dbt(args, lake)
+
+    return _guard("gold", build, (DbtError, LakeBusy, StateError, OSError))
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int | None:
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int | None:
     try:
-        return int(con.execute(sql).fetchone()[0])
+        return int(con.execute(sql, params).fetchone()[0])
     except duckdb.Error:
         return None
+
+
+def _duckdb_glob(path: Path) -> str:
+    """``path`` as a DuckDB glob pattern that matches it literally (``[`` opens a character class in a glob)."""
+    return "".join(f"[{c}]" if c in "[]*?{}" else c for c in str(path))
+
+
+def _last_run(lake: Path) -> RunMetrics | None:
+    runs = sorted((lake / "_runs" / "silver").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    try:
+        return RunMetrics.from_dict(json.loads(runs[-1].read_text())) if runs else None
+    except (OSError, ValueError, TypeError, AttributeError):  # a damaged run file: no line about it
+        return None
+
+
+def _open_warehouse(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException as exc:
+        holder = (
+            str(exc).split("Conflicting lock is held in", 1)[-1].strip().rstrip(".")
+            if "lock" in str(exc)
+            else ""
+        )
+        raise StageError(
+            f"the warehouse {warehouse} is in use by another process"
+            f"{' (' + _first_line(holder) + ')' if holder else ''} (`lakehouse gold` or dbt running?): wait for it "
+            "to finish, then run `lakehouse summary` again"
+        ) from exc
 
 
 def summary(lake: Path, top: int = 5) -> str:
@@ -131,25 +241,21 @@ def summary(lake: Path, top: int = 5) -> str:
     lines.append(f"  bronze   {bronze_rows:>12,} rows in {len(bronze_files)} CSV files   {lake / 'bronze'}")
 
     con = duckdb.connect()
-    silver_rows = _count(
-        con, f"select count(*) from read_parquet('{lake / SILVER_GLOB}', hive_partitioning=true)"
-    )
-    rejected_rows = _count(
-        con, f"select count(*) from read_parquet('{lake / REJECTED_GLOB}', hive_partitioning=true)"
-    )
+    query = "select count(*) from read_parquet(?, hive_partitioning=true)"
+    silver_rows = _count(con, query, [_duckdb_glob(lake) + "/" + SILVER_GLOB])
+    rejected_rows = _count(con, query, [_duckdb_glob(lake) + "/" + REJECTED_GLOB])
     lines.append(f"  silver   {silver_rows or 0:>12,} rows (silver_orders)       {lake / 'silver'}")
     lines.append(f"  rejected {rejected_rows or 0:>12,} rows (silver_orders_rejected, with a reason)")
-    runs = sorted((lake / "_runs" / "silver").glob("*.json"), key=lambda p: p.stat().st_mtime)
-    if runs:
-        last = json.loads(runs[-1].read_text())
+    last = _last_run(lake)
+    if last:
         lines.append(
-            f"  last silver run: {last.get('files_read', 0)} files, {last.get('rows_read', 0):,} rows read, "
-            f"{last.get('duplicates_dropped', 0):,} duplicates dropped"
+            f"  last silver run: {last.files_read} files, {last.rows_read:,} rows read, "
+            f"{last.duplicates_dropped:,} duplicates dropped"
         )
 
     warehouse = lake / "warehouse.duckdb"
     if warehouse.exists():
-        con = duckdb.connect(str(warehouse), read_only=True)
+        con = _open_warehouse(warehouse)
         lines.append("  gold     (DuckDB " + str(warehouse) + ")")
         for table in GOLD_TABLES:
             rows = _count(con, f"select count(*) from gold.{table}")

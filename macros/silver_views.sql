@@ -3,6 +3,8 @@
     views silver.silver_orders and silver.silver_orders_rejected over the Parquet files of the lake.
     A folder with no file yet (an empty lake, no rejected rows) gets an empty view with the contract's columns,
     so a query returns nothing instead of failing. Nothing to do on Athena: silver is in the Glue catalog.
+    A silver commit journal in silver/_staging/ means silver is half-swapped (a run committing, or killed while
+    committing): the build stops rather than read it; `lakehouse gold` completes the commit first.
 #}
 {% macro create_silver_views() -%}
     {{ return(adapter.dispatch('create_silver_views', 'lakehouse')()) }}
@@ -34,6 +36,10 @@
                     ~ "cast(null as timestamp) as ingested_at, cast(null as date) as ingest_date",
             },
         } -%}
+        {%- set journals = run_query("select file from glob('" ~ root ~ "/_staging/*/_journal.json')").columns[0].values() -%}
+        {%- if journals | length > 0 -%}
+            {%- do exceptions.raise_compiler_error("silver has an unfinished commit (" ~ journals[0] ~ "): run `lakehouse gold`, which completes it first, or `lakehouse silver`, then build again") -%}
+        {%- endif -%}
         {%- do run_query('create schema if not exists silver') -%}
         {%- for name, view in views.items() -%}
             {%- set files = run_query("select count(*) from glob('" ~ view.glob ~ "')").columns[0].values()[0] -%}

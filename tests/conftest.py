@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the shared Spark session, directly or through another fixture, is marked `spark`: `make
+    test-fast` leaves such tests out without each module having to remember the marker."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
 
 
 @pytest.fixture(scope="session")
@@ -20,23 +27,11 @@ def repo_root() -> Path:
 def spark() -> Iterator[object]:
     """One local Spark session for the whole test run: starting a JVM costs seconds, so it is shared.
 
-    The Glue job calls ``SparkSession.builder.getOrCreate()``, which returns this same session."""
-    from lakehouse.java import ensure_java
+    Built by the job's own ``glue_jobs.session`` (the settings live there, once); the Glue job calls
+    ``SparkSession.builder.getOrCreate()``, which returns this same session."""
+    from glue_jobs.session import local_session
 
-    ensure_java()
-    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("lakehouse-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
+    session = local_session("local[2]", shuffle_partitions=2, driver_memory="2g", app_name="lakehouse-tests")
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

@@ -37,7 +37,7 @@ import botocore.session
 
 from lakehouse.dbt import _env
 from tests.athena.engine import AthenaQueryError, Context, Engine, Outcome, duckdb_to_trino, render_value
-from tests.infra.infra_testlib import REPO_ROOT, load_package_module
+from tests.infra.helpers import REPO_ROOT, load_package_module
 from tests.infra.moto_aws import ACCOUNT, REGION, MotoServer
 
 TEMPLATE = REPO_ROOT / "infra" / "lakehouse.yaml"

@@ -18,7 +18,7 @@ from lakehouse.dbt import REPO, DbtError
 from tests.athena.engine import AthenaQueryError, as_prefix, split_s3
 from tests.athena.helpers import Build, build_both, dbt_args, scenario
 from tests.athena.standin import AthenaStandIn
-from tests.infra.infra_testlib import Resolver, load_template
+from tests.infra.helpers import Resolver, load_template
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
 

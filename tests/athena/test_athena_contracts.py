@@ -16,7 +16,7 @@ from ingestion.events import EventError, parse_event
 from lakehouse.dbt import run_dbt
 from tests.athena.helpers import dbt_args
 from tests.athena.standin import CREDENTIALS, patched_environ
-from tests.infra.infra_testlib import Resolver, load_package_module, load_template
+from tests.infra.helpers import Resolver, load_package_module, load_template
 
 
 @pytest.fixture(scope="module")

@@ -64,8 +64,8 @@ def test_the_duckdb_floor_writes_what_the_silver_job_writes(spark: object, tmp_p
     floor = run_silver_duckdb(lake / "bronze" / "orders", tmp_path / "floor", REPO / "seeds")
 
     for key in ("rows_read", "rows_written", "rows_rejected", "rejected_by_reason", "duplicates_dropped"):
-        assert floor[key] == job[key], key
-    assert job["duplicates_dropped"] > 2 and len(job["rejected_by_reason"]) >= 9, (
+        assert floor[key] == getattr(job, key), key
+    assert job.duplicates_dropped > 2 and len(job.rejected_by_reason) >= 9, (
         "the bronze must exercise the rules"
     )
     with duckdb.connect() as con:

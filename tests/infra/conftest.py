@@ -1,4 +1,4 @@
-"""Fixtures of the infra tests (helpers live in infra_testlib.py)."""
+"""Fixtures of the infra tests (helpers live in helpers.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from infra_testlib import Resolver, load_package_module, load_template
+
+from tests.infra.helpers import Resolver, load_package_module, load_template
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from infra_testlib import INFRA, REPO_ROOT, Resolver
+
+from tests.infra.helpers import INFRA, REPO_ROOT, Resolver
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 BUCKET = f"lakehouse-dev-lake-{ACCOUNT}-{REGION}"

@@ -15,7 +15,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from infra_testlib import REPO_ROOT, Resolver
+
+from tests.infra.helpers import REPO_ROOT, Resolver
 
 BRONZE_HEADER = "order_id,order_date,customer_id,country,product,quantity,unit_price"
 BRONZE_KEY = re.compile(r"bronze/orders/ingest_date=\d{4}-\d{2}-\d{2}/orders_lambda_\d{8}_\d{6}_[^/]+\.csv")

@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from infra_testlib import BIN, INFRA, REPO_ROOT
+
+from tests.infra.helpers import BIN, INFRA, REPO_ROOT
+
+pytestmark = pytest.mark.slow  # cfn-lint and checkov take seconds each: make lint runs them too
 
 TEMPLATES = sorted(INFRA.glob("*.yaml"))
 CHECKOV = REPO_ROOT / ".venv" / "tools" / "checkov" / "bin" / "checkov"

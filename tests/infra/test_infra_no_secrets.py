@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from infra_testlib import REPO_ROOT
+
+from tests.infra.helpers import REPO_ROOT
 
 FILES = sorted(
     p

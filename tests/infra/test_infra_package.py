@@ -13,7 +13,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from infra_testlib import REPO_ROOT
+
+from tests.infra.helpers import REPO_ROOT
 
 SEEDS = sorted(p.name for p in (REPO_ROOT / "seeds").glob("*.csv"))
 
@@ -135,7 +136,7 @@ def test_cli_exports_and_params(tmp_path: Path) -> None:
     outputs.write_text(json.dumps({"DbtAthenaRegion": "eu-west-1", "DbtAthenaS3StagingDir": "s3://b/athena-results/",
                                    "DbtAthenaS3DataDir": "s3://b/gold/", "DbtAthenaWorkgroup": "lakehouse-dev",
                                    "DbtAthenaSchema": "lakehouse_dev_gold", "DbtAthenaSilverDatabase": "lakehouse_dev_silver",
-                                   "DbtEnv": "dev"}))  # fmt: skip
+                                   "DbtEnv": "dev", "DbtProjectPrefix": "lakehouse"}))  # fmt: skip
     run = [sys.executable, str(REPO_ROOT / "infra" / "package.py")]
     gh = subprocess.run(
         [*run, "exports", "--github-env", str(outputs)], capture_output=True, text=True, check=True

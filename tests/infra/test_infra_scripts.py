@@ -23,8 +23,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from infra_testlib import REPO_ROOT
-from moto_aws import ACCOUNT, REGION, MotoServer, enforcing_iam
+
+from tests.infra.helpers import REPO_ROOT
+from tests.infra.moto_aws import ACCOUNT, REGION, MotoServer, enforcing_iam
 
 SCRIPTS = REPO_ROOT / "infra" / "scripts"
 VENV_BIN = Path(sys.executable).parent
@@ -36,7 +37,7 @@ CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
 
 
 @pytest.fixture(scope="module")

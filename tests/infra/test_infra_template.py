@@ -12,7 +12,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from infra_testlib import INFRA, REPO_ROOT, Resolver
+
+from tests.infra.helpers import INFRA, REPO_ROOT, Resolver
 
 GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "bronze_to_silver_orders.py"
 # The contract in docs/architecture.md, used until the job script exists.

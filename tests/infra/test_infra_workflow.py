@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from infra_testlib import REPO_ROOT
+
+from tests.infra.helpers import REPO_ROOT
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml"))
 CI = REPO_ROOT / ".github" / "workflows" / "ci.yml"

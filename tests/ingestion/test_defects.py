@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ingestion_oracle import HEADER, problems, read_rows
 
 from ingestion.defects import DEFECT_KINDS, KIND, plan_defects
 from ingestion.local import ingest_to_lake
+from tests.ingestion.helpers import HEADER, problems, read_rows
 
 ROWS = 6_000
 RATE = 0.1

@@ -6,11 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from ingestion_oracle import HEADER, REPO, problems, read_rows
 
 from ingestion.batch import generate_file
 from ingestion.plan import RunPlan
 from ingestion.reference import load_reference, reference_dir
+from tests.ingestion.helpers import HEADER, REPO, problems, read_rows
 
 START = dt.date(2026, 3, 1)
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import boto3
 import pytest
-from ingestion_oracle import HEADER, problems, read_rows
 from moto import mock_aws
 
 from ingestion import handler
 from ingestion.events import EventError, parse_event
+from tests.ingestion.helpers import HEADER, problems, read_rows
 
 KEY = re.compile(
     r"^(?P<prefix>.*)bronze/orders/ingest_date=(?P<day>\d{4}-\d{2}-\d{2})/"

@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
-from ingestion_oracle import HEADER, read_rows
 
 from ingestion.defects import DEFECT_KINDS
 from ingestion.local import IngestSummary, ingest_to_lake
+from tests.ingestion.helpers import HEADER, read_rows
 
 START = dt.date(2026, 2, 1)
 

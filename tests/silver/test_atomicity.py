@@ -59,11 +59,11 @@ def test_killed_during_swaps_then_rerun_equals_uninterrupted_run(
     assert not any("second" in f for f in bookmark), "the bookmark moves only after the swaps"
 
     recovery = run_job(killed)
-    assert len(recovery["recovered_runs"]) == 1
-    assert recovery["files_read"] == 0, "the interrupted run's file is not processed twice"
+    assert len(recovery.recovered_runs) == 1
+    assert recovery.files_read == 0, "the interrupted run's file is not processed twice"
     assert silver_rows(killed) == expected
     assert sorted(map(str, rejected_rows(killed))) == expected_rejected
-    interrupted = json.loads((killed / "_runs/silver" / f"{recovery['recovered_runs'][0]}.json").read_text())
+    interrupted = json.loads((killed / "_runs/silver" / f"{recovery.recovered_runs[0]}.json").read_text())
     assert interrupted["recovered"] is True and interrupted["files_read"] == 1
     assert interrupted["rows_read"] == 4 and interrupted["superseded"] == 3
     assert not any((killed / "silver/_staging").iterdir())
@@ -90,6 +90,6 @@ def test_killed_while_staging_is_discarded_and_redone(
     assert silver_rows(lake) == before
 
     metrics = run_job(lake)
-    assert metrics["files_read"] == 1 and metrics["recovered_runs"] == []
+    assert metrics.files_read == 1 and metrics.recovered_runs == []
     assert {k: v["quantity"] for k, v in silver_rows(lake).items()} == {"a": 7, "b": 8, "c": 9}
     assert not any((lake / "silver/_staging").iterdir())

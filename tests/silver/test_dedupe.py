@@ -40,6 +40,6 @@ def test_latest_ingest_wins_and_duplicates_are_counted(lake: Path, run_job: Call
     rows = silver_rows(lake)
     assert {k: v["quantity"] for k, v in rows.items()} == {"a": 2, "b": 3, "c": 4, "d": 1}
     assert rows["a"]["source_file"] == "orders_lambda_20260302_100000_aaa.csv"
-    assert metrics["duplicates_dropped"] == 5
-    assert metrics["rows_rejected"] == 1
-    assert metrics["rows_read"] == 10 == metrics["rows_written"] + metrics["rows_rejected"] + 5
+    assert metrics.duplicates_dropped == 5
+    assert metrics.rows_rejected == 1
+    assert metrics.rows_read == 10 == metrics.rows_written + metrics.rows_rejected + 5

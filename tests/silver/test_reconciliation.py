@@ -92,14 +92,14 @@ def test_every_row_is_in_silver_rejected_with_its_reason_or_a_counted_duplicate(
     rows = silver_rows(lake)
     assert set(rows) == valid_ids
     assert all(rows[order_id]["quantity"] == q for order_id, q in corrected.items()), "late corrections win"
-    assert metrics["duplicates_dropped"] == kinds["duplicate"] + kinds["late_correction"]
+    assert metrics.duplicates_dropped == kinds["duplicate"] + kinds["late_correction"]
     assert (
-        metrics["rows_read"]
+        metrics.rows_read
         == 20_000
-        == metrics["rows_written"] + metrics["rows_rejected"] + metrics["duplicates_dropped"]
+        == metrics.rows_written + metrics.rows_rejected + metrics.duplicates_dropped
     )
-    assert metrics["rows_written"] == len(rows)
-    run_file = lake / "_runs" / "silver" / f"{metrics['run_id']}.json"
+    assert metrics.rows_written == len(rows)
+    run_file = lake / "_runs" / "silver" / f"{metrics.run_id}.json"
     assert json.loads(run_file.read_text())["rows_read"] == 20_000
 
 
@@ -110,7 +110,7 @@ def test_duckdb_baseline_builds_the_same_silver(generated: tuple[Path, dict], tm
     repo = Path(__file__).resolve().parents[2]
     base = run_silver_duckdb(lake / "bronze" / "orders", tmp_path / "silver", repo / "seeds")
     for key in ("rows_read", "rows_written", "rows_rejected", "rejected_by_reason", "duplicates_dropped"):
-        assert base[key] == metrics[key], key
+        assert base[key] == getattr(metrics, key), key
     query = "select * exclude (ingested_at) from read_parquet('{}/silver_orders/*/*.parquet', hive_partitioning=true) order by order_id"
     with duckdb.connect() as con:
         spark_rows = con.execute(query.format(lake / "silver")).fetchall()

@@ -49,9 +49,9 @@ def test_reordered_extra_and_missing_columns(lake: Path, run_job: Callable[..., 
         ("e", "missing_column"),
     ]
     assert all(r["unit_price"] is None and r["quantity"] in {"4", "5"} for r in rejected)
-    assert metrics["files_read"] == 5
-    assert [q["missing_columns"] for q in metrics["files_quarantined"]] == [["unit_price"]]
-    assert metrics["rows_read"] == 6 and metrics["rows_rejected"] == 2 and metrics["rows_written"] == 4
+    assert metrics.files_read == 5
+    assert [q.missing_columns for q in metrics.files_quarantined] == [("unit_price",)]
+    assert metrics.rows_read == 6 and metrics.rows_rejected == 2 and metrics.rows_written == 4
 
 
 def test_empty_and_header_only_files_are_read_without_rows(lake: Path, run_job: Callable[..., dict]) -> None:
@@ -60,5 +60,5 @@ def test_empty_and_header_only_files_are_read_without_rows(lake: Path, run_job: 
     empty.write_text("")
     bronze_file(lake, "20260302_082000", "one", ["a,2026-03-01,C1,US,P001,1,1.00"])
     metrics = run_job(lake)
-    assert metrics["files_read"] == 3 and metrics["rows_read"] == 1
+    assert metrics.files_read == 3 and metrics.rows_read == 1
     assert set(silver_rows(lake)) == {"a"}

@@ -11,8 +11,8 @@ from moto import mock_aws
 
 from glue_jobs import bronze_to_silver_orders as script
 from glue_jobs import commit
-from glue_jobs.bronze import parse_header
-from glue_jobs.runner import ReconciliationError, check
+from glue_jobs.inventory import parse_header
+from glue_jobs.metrics import ReconciliationError, RunMetrics
 from glue_jobs.storage import LocalStorage, S3Storage, storage_for
 
 BUCKET = "lake-bucket"
@@ -57,6 +57,7 @@ def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: p
     _put(s3, "lake/silver/silver_orders/order_date=2026-03-09/old.parquet", b"gone")
     _put(s3, "lake/silver/silver_orders_rejected/ingest_date=2026-03-03/r0.parquet", b"r0")
     staging = paths.staging("run1")
+    bookmark = {"ingest_date=2026-03-03/f.csv": 10}
     _put(s3, "lake/silver/_staging/run1/silver_orders/order_date=2026-03-01/new.parquet", b"new1")
     _put(s3, "lake/silver/_staging/run1/silver_orders/order_date=2026-03-02/new.parquet", b"new2")
     _put(s3, "lake/silver/_staging/run1/silver_orders_rejected/ingest_date=2026-03-03/r1.parquet", b"r1")
@@ -70,8 +71,8 @@ def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: p
                 "staged": f"{staging}/silver_orders_rejected/ingest_date=2026-03-03",
                 "target": f"{base}/silver/silver_orders_rejected/ingest_date=2026-03-03",
             },
+            commit.bookmark_swap(s3, paths, "run1", bookmark),
         ],
-        "bookmark": {"ingest_date=2026-03-03/f.csv": 10},
         "metrics": {"run_id": "run1", "rows_read": 1},
     }  # fmt: skip
     commit.write_journal(s3, paths, "run1", journal)
@@ -97,7 +98,7 @@ def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: p
         "silver_orders_rejected/ingest_date=2026-03-03/r1.parquet",
     ]
     assert not s3.list_files(staging) and not s3.exists(staging)
-    assert json.loads(s3.read_bytes(paths.bookmark))["files"] == journal["bookmark"]
+    assert json.loads(s3.read_bytes(paths.bookmark))["files"] == bookmark
     assert json.loads(s3.read_bytes(paths.run_file("run1")))["recovered"] is True
     assert commit.recover(s3, paths) == []
 
@@ -147,9 +148,17 @@ def test_header_parsing_normalises_names() -> None:
 
 
 def test_reconciliation_failure_is_loud() -> None:
-    ok = {"run_id": "r", "rows_read": 10, "rows_written": 6, "rows_rejected": 3, "duplicates_dropped": 1}
-    check({**ok, "rejected_by_reason": {"bad_date": 3}})
+    ok = {
+        "rows_read": 10,
+        "records_counted": 10,
+        "rows_written": 6,
+        "rows_rejected": 3,
+        "duplicates_dropped": 1,
+    }
+    RunMetrics("r", **ok, rejected_by_reason={"bad_date": 3}).check()
     with pytest.raises(ReconciliationError, match="does not reconcile"):
-        check({**ok, "rows_written": 5, "rejected_by_reason": {"bad_date": 3}})
+        RunMetrics("r", **{**ok, "rows_written": 5}, rejected_by_reason={"bad_date": 3}).check()
     with pytest.raises(ReconciliationError):
-        check({**ok, "rejected_by_reason": {"bad_date": 2}})
+        RunMetrics("r", **ok, rejected_by_reason={"bad_date": 2}).check()
+    with pytest.raises(ReconciliationError, match="records_counted=11, rows_read=10"):
+        RunMetrics("r", **{**ok, "records_counted": 11}, rejected_by_reason={"bad_date": 3}).check()

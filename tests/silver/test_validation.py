@@ -39,6 +39,15 @@ CASES = {
     "revenue,2026-03-01,C1,US,P001,2000000000,99999999.99": "revenue_overflow",
     "country,2026-03-01,C1,XX,P001,2,10.50": "unknown_country",
     "product,2026-03-01,C1,US,P999,2,10.50": "unknown_product",
+    # every value is bounded before it is parsed (transform.MAX_LENGTH)
+    f"{'i' * 65},2026-03-01,C1,US,P001,2,10.50": "value_too_long",
+    f"longdate,2026-03-01{'0' * 23},C1,US,P001,2,10.50": "value_too_long",
+    f"longcustomer,2026-03-01,{'C' * 65},US,P001,2,10.50": "value_too_long",
+    f"longcountry,2026-03-01,C1,{'U' * 17},P001,2,10.50": "value_too_long",
+    f"longproduct,2026-03-01,C1,US,{'P' * 33},2,10.50": "value_too_long",
+    f"longqty,2026-03-01,C1,US,P001,{'1' * 21},10.50": "value_too_long",
+    f"longprice,2026-03-01,C1,US,P001,2,{'1' * 41}": "value_too_long",
+    f"maxprice,2026-03-01,C1,US,P001,2,{'0' * 37}1.5": None,  # at the bound: parsed (leading zeros)
 }
 
 
@@ -75,20 +84,20 @@ def test_rejected_rows_keep_raw_values_and_provenance(validated_lake: tuple[Path
     for reason in CASES.values():
         if reason:
             expected[reason] = expected.get(reason, 0) + 1
-    assert metrics["rejected_by_reason"] == expected
+    assert metrics.rejected_by_reason == expected
 
 
 def test_noise_is_normalised_not_rejected(validated_lake: tuple[Path, dict]) -> None:
     lake, metrics = validated_lake
     rows = silver_rows(lake)
-    assert set(rows) == {"ok", "noise", "lower"}
+    assert set(rows) == {"ok", "noise", "lower", "maxprice"}
     assert rows["noise"]["customer_id"] == "C2"
     assert (rows["noise"]["country"], rows["noise"]["product"]) == ("GB", "P002")
     assert (rows["noise"]["quantity"], rows["noise"]["unit_price"]) == (3, Decimal("1.00"))
     assert rows["lower"]["revenue"] == Decimal("5.00")
     assert rows["ok"]["revenue"] == Decimal("21.00")
-    assert metrics["rows_read"] == len(CASES)
-    assert metrics["rows_written"] == 3
+    assert metrics.rows_read == len(CASES)
+    assert metrics.rows_written == 4
 
 
 def test_silver_schema_matches_the_contract(validated_lake: tuple[Path, dict]) -> None:

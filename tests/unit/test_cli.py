@@ -49,21 +49,27 @@ def test_summary_of_an_empty_lake(tmp_path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_silver_report_accounts_for_every_row() -> None:
+    from glue_jobs.metrics import FileNote, RunMetrics
     from lakehouse.pipeline import silver_report
 
-    metrics = {
-        "run_id": "r1",
-        "files_read": 3,
-        "partitions_touched": 2,
-        "duration_s": 4.25,
-        "rows_read": 1010,
-        "rows_written": 990,
-        "rows_rejected": 15,
-        "rejected_by_reason": {"bad_date": 5, "unknown_country": 10},
-        "duplicates_dropped": 5,
-        "superseded": 7,
-        "files_quarantined": [{"file": "b/x.csv", "missing_columns": ["quantity"]}],
-    }
+    metrics = RunMetrics(
+        "r1",
+        files_read=3,
+        partitions_touched=2,
+        duration_s=4.25,
+        rows_read=1010,
+        rows_written=990,
+        rows_rejected=15,
+        rejected_by_reason={"bad_date": 5, "unknown_country": 10},
+        duplicates_dropped=5,
+        superseded=7,
+        files_quarantined=[
+            FileNote("b/x.csv", "missing_column", ("quantity",)),
+            FileNote("b/y.csv", "not_utf8"),
+        ],
+        files_changed=["ingest_date=2026-03-01/z.csv"],
+        files_not_read=[FileNote("b/notes.txt", "not a CSV: only .csv and .csv.gz files are read")],
+    )
     assert silver_report(metrics).splitlines() == [
         "silver run r1: 3 new bronze files, 2 order_date partitions rewritten, 4.2 s",
         "         1,010 rows read",
@@ -74,4 +80,7 @@ def test_silver_report_accounts_for_every_row() -> None:
         "             5 duplicates dropped (another row of the same order_id won)",
         "             7 silver rows replaced by a newer version",
         "  file quarantined whole: b/x.csv (missing quantity)",
+        "  file quarantined whole: b/y.csv (not_utf8)",
+        "  file changed since it was read, read again whole: ingest_date=2026-03-01/z.csv",
+        "  file not read: b/notes.txt (not a CSV: only .csv and .csv.gz files are read)",
     ]
