@@ -2,22 +2,82 @@
     Incremental helpers shared by the marts.
 
     Every mart stores the newest ingested_at it has absorbed (`last_ingested_at`, or `ingested_at` on
-    fct_orders). An incremental run takes the orders ingested after that watermark minus var('lookback_days'),
-    finds the keys they touch (dates, customers, products, months) and recomputes those keys from the
-    full history, then merges them on the mart's unique_key. A correction carries a new ingested_at, so it is
-    always picked up, however old its order_date.
+    fct_orders). An incremental run takes the order versions ingested after that watermark minus
+    var('lookback_days'), from the log of every version gold has seen (int_order_versions), finds the keys they
+    touch, in their new version and in the one they replace (dates, customers, products, months), recomputes those
+    keys from the full history, and merges them on the mart's unique_key; a key left with no order is deleted
+    (merge_deleting_emptied_keys). A correction carries a new ingested_at, so it is always picked up, however old
+    its order_date, and the keys it left are recomputed too.
+
+    Cost that follows the new data: when a model runs against the warehouse, the watermark and the small key lists
+    (dates, months, products) are fetched first (run_query) and written into the model's SQL as literals, so
+    DuckDB's zone maps and Athena's Iceberg file and partition bounds can skip the rest of the history; the merge
+    into the target gets the same literals (prune_merge_target). Unit tests and `dbt compile` render the same
+    logic as subqueries.
 #}
 
-{# A boolean SQL expression: is this row newer than the mart's watermark minus the lookback? #}
-{% macro is_recently_ingested(column='ingested_at', watermark_column='last_ingested_at') -%}
-    {{ column }} > (
-        select
-            coalesce(
-                {{ lakehouse.lookback_start('max(' ~ watermark_column ~ ')') }},
-                cast('1900-01-01 00:00:00' as {{ lakehouse.type_timestamp() }})
-            )
-        from {{ this }}
-    )
+{#
+    The start of an incremental run's window: the newest `watermark_column` of `this` minus var('lookback_days')
+    (1900-01-01 for an empty table), as a SQL timestamp: a literal when the model runs against the warehouse, so
+    a filter on it can prune; the subquery otherwise.
+#}
+{% macro incremental_window_start(watermark_column='last_ingested_at') -%}
+    {%- set start = 'coalesce(' ~ lakehouse.lookback_start('max(' ~ watermark_column ~ ')')
+        ~ ", cast('1900-01-01 00:00:00' as " ~ lakehouse.type_timestamp() ~ '))' -%}
+    {%- if lakehouse.reads_warehouse() -%}
+        {%- set found = run_query('select cast(' ~ start ~ ' as varchar) from ' ~ this).columns[0].values()[0] -%}
+        {{ return("cast('" ~ found ~ "' as " ~ lakehouse.type_timestamp() ~ ")") }}
+    {%- endif -%}
+    {{ return('(select ' ~ start ~ ' from ' ~ this ~ ')') }}
+{%- endmacro %}
+
+{#
+    True while a model is rendered to run against the warehouse (dbt run, build, compile with a connection):
+    run_query may read the tables. False when parsing, in unit tests (their inputs are fixtures, not tables) and under
+    --no-introspect.
+#}
+{% macro reads_warehouse() -%}
+    {{ return(execute and model.resource_type == 'model' and flags.INTROSPECT is not sameas false) }}
+{%- endmacro %}
+
+{#
+    The right-hand side of `x in ...` for the values of the one-column `query`: a list of literals of `data_type`
+    when the model runs against the warehouse (what zone maps and partition bounds can use), the subquery otherwise.
+    For small key sets only (dates, months, products): a list is written into the SQL.
+#}
+{% macro key_list(query, data_type) -%}
+    {%- if not lakehouse.reads_warehouse() -%}
+        {{ return('(' ~ query ~ ')') }}
+    {%- endif -%}
+    {%- set literals = [] -%}
+    {%- for value in run_query(query).columns[0].values() if value is not none -%}
+        {%- do literals.append("cast('" ~ (value | string | replace("'", "''")) ~ "' as " ~ data_type ~ ")") -%}
+    {%- endfor -%}
+    {{ return('(' ~ ((literals | unique | sort | join(', ')) or 'cast(null as ' ~ data_type ~ ')') ~ ')') }}
+{%- endmacro %}
+
+{#
+    The keys that the order versions ingested after `start` touch, in their new version and in the version each
+    replaced: a query returning `columns` (some of order_date, customer_id, country, product) from
+    int_order_versions and, unless `with_fct_orders` is false, from the orders of fct_orders ingested after `start`
+    (the same new versions: so a mart built without the log, `dbt build -s fct_orders+`, still takes every new
+    and late order, as it did before the log). A mart recomputes these keys; one that no order holds any more is
+    deleted.
+#}
+{% macro changed_keys(columns, start, with_fct_orders=true) -%}
+    {%- set log = ref('int_order_versions') -%}
+    {%- set previous = [] -%}
+    {%- for column in columns -%}
+        {%- do previous.append('previous_' ~ column ~ ' as ' ~ column) -%}
+    {%- endfor -%}
+    select {{ columns | join(', ') }} from {{ log }} where ingested_at > {{ start }}
+    union
+    select {{ previous | join(', ') }} from {{ log }}
+    where ingested_at > {{ start }} and previous_order_date is not null
+    {%- if with_fct_orders %}
+    union
+    select {{ columns | join(', ') }} from {{ ref('fct_orders') }} where ingested_at > {{ start }}
+    {%- endif %}
 {%- endmacro %}
 
 {#
@@ -61,12 +121,4 @@
 
 {% macro default__min_by(value, key) -%}
     min_by({{ value }}, {{ key }})
-{%- endmacro %}
-
-{#
-    Orders a customer's orders: earliest order_date first, then order_id. One sortable string, so "the first
-    order" is an aggregate (min_by) instead of a window over the whole history. ISO dates sort as strings.
-#}
-{% macro first_order_key(order_date='order_date', order_id='order_id') -%}
-    {{ dbt.concat(["cast(" ~ order_date ~ " as varchar)", "'|'", order_id]) }}
 {%- endmacro %}

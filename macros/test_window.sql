@@ -27,21 +27,31 @@
 {#
     Which relations get a window. `anchor`: the model and column whose newest value is the mark (the watermark
     its merges use); `rows`: the rows of the tested relation a build since the mark could have changed, with
-    {start} = mark minus the lookback, and {fct_orders} = the fct_orders relation.
+    {start} = mark minus the lookback, and {<model>} = that model's relation (fct_orders, int_order_versions).
     - fct_orders: merged rows are exactly those ingested after {start}.
-    - dim_customers: a recomputed customer has an order ingested after {start}, so its last_ingested_at is after it.
+    - int_order_versions: appended rows are exactly those ingested after {start}.
+    - dim_customers: a recomputed customer has an order ingested after {start} (its last_ingested_at is after it),
+      or a correction took an order away from it: the previous customers of the versions logged after {start}.
     - gold_orders: whole order dates are recomputed, including grains whose newest order is old (a grain a
-      correction moved an order out of): the dates of the orders ingested after {start}, as the model finds them.
+      correction moved an order out of): the dates of the order versions logged after {start} and of the versions
+      they replaced, as the model finds them.
     - the silver source and the views over it: the silver rows ingested after {start}, as fct_orders reads them.
 #}
 {% macro test_window_specs() -%}
     {%- set silver_rows = {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}'} -%}
     {{ return({
         'fct_orders': {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}'},
-        'dim_customers': {'anchor': ['dim_customers', 'last_ingested_at'], 'rows': 'last_ingested_at > {start}'},
+        'int_order_versions': {'anchor': ['int_order_versions', 'ingested_at'], 'rows': 'ingested_at > {start}'},
+        'dim_customers': {
+            'anchor': ['dim_customers', 'last_ingested_at'],
+            'rows': 'last_ingested_at > {start} or customer_id in (select previous_customer_id'
+                ~ ' from {int_order_versions} where ingested_at > {start})',
+        },
         'gold_orders': {
             'anchor': ['gold_orders', 'last_ingested_at'],
-            'rows': 'order_date in (select order_date from {fct_orders} where ingested_at > {start})',
+            'rows': 'order_date in (select order_date from {int_order_versions} where ingested_at > {start}'
+                ~ ' union select previous_order_date from {int_order_versions} where ingested_at > {start}'
+                ~ ' union select order_date from {fct_orders} where ingested_at > {start})',
         },
         'silver_orders': silver_rows,
         'stg_orders': silver_rows,
@@ -75,10 +85,11 @@
     {%- if start is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = spec['rows'] | replace('{start}', start) -%}
-    {%- if '{fct_orders}' in rows -%}
-        {%- set rows = rows | replace('{fct_orders}', lakehouse.model_relation('fct_orders') | string) -%}
-    {%- endif -%}
+    {%- set expanded = namespace(rows=spec['rows'] | replace('{start}', start)) -%}
+    {%- for name in ['fct_orders', 'int_order_versions'] -%}
+        {%- set expanded.rows = expanded.rows | replace('{' ~ name ~ '}', lakehouse.model_relation(name) | string) -%}
+    {%- endfor -%}
+    {%- set rows = expanded.rows -%}
     {%- set test = model.get('test_metadata') or {} -%}
     {%- set kwargs = test.get('kwargs') or {} -%}
     {%- if test.get('name') == 'unique' -%}

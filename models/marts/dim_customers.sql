@@ -1,27 +1,27 @@
+{{ config(lakehouse.merge_deleting_emptied_keys('order_count')) }}
+-- depends_on: {{ ref('int_order_versions') }}
+{%- if is_incremental() %}
+{%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
+{%- endif %}
+
 -- One row per customer: first and last order date, orders, lifetime revenue and home country.
 -- Home country = the country with the most orders; ties go to the higher revenue there, then the smallest code.
--- Incremental: every customer with a recently ingested order is recomputed from their whole history.
+-- Incremental: every customer with a recently ingested order version, or whose order a correction gave to another
+-- customer, is recomputed from their whole history; a customer left with no order is emitted with
+-- order_count = 0, which the merge deletes.
 with
-
-orders as (
-
-    select * from {{ ref('fct_orders') }}
-
-),
 
 {% if is_incremental() %}
 affected_customers as (
 
-    select distinct customer_id
-    from orders
-    where {{ lakehouse.is_recently_ingested('ingested_at') }}
+    {{ lakehouse.changed_keys(['customer_id'], start) }}
 
 ),
 {% endif %}
 
 customer_orders as (
 
-    select * from orders
+    select * from {{ ref('fct_orders') }}
     {% if is_incremental() %}
     where customer_id in (select affected_customers.customer_id from affected_customers)
     {%- endif %}
@@ -81,19 +81,52 @@ customer_totals as (
 
 ),
 
-final as (
+customers as (
 
     select
-        cast(customer_totals.customer_id as varchar) as customer_id,
-        cast(home_countries.home_country as varchar) as home_country,
-        cast(customer_totals.first_order_date as date) as first_order_date,
-        cast(customer_totals.last_order_date as date) as last_order_date,
-        cast(customer_totals.order_count as bigint) as order_count,
-        cast(customer_totals.lifetime_revenue as decimal(18, 2)) as lifetime_revenue,
-        cast(customer_totals.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+        customer_totals.customer_id,
+        home_countries.home_country,
+        customer_totals.first_order_date,
+        customer_totals.last_order_date,
+        customer_totals.order_count,
+        customer_totals.lifetime_revenue,
+        customer_totals.last_ingested_at
 
     from customer_totals
     inner join home_countries on customer_totals.customer_id = home_countries.customer_id
+
+),
+
+merged as (
+
+    {% if is_incremental() -%}
+    {{ lakehouse.with_emptied_keys(
+        'customers',
+        'affected_customers',
+        ['customer_id'],
+        [
+            'customer_id', 'home_country', 'first_order_date', 'last_order_date', 'order_count', 'lifetime_revenue',
+            'last_ingested_at',
+        ],
+    ) }}
+    {%- else -%}
+    select * from customers
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        cast(customer_id as varchar) as customer_id,
+        cast(home_country as varchar) as home_country,
+        cast(first_order_date as date) as first_order_date,
+        cast(last_order_date as date) as last_order_date,
+        cast(order_count as bigint) as order_count,
+        cast(lifetime_revenue as decimal(18, 2)) as lifetime_revenue,
+        cast(last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+
+    from merged
 
 )
 

@@ -1,31 +1,28 @@
-{{ config(partitioned_by=lakehouse.partition_by_month('order_date')) }}
+{{ config(
+    partitioned_by=lakehouse.partition_by_month('order_date'),
+    **lakehouse.merge_deleting_emptied_keys('order_count'),
+) }}
+-- depends_on: {{ ref('int_order_versions') }}
+{%- if is_incremental() %}
+{%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
+{%- set changed_grains = lakehouse.changed_keys(['order_date', 'country', 'product'], start) %}
+{%- set affected_dates = lakehouse.key_list(
+    'select order_date from (' ~ changed_grains ~ ') as changed_grains', 'date'
+) %}
+{%- do lakehouse.prune_merge_target('order_date', affected_dates) %}
+{%- endif %}
 
 -- Sales per order date, country and product: the table the dashboard reads.
--- Incremental: every order date touched by a recently ingested order (new, late or corrected) is recomputed
--- whole from fct_orders, and merged on (order_date, country, product).
+-- Incremental: every order date touched by a recently ingested order version (new, late or corrected), or left by
+-- a corrected order, is recomputed whole from fct_orders and merged on (order_date, country, product); a grain
+-- the corrections emptied is emitted with order_count = 0, which the merge deletes.
 with
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
-
-),
-
-{% if is_incremental() %}
-affected_dates as (
-
-    select distinct order_date
-    from orders
-    where {{ lakehouse.is_recently_ingested('ingested_at') }}
-
-),
-{% endif %}
-
-scoped as (
-
-    select * from orders
     {% if is_incremental() %}
-    where order_date in (select affected_dates.order_date from affected_dates)
+    where order_date in {{ affected_dates }}
     {%- endif %}
 
 ),
@@ -38,11 +35,35 @@ aggregated as (
         product,
         sum(quantity) as total_quantity,
         sum(revenue) as total_revenue,
-        count(distinct order_id) as order_count,
+        -- fct_orders holds one row per order_id (tested unique)
+        count(*) as order_count,
         max(ingested_at) as last_ingested_at
 
-    from scoped
+    from orders
     group by order_date, country, product
+
+),
+
+{% if is_incremental() %}
+changed_grains as (
+
+    {{ changed_grains }}
+
+),
+{% endif %}
+
+merged as (
+
+    {% if is_incremental() -%}
+    {{ lakehouse.with_emptied_keys(
+        'aggregated',
+        'changed_grains',
+        ['order_date', 'country', 'product'],
+        ['order_date', 'country', 'product', 'total_quantity', 'total_revenue', 'order_count', 'last_ingested_at'],
+    ) }}
+    {%- else -%}
+    select * from aggregated
+    {%- endif %}
 
 ),
 
@@ -57,7 +78,7 @@ final as (
         cast(order_count as bigint) as order_count,
         cast(last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
 
-    from aggregated
+    from merged
 
 )
 

@@ -70,8 +70,18 @@ def test_the_builds_ran_dbt_athenas_seeds_iceberg_ctas_and_merge(builds: dict[st
 
 def test_the_incremental_build_rendered_the_incremental_branch(builds: dict[str, Build]) -> None:
     compiled = builds["incremental"].compiled
-    assert "affected_dates" in compiled["gold_orders"]
-    assert "affected_dates" not in builds["full_refresh"].compiled["gold_orders"]
+    assert "changed_grains" in compiled["gold_orders"]
+    assert "changed_grains" not in builds["full_refresh"].compiled["gold_orders"]
+    # the merges read only the order dates the run touches, and delete the grains corrections emptied
+    merges = {
+        s.sql.split("merge into")[1].split()[0].split(".")[-1].strip('"'): s.sql
+        for s in builds["incremental"].statements
+        if s.kind == "merge"
+    }
+    assert all("target.order_date in (cast(" in merges[m] for m in ("fct_orders", "gold_orders"))
+    assert all(
+        "then delete" in merges[m] for m in ("gold_orders", "dim_customers", "fct_country_monthly_kpis")
+    )
 
 
 @pytest.mark.parametrize("step", ["first", "incremental"])

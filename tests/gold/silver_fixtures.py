@@ -125,6 +125,8 @@ def base_orders() -> list[Order]:
             )
     # a customer whose only order is in February: a late January order will make them new in January instead
     orders.append(("O00500", "2026-02-05", "C500", "GB", "P003", 2, "24.99", "2026-02-06 06:00:00"))
+    # alone in its order date, month x country, customer and product sales: a correction will move it away from all
+    orders.append(("O00501", "2025-12-20", "C501", "ES", "P020", 1, "12.50", "2025-12-21 06:00:00"))
     return orders
 
 
@@ -134,10 +136,36 @@ def late_and_corrected_orders(base: list[Order]) -> list[Order]:
     - late orders for a date built long ago (outside any order_date window) and for a brand new customer
       whose first order is earlier than every other,
     - a correction of an existing order (quantity changed, later ingested_at) in an already-built partition,
-    - an order that makes an existing customer 'new' in an earlier month."""
+    - an order that makes an existing customer 'new' in an earlier month,
+    - corrections that move an order to another key, so the marts must also recompute the key it left: to another
+      order date and month (the customer's first order: their 'new customer' month moves too), another country,
+      another product, another customer; and one that moves the only order of its order date, month x country,
+      customer and product sales to other keys of each (grains that must disappear, a product left unsold)."""
     ingested = "2026-02-20 08:00:00"
     first = base[0]
     corrected = base[10]
+    by_id = {order[0]: order for order in base}
+
+    def moved(order_id: str, **keys: str) -> Order:
+        order_id, order_date, customer, country, product, quantity, price, _ = by_id[order_id]
+        changed = {
+            "order_date": order_date,
+            "customer": customer,
+            "country": country,
+            "product": product,
+            **keys,
+        }
+        return (
+            order_id,
+            changed["order_date"],
+            changed["customer"],
+            changed["country"],
+            changed["product"],
+            quantity,
+            price,
+            ingested,
+        )
+
     return [
         ("O90001", "2026-02-08", "C001", "US", "P001", 2, "79.99", ingested),
         ("O90002", "2026-02-08", "C100", "GB", "P006", 1, "89.95", ingested),
@@ -155,6 +183,11 @@ def late_and_corrected_orders(base: list[Order]) -> list[Order]:
             corrected[6],
             ingested,
         ),
+        moved("O00003", order_date="2026-02-04"),  # C010's first order, January -> February
+        moved("O00021", country="JP"),
+        moved("O00031", product="P002"),
+        moved("O00041", customer="C007"),
+        moved("O00501", order_date="2026-01-30", customer="C600", country="IT", product="P019"),
     ]
 
 

@@ -78,8 +78,17 @@ def test_marts_equal_the_plain_duckdb_baseline(built_lake: Path, tmp_path: Path)
             assert diff == 0, mart
 
 
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base and the late and corrected orders, built with --full-refresh: what every incremental path must give."""
+    fresh = tmp_path_factory.mktemp("fresh") / "lake"
+    write_silver(fresh, base_orders() + late_and_corrected_orders(base_orders()))
+    build(fresh, "--full-refresh")
+    return fresh
+
+
 def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
-    built_lake: Path, tmp_path: Path
+    built_lake: Path, refreshed: Path, tmp_path: Path
 ) -> None:
     base = base_orders()
     late = late_and_corrected_orders(base)
@@ -91,27 +100,73 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
     compiled = {
         r.node.name: r.node.compiled_code for r in result.result.results if r.node.resource_type == "model"
     }
-    assert "affected_dates" in compiled["gold_orders"], "the second build must run incrementally"
+    assert "changed_grains" in compiled["gold_orders"], "the second build must run incrementally"
+    merges = (lake.parent / "logs" / "dbt.log").read_text().split("MERGE INTO")[1:]
+    pruned = {
+        m.split()[0].split(".")[-1].strip('"')
+        for m in merges
+        if "DBT_INTERNAL_DEST.order_date in (cast(" in m
+    }
+    assert pruned == {"fct_orders", "gold_orders"}, (
+        "the merges read only the target's order dates the run touches"
+    )
     incremental = read_tables(lake, MARTS)
     assert incremental != before
 
-    fresh = tmp_path / "fresh" / "lake"
-    write_silver(fresh, base + late)
-    build(fresh, "--full-refresh")
+    fresh = refreshed
     full = read_tables(fresh, MARTS)
     for mart in MARTS:
         assert incremental[mart] == full[mart], f"{mart}: incremental run differs from a full refresh"
 
     # the scenario really exercised what it claims to
     with duckdb.connect(str(fresh / "warehouse.duckdb"), read_only=True) as con:
-        corrected = con.execute(
-            "select quantity from gold.fct_orders where order_id = ?", [base[10][0]]
-        ).fetchone()
-        c500 = con.execute(
-            "select first_order_date from gold.dim_customers where customer_id = 'C500'"
-        ).fetchone()
+
+        def one(sql: str, *params: object) -> tuple | None:
+            return con.execute(sql, list(params)).fetchone()
+
+        corrected = one("select quantity from gold.fct_orders where order_id = ?", base[10][0])
+        c500 = one("select first_order_date from gold.dim_customers where customer_id = 'C500'")
+        moved = one(
+            "select order_date, customer_id, country, product from gold.fct_orders where order_id = 'O00501'"
+        )
+        left_behind = {
+            "gold_orders": one("select count(*) from gold.gold_orders where order_date = '2025-12-20'"),
+            "kpis": one(
+                "select count(*) from gold.fct_country_monthly_kpis where order_month = '2025-12-01'"
+            ),
+            "dim_customers": one("select count(*) from gold.dim_customers where customer_id = 'C501'"),
+            "dim_products": one("select order_count from gold.dim_products where product_code = 'P020'"),
+        }
+        c010 = one("select first_order_date from gold.dim_customers where customer_id = 'C010'")
     assert corrected == (base[10][5] + 7,)
     assert str(c500[0]) == "2026-01-28"
+    assert moved is not None and (str(moved[0]), *moved[1:]) == ("2026-01-30", "C600", "IT", "P019")
+    assert left_behind == dict.fromkeys(left_behind, (0,)), left_behind
+    assert str(c010[0]) > "2026-01-25"  # its first order moved to February
+    # ... and those grains were there before the incremental build
+    assert [r for r in before["dim_customers"] if r[0] == "C501"]
+    assert [r for r in before["gold_orders"] if str(r[0]) == "2025-12-20"]
+
+
+def test_a_build_of_fct_orders_and_its_marts_alone_keeps_fct_orders_right_and_the_next_build_catches_up(
+    built_lake: Path, refreshed: Path, tmp_path: Path
+) -> None:
+    """`dbt build -s fct_orders+` leaves the order-version log behind: fct_orders must still merge the corrections
+    without a duplicate (its merge then reads the whole target), the marts take the new and late orders, the
+    grains the moved orders left are caught by the reconciliation, and the next whole build, the log catching up,
+    brings every mart to the full refresh."""
+    lake = _copy_lake(built_lake, tmp_path)
+    write_silver(lake, base_orders() + late_and_corrected_orders(base_orders()))
+    full = read_tables(refreshed, MARTS)
+
+    with pytest.raises(DbtError) as failure:
+        build(lake, "--select", "fct_orders+")
+    assert "1 node(s): assert_gold_reconciles_with_silver (fail" in str(failure.value)
+    assert read_tables(lake, ["fct_orders"])["fct_orders"] == full["fct_orders"]
+    build(lake)
+    after = read_tables(lake, MARTS)
+    for mart in MARTS:
+        assert after[mart] == full[mart], f"{mart}: differs from a full refresh"
 
 
 def test_reconciliation_test_fails_when_gold_is_tampered(built_lake: Path, tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ def test_a_green_build_marks_each_windowed_table_with_its_watermark(lake: Path) 
         name: MARK
         for name in (
             "fct_orders",
+            "int_order_versions",
             "dim_customers",
             "gold_orders",
             "stg_orders",
