@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.dbt import run_dbt
-from tests.gold.silver_fixtures import REJECTED, base_orders, dbt_args, write_rejected, write_silver
+from tests.gold.helpers import REJECTED, base_orders, dbt_args, write_rejected, write_silver
 
 CHROMIUM_FLAGS = [
     "--headless",

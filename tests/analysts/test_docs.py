@@ -16,7 +16,7 @@ from lakehouse.dbt import REPO, run_dbt
 from lakehouse.docs_site import publish, readable_tests
 from lakehouse.duckdb_lake import warehouse_folder
 from tests.analysts.helpers import CHROMIUM_FLAGS, chromium_or_skip
-from tests.gold.silver_fixtures import dbt_args
+from tests.gold.helpers import dbt_args
 
 pytestmark = pytest.mark.dbt
 

@@ -12,7 +12,7 @@ import duckdb
 
 from lakehouse.dbt import run_dbt
 from tests.athena.standin import AthenaStandIn
-from tests.gold.silver_fixtures import (
+from tests.gold.helpers import (
     REJECTED,
     Order,
     Rejected,
@@ -39,7 +39,7 @@ class Silver:
 
 
 def scenario() -> tuple[Silver, Silver]:
-    """The gold tests' silver batches (tests/gold/silver_fixtures.py): a first load, then new, late and corrected
+    """The gold tests' silver batches (tests/gold/helpers.py): a first load, then new, late and corrected
     orders ingested later, with microsecond ingestion stamps; the quarantine grows with a later ingest day."""
     base = with_microseconds(base_orders())
     later_rejects = [("bad_quantity", "2026-02-09", "orders_lambda_20260209_060000_a.csv")]

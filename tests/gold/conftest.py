@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from silver_fixtures import base_orders, build, write_silver
+
+from tests.gold.helpers import base_orders, build, write_silver
 
 
 @pytest.fixture(scope="session")

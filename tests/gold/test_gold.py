@@ -12,7 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from silver_fixtures import (
+
+from bench.baselines.gold_duckdb import run_gold_duckdb
+from lakehouse.dbt import REPO, DbtError, run_dbt
+from tests.gold.helpers import (
     base_orders,
     build,
     dbt_args,
@@ -20,9 +23,6 @@ from silver_fixtures import (
     read_tables,
     write_silver,
 )
-
-from bench.baselines.gold_duckdb import run_gold_duckdb
-from lakehouse.dbt import REPO, DbtError, run_dbt
 
 pytestmark = pytest.mark.dbt
 

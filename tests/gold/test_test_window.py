@@ -14,15 +14,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from silver_fixtures import (
+
+from lakehouse.dbt import DbtError, run_dbt
+from tests.gold.helpers import (
     add_silver_file,
     base_orders,
     dbt_args,
     late_and_corrected_orders,
     write_silver,
 )
-
-from lakehouse.dbt import DbtError, run_dbt
 
 pytestmark = pytest.mark.dbt
 

@@ -1,6 +1,6 @@
 """Tiny silver lakes for the gold tests, written with DuckDB in the silver contract's exact Parquet types.
 
-A module of its own (not conftest.py): several test folders have a conftest, so `from conftest import` is ambiguous."""
+Imported by package path (tests.gold.helpers), as every folder's helpers.py is."""
 
 from __future__ import annotations
 
