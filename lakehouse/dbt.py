@@ -14,9 +14,11 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+# dbt takes seconds to import: only a run imports it (not the CLI's other commands, nor test collection)
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES_DIR = REPO / "profiles"
@@ -113,6 +115,8 @@ def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResu
     with _env(LAKEHOUSE_LAKE=str(lake)):
         # A fresh runner per call: no manifest is reused between invocations, so an edited model is seen.
         failed = _FailedNodes()
+        from dbt.cli.main import dbtRunner
+
         try:
             result = dbtRunner(callbacks=[failed]).invoke(full)
         finally:
