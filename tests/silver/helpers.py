@@ -5,10 +5,12 @@ Imported by package path (tests.silver.helpers), as every folder's helpers.py is
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 HEADER = "order_id,order_date,customer_id,country,product,quantity,unit_price"
 
@@ -54,3 +56,32 @@ def tree_digest(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def silver_pairs(lake: Path) -> set[tuple[str, str]]:
+    """silver_orders' (order_id, order_date) pairs."""
+    return {(k, str(v["order_date"])) for k, v in silver_rows(lake).items()}
+
+
+def index_files(lake: Path) -> list[Path]:
+    """The order index's files as the bookmark lists them, oldest first."""
+    state = lake / "_state" / "silver"
+    listed = json.loads((state / "bookmark.json").read_text())["order_index"]["files"]
+    return [state / "order_index" / f["name"] for f in listed]
+
+
+def index_pairs(lake: Path) -> set[tuple[str, str]]:
+    """The order index's (order_id, order_date) pairs, the newest file's entry of each order winning; asserts
+    that each file is sorted by its key and that each key is its order_id's."""
+    from glue_jobs import order_index
+
+    latest: dict[str, str] = {}
+    for path in index_files(lake):
+        table = pq.read_table(path)
+        keys = table["key"].to_numpy()
+        assert list(keys) == sorted(keys), f"{path.name} is not sorted by key"
+        assert list(keys) == list(order_index.keys(table["order_id"])), f"{path.name}: a key is not its id's"
+        latest.update(
+            zip(table["order_id"].to_pylist(), map(str, table["order_date"].to_pylist()), strict=True)
+        )
+    return set(latest.items())
