@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -99,6 +100,15 @@ def test_a_run_killed_at_each_commit_point_leaves_index_and_silver_agreeing(
 
 def test_a_full_refresh_rebuilds_the_index_from_silver(lake: Path, run_job: Callable[..., object]) -> None:
     two_days(lake, run_job)
+    # an index that lies (well-formed, every date wrong) is beyond what a run can detect: the full refresh repairs it
+    _rewrite(
+        lake,
+        lambda t: t.set_column(
+            2,
+            "order_date",
+            pc.add(t["order_date"].cast(pa.int32()), pa.scalar(1, pa.int32())).cast(pa.date32()),
+        ),
+    )
     folder = lake / "_state" / "silver" / "order_index"
     (folder / "part-stray.parquet").write_bytes(b"left over")
     full = run_job(lake, full_refresh=True)
