@@ -13,7 +13,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from glue_jobs import order_index
 from tests.reliability.helpers import die_during_commit
 from tests.silver.helpers import bronze_file, index_files, index_pairs, silver_pairs, silver_rows
 
@@ -172,12 +171,3 @@ def test_compaction_keeps_few_files_and_the_latest_entry(lake: Path, run_job: Ca
         assert len(files) <= 4, f"{len(files)} index files after day {day}: not compacted"
         assert sorted((lake / "_state" / "silver" / "order_index").iterdir()) == sorted(files)
     assert len(silver_pairs(lake)) == 48
-
-
-def test_keys_are_the_same_in_any_batch() -> None:
-    ids = ["a", "a-much-longer-order-id-0123456789", "é-ü", "", "0123456", "01234567", "012345678"]
-    alone = [int(order_index.keys(pa.array([i]))[0]) for i in ids]
-    together = [int(k) for k in order_index.keys(pa.array(ids))]
-    sliced = [int(k) for k in order_index.keys(pa.chunked_array([pa.array(ids[:3]), pa.array(ids[3:])]))]
-    assert alone == together == sliced
-    assert len(set(alone)) == len(ids)
