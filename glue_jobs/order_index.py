@@ -238,6 +238,8 @@ def load(bookmark: Any, root: str, silver_has_rows: bool) -> Index:
         if silver_has_rows:
             raise IndexDamaged("the bookmark lists no order index while silver holds orders")
         files = []
+    if silver_has_rows and not any(f.rows for f in files):
+        raise IndexDamaged("the bookmark's order index is empty while silver holds orders")
     index = Index(root, files)
     for entry in files:
         index.read(entry, [])

@@ -89,3 +89,7 @@ def test_a_written_file_reads_back_and_a_wrong_row_count_is_damage(tmp_path: Pat
     with pytest.raises(IndexDamaged, match="lists no order index"):
         order_index.load({"version": 1, "files": {}}, str(tmp_path), silver_has_rows=True)
     assert order_index.load({"version": 1, "files": {}}, str(tmp_path), silver_has_rows=False).files == []
+    empty = {"version": 1, "files": {}, "order_index": {"version": 1, "files": []}}
+    with pytest.raises(IndexDamaged, match="is empty while silver holds orders"):
+        order_index.load(empty, str(tmp_path), silver_has_rows=True)
+    assert order_index.load(empty, str(tmp_path), silver_has_rows=False).files == []
