@@ -8,7 +8,9 @@ partitions first, then the state files, so the bookmark moves only once the rows
 the metrics and deletes the staging folder.
 
 A state file joins the commit as one more swap, ``{"kind": "put_file", "staged": ..., "target": ...}`` (see
-:func:`state_swap`): any other state the job keeps can be committed atomically with silver the same way.
+:func:`state_swap`): any other state the job keeps can be committed atomically with silver the same way. The
+order index (:mod:`glue_jobs.order_index`) does: its new files are put in place after the partitions, then the
+bookmark that lists them, then ``delete`` swaps remove the index files the bookmark no longer lists.
 
 The next run starts with :func:`recover`: a staging folder with a journal is rolled *forward* (the remaining swaps
 are applied; every step is idempotent, so being killed again during recovery is fine); one without a journal is
@@ -100,6 +102,11 @@ def load_bookmark(storage: Storage, paths: Paths) -> dict[str, int]:
     return files
 
 
+def bookmark_data(storage: Storage, paths: Paths) -> Any:
+    """The bookmark's whole JSON (None before the first run), for the state it records beside the files."""
+    return _json(storage, paths.bookmark)
+
+
 def state_swap(storage: Storage, paths: Paths, run_id: str, name: str, content: Any) -> dict[str, str]:
     """Stage a new version of state file ``name`` and return the swap that puts it in place at commit."""
     staged = join(paths.staging(run_id), "_state", name)
@@ -107,8 +114,12 @@ def state_swap(storage: Storage, paths: Paths, run_id: str, name: str, content: 
     return {"kind": "put_file", "staged": staged, "target": join(paths.state, name)}
 
 
-def bookmark_swap(storage: Storage, paths: Paths, run_id: str, files: dict[str, int]) -> dict[str, str]:
-    return state_swap(storage, paths, run_id, BOOKMARK, {"version": 1, "files": files})
+def bookmark_swap(
+    storage: Storage, paths: Paths, run_id: str, files: dict[str, int], **state: Any
+) -> dict[str, str]:
+    """The new bookmark: the bronze files in silver, and the other state that moves with them
+    (``order_index``: the files of :mod:`glue_jobs.order_index`)."""
+    return state_swap(storage, paths, run_id, BOOKMARK, {"version": 1, "files": files, **state})
 
 
 def dumps(data: Any) -> str:

@@ -26,13 +26,14 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from glue_jobs import bronze, commit, inventory, lease, session, swaps, transform
+from glue_jobs import bronze, commit, inventory, lease, order_index, session, swaps, transform
 from glue_jobs.bronze import spark_path
 from glue_jobs.metrics import FileNote, ReconciliationError, RunMetrics
 from glue_jobs.storage import LocalStorage, Storage, join, relative, storage_for
@@ -55,6 +56,14 @@ class JobArgs:
     full_refresh: bool = False
 
 
+@dataclass
+class RunIndex:
+    """The order index as the run found it (or rebuilt it), and the order_ids the run writes."""
+
+    before: order_index.Index | None = None
+    ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+
+
 @dataclass(frozen=True)
 class Context:
     """What the steps of one run share: the session, the arguments, where things are, and the run's figures."""
@@ -65,6 +74,7 @@ class Context:
     paths: commit.Paths
     layout: swaps.Layout
     metrics: RunMetrics
+    index: RunIndex = field(default_factory=RunIndex)
 
 
 @dataclass(frozen=True)
@@ -261,24 +271,36 @@ def live_partitions(ctx: Context) -> Live:
 
 
 def find_moved_orders(ctx: Context, validated: DataFrame | None, observed: Observed, live: Live) -> list[str]:
-    """The order_dates this run rewrites: those of its new valid rows, plus those where an order the run
-    corrects lived before (a correction may move an order to another order_date). A full refresh: all."""
+    """The order_dates this run rewrites: those of its new valid rows, plus those where the order index says
+    the orders the run writes lived before (a correction may move an order to another order_date). Only the
+    run's own ids are looked up, whatever the history. A full refresh: all."""
     touched = set(observed.order_dates)
     if ctx.args.full_refresh:
         return sorted(live.order_dates | touched)
-    others = sorted(live.order_dates - touched)
-    if validated is None or not touched or not others:
-        return sorted(touched)
-    ids = transform.valid_rows(validated).select("order_id")
-    moved = (
-        _read_partitions(ctx, ctx.layout.silver_table, "order_date", others, SILVER_SCHEMA)
-        .select("order_id", "order_date")
-        .join(ids, "order_id", "left_semi")
-        .select("order_date")
-        .distinct()
-        .collect()
-    )
-    return sorted(touched | {r["order_date"].isoformat() for r in moved})
+    if validated is not None and touched:
+        ids = transform.valid_rows(validated).select("order_id").distinct().collect()
+        ctx.index.ids = pa.array([r["order_id"] for r in ids], pa.string())
+    try:
+        ctx.index.before = load_index(ctx, live)
+        before = order_index.lookup(ctx.index.before, ctx.index.ids)
+    except order_index.IndexDamaged as exc:
+        ctx.index.before = rebuild_index(ctx, str(exc))
+        before = order_index.lookup(ctx.index.before, ctx.index.ids)
+    return sorted(touched | before)
+
+
+def load_index(ctx: Context, live: Live) -> order_index.Index:
+    root = join(ctx.args.state_path, order_index.INDEX_DIR)
+    bookmark = commit.bookmark_data(ctx.storage, ctx.paths)
+    return order_index.load(bookmark, root, silver_has_rows=bool(live.order_dates))
+
+
+def rebuild_index(ctx: Context, problem: str) -> order_index.Index:
+    """The index rebuilt from silver (one row per order_id: exactly where each order lives), reported."""
+    log.warning("silver: the order index is damaged or missing (%s): rebuilding it from silver", problem)
+    ctx.metrics.order_index_rebuilt = problem
+    root = join(ctx.args.state_path, order_index.INDEX_DIR)
+    return order_index.rebuild(ctx.layout.silver_table, root, f"part-{ctx.metrics.run_id}")
 
 
 # ------------------------------------------------------------------------------------------ 5. merge
@@ -350,13 +372,44 @@ def journal_commit(
     ctx: Context, plan: list[swaps.Swap], bookmark: dict[str, int], held: lease.Lease
 ) -> dict[str, Any]:
     """The commit point: with the figures checked and the lease still ours, the journal (the partition swaps,
-    then the new bookmark, and the metrics) is written. From here on the run completes, even if killed."""
+    the order index's new files, the new bookmark that lists them, the index files it no longer lists, and the
+    metrics) is written. From here on the run completes, even if killed."""
     ctx.metrics.check()
-    plan = [*plan, commit.bookmark_swap(ctx.storage, ctx.paths, ctx.metrics.run_id, bookmark)]
+    puts, files = stage_index(ctx)
+    root = join(ctx.args.state_path, order_index.INDEX_DIR)
+    listed = {f.name for f in files}
+    unlisted = [
+        f.path
+        for f in ctx.storage.list_files(root, include_hidden=True)
+        if relative(root, f.path) not in listed
+    ]
+    plan = [
+        *plan,
+        *puts,
+        commit.bookmark_swap(
+            ctx.storage, ctx.paths, ctx.metrics.run_id, bookmark, order_index=order_index.manifest(files)
+        ),
+        *[{"kind": "delete", "target": path} for path in unlisted],
+    ]
     journal = {"swaps": plan, "metrics": ctx.metrics.to_dict()}
     held.ensure_held()
     commit.write_journal(ctx.storage, ctx.paths, ctx.metrics.run_id, journal)
     return journal
+
+
+def stage_index(ctx: Context) -> tuple[list[swaps.Swap], list[order_index.IndexFile]]:
+    """The order index once this run commits, its new files staged: a full refresh indexes all it staged;
+    an incremental run adds the new dates of its orders to the index it found."""
+    root, name = join(ctx.args.state_path, order_index.INDEX_DIR), f"part-{ctx.metrics.run_id}"
+    staged = ctx.layout.staged_silver
+    before = ctx.index.before
+    if ctx.args.full_refresh or before is None:  # (an incremental run always found or rebuilt it)
+        index = order_index.of_full_refresh(staged, root, name)
+    else:
+        index = order_index.after_run(before, staged, ctx.index.ids, name)
+    return order_index.stage(
+        index, join(ctx.paths.staging(ctx.metrics.run_id), "_state", order_index.INDEX_DIR)
+    )
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -9,6 +9,7 @@ import pytest
 
 from glue_jobs.storage import LocalStorage
 from tests.reliability.helpers import Killed, Lakes, die_during_commit, fingerprint, kill_at_swap
+from tests.silver.helpers import index_pairs, silver_pairs
 
 pytestmark = pytest.mark.spark
 
@@ -17,6 +18,12 @@ KILL_POINTS = {
     "after the journal, before any swap": kill_at_swap(lambda n, s: n == 0),
     "between two partition swaps": kill_at_swap(lambda n, s: n == 1),
     "after the partitions, before the bookmark": kill_at_swap(lambda n, s: s["kind"] == "put_file"),
+    "after the order index's files, before the bookmark": kill_at_swap(
+        lambda n, s: s["target"].endswith("bookmark.json")
+    ),
+    "after the bookmark, before the old order index files go": kill_at_swap(
+        lambda n, s: s["kind"] == "delete" and "/order_index/" in s["target"]
+    ),
 }
 
 
@@ -34,6 +41,7 @@ def test_killed_during_the_commit_then_rerun_equals_a_clean_run(
     assert len(rerun.recovered_runs) == 1 and rerun.files_read == 0, "the day-2 files are not read twice"
     assert fingerprint(lake) == lakes.clean
     assert not any((lake / "silver" / "_staging").iterdir())
+    assert index_pairs(lake) == silver_pairs(lake) and rerun.order_index_rebuilt == ""
 
 
 def test_killed_again_while_recovering(lakes: Lakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,8 +50,9 @@ def test_killed_again_while_recovering(lakes: Lakes, tmp_path: Path, monkeypatch
     lake = lakes.lake_with_day2(tmp_path / "lake")
     die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 1)
     die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 2)  # the recovery dies too
-    run_silver(lake)
+    assert run_silver(lake).order_index_rebuilt == ""
     assert fingerprint(lake) == lakes.clean
+    assert index_pairs(lake) == silver_pairs(lake)
 
 
 def test_killed_after_the_last_swap_before_the_run_file(

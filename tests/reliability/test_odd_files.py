@@ -12,7 +12,7 @@ import pytest
 from glue_jobs.metrics import FileNote
 from lakehouse.pipeline import silver_report
 from tests.reliability.helpers import fingerprint
-from tests.silver.conftest import HEADER, rejected_rows, silver_rows
+from tests.silver.helpers import HEADER, rejected_rows, silver_rows
 
 pytestmark = pytest.mark.spark
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from glue_jobs import commit
-from tests.silver.conftest import bronze_file, rejected_rows, silver_rows
+from tests.silver.helpers import bronze_file, rejected_rows, silver_rows
 
 pytestmark = pytest.mark.spark
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.silver.conftest import bronze_file, silver_rows
+from tests.silver.helpers import bronze_file, silver_rows
 
 pytestmark = pytest.mark.spark
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.silver.conftest import bronze_file, rejected_rows, silver_rows, tree_digest
+from tests.silver.helpers import bronze_file, rejected_rows, silver_rows, tree_digest
 
 pytestmark = pytest.mark.spark
 

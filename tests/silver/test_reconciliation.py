@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.silver.conftest import rejected_rows, silver_rows
+from tests.silver.helpers import rejected_rows, silver_rows
 
 pytestmark = pytest.mark.spark
 ingestion_local = pytest.importorskip("ingestion.local")

@@ -69,6 +69,7 @@ def test_silver_report_accounts_for_every_row() -> None:
         ],
         files_changed=["ingest_date=2026-03-01/z.csv"],
         files_not_read=[FileNote("b/notes.txt", "not a CSV: only .csv and .csv.gz files are read")],
+        order_index_rebuilt="the bookmark lists no order index while silver holds orders",
     )
     assert silver_report(metrics).splitlines() == [
         "silver run r1: 3 new bronze files, 2 order_date partitions rewritten, 4.2 s",
@@ -83,4 +84,5 @@ def test_silver_report_accounts_for_every_row() -> None:
         "  file quarantined whole: b/y.csv (not_utf8)",
         "  file changed since it was read, read again whole: ingest_date=2026-03-01/z.csv",
         "  file not read: b/notes.txt (not a CSV: only .csv and .csv.gz files are read)",
+        "  order index rebuilt from silver: the bookmark lists no order index while silver holds orders",
     ]
