@@ -144,3 +144,16 @@ def test_the_baselines_run_under_the_duckdb_limits_of_the_dbt_profile() -> None:
     for setting, variable in (("memory_limit", "DUCKDB_MEMORY_LIMIT"), ("threads", "DUCKDB_THREADS")):
         assert f"{setting}: \"{{{{ env_var('{variable}', '{DEFAULTS[setting]}') }}}}\"" in profile, setting
     assert "temp_directory: \"{{ env_var('DUCKDB_TEMP_DIRECTORY'" in profile
+
+
+def test_a_baseline_can_spill_into_a_fresh_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB creates only the last level of its spill folder: the baselines' connection creates the rest."""
+    from bench.baselines.duckdb_config import connect
+
+    monkeypatch.setenv("DUCKDB_MEMORY_LIMIT", "64MB")
+    monkeypatch.delenv("DUCKDB_TEMP_DIRECTORY", raising=False)
+    with connect(temp_root=tmp_path / "out") as con:
+        query = "select count(*) from (select range, random() as r from range(4000000) order by r)"
+        assert con.execute(query).fetchone() == (4_000_000,)
