@@ -7,12 +7,16 @@ repeated (median reported) and the ratio stage / baseline is printed, so the fig
 Each gold run (full refresh, incremental) is also run once more, untimed, with DuckDB profiling every query dbt
 sends: the bytes it reads (bench/gold_bytes.py) stand for what Athena would scan and bill.
 
-    python -m bench.run --rows 1000000 [--repeat 3] [--workdir DIR]
+The incremental rows add the same day (DAY_ROWS orders, fixed seed, whatever --rows) on the year of --rows orders
+and, in the same run, on a year of HISTORY_ROWS orders: their ratio says how the cost of a day grows with history.
+
+    python -m bench.run --rows 1000000 [--repeat 3] [--workdir DIR] [--day-rows 27397] [--history-rows 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -38,6 +42,8 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 YEAR_START = dt.date(2025, 1, 1)
 NEW_DAY = YEAR_START + dt.timedelta(days=365)
+DAY_ROWS = 27_397  # a day of a 10M-order year: the same day on every history, so the days compare
+HISTORY_ROWS = 1_000_000  # the reference history the day is also run on
 STATE_DIRS = ("silver", "_state", "warehouse.duckdb")
 TOP_READERS = 10
 # Disk a run needs per order at its peak: the lake (bronze CSV ~60 B, silver ~30 B, warehouse ~25 B at 1M rows),
@@ -91,6 +97,21 @@ class Row:
         }
 
 
+def tree_rss(root: psutil.Process) -> int:
+    """The resident memory of a process and its descendants. A child still running its parent's program (forked,
+    not yet exec'd: the JVM spawns ``chmod`` and the like this way, hundreds of times in a silver run) shares its
+    parent's pages and reports the parent's whole RSS: it is counted once, as the parent."""
+    total = root.memory_info().rss
+    for child in root.children(recursive=True):
+        try:
+            parent = child.parent()
+            if parent is None or child.cmdline() != parent.cmdline():
+                total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 def timed(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run a command; return its wall time and the peak RSS (MiB) of it and every process it started."""
     started = time.perf_counter()
@@ -101,11 +122,8 @@ def timed(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float,
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            try:
-                tree = [proc, *proc.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, tree_rss(proc))
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -223,14 +241,40 @@ def check_disk(workdir: Path, rows: int) -> None:
         )
 
 
-def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
+def new_day(day_rows: int) -> list[str]:
+    """`lakehouse ingest` arguments of the incremental runs' new day: the same rows whatever the history."""
+    day = ["--rows", str(day_rows), "--days", "1", "--start-date", NEW_DAY.isoformat(), "--seed", "2"]
+    return [*day, "--ingested-at", landed(NEW_DAY).isoformat()]
+
+
+def silver_day_on_history(
+    lakehouse: list[str], history_rows: int, day_rows: int, repeat: int, workdir: Path
+) -> Measurement:
+    """The incremental silver run of the new day on a year of ``history_rows`` orders (built untimed)."""
+    lake, snapshot = workdir / "history", workdir / "history-snapshot"
+    backfill_year(lake, history_rows)
+    timed([*lakehouse, "silver", "--lake", str(lake), "--full-refresh"])
+    _snapshot(lake, snapshot)
+    timed([*lakehouse, "ingest", "--lake", str(lake), *new_day(day_rows)])
+    result = measure(repeat, [*lakehouse, "silver", "--lake", str(lake)], before=_restore(snapshot, lake))
+    _reset(lake, snapshot)()
+    return result
+
+
+def run_bench(
+    rows: int,
+    repeat: int,
+    workdir: Path,
+    *,
+    day_rows: int = DAY_ROWS,
+    history_rows: int = HISTORY_ROWS,
+) -> dict[str, object]:
     py = sys.executable
     lakehouse = [py, "-m", "lakehouse.cli", "-q"]
     baseline = [py, "-m", "bench.baseline"]
     lake, base = workdir / "lake", workdir / "baseline"
     base.mkdir(parents=True, exist_ok=True)
     year = ["--rows", str(rows), "--days", "365", "--start-date", YEAR_START.isoformat(), "--seed", "1"]
-    day_rows = max(rows // 365, 1000)
     rows_out: list[Row] = []
 
     log.info("ingest: %s rows over 365 days", f"{rows:,}")
@@ -298,9 +342,7 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
     log.info("incremental: one new day (%s rows) on top of the year", f"{day_rows:,}")
     snapshot = workdir / "snapshot"
     _snapshot(lake, snapshot)
-    day = ["--rows", str(day_rows), "--days", "1", "--start-date", NEW_DAY.isoformat(), "--seed", "2"]
-    day += ["--ingested-at", landed(NEW_DAY).isoformat()]
-    timed([*lakehouse, "ingest", "--lake", str(lake), *day])
+    timed([*lakehouse, "ingest", "--lake", str(lake), *new_day(day_rows)])
     inc_silver = measure(repeat, [*lakehouse, "silver", "--lake", str(lake)], before=_restore(snapshot, lake))
     rows_out.append(
         Row(
@@ -309,6 +351,18 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
             inc_silver,
             "silver full refresh",
             silver,
+            day_rows,
+        )
+    )
+    log.info("incremental: the same day on a year of %s orders", f"{history_rows:,}")
+    on_history = silver_day_on_history(lakehouse, history_rows, day_rows, repeat, workdir)
+    rows_out.append(
+        Row(
+            "silver incremental, history growth",
+            f"the day on {rows:,} / on {history_rows:,} orders",
+            inc_silver,
+            f"the same day on {history_rows:,} orders",
+            on_history,
             day_rows,
         )
     )
@@ -348,6 +402,8 @@ def run_bench(rows: int, repeat: int, workdir: Path) -> dict[str, object]:
     return {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "rows": rows,
+        "day_rows": day_rows,
+        "history_rows": history_rows,
         "repeat": repeat,
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30),
@@ -425,17 +481,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="orders in the year of data (default 1M)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument(
+        "--day-rows", type=int, default=DAY_ROWS, help=f"orders of the incremental day (default {DAY_ROWS:,})"
+    )
+    parser.add_argument(
+        "--history-rows",
+        type=int,
+        default=HISTORY_ROWS,
+        help=f"the other history the same day is run on (default {HISTORY_ROWS:,})",
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="scratch folder (default: a temporary one, removed after)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the CSV/JSON results go")
     args = parser.parse_args(argv)
-    if args.rows < 1000 or args.repeat < 1:
-        parser.exit(2, "bench: error: --rows must be at least 1000 and --repeat at least 1\n")
+    if min(args.rows, args.history_rows) < 1000 or min(args.repeat, args.day_rows) < 1:
+        parser.exit(
+            2,
+            "bench: error: --rows and --history-rows must be at least 1000, --repeat and --day-rows 1 or more\n",
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
         check_disk(scratch, args.rows)
-        report = run_bench(args.rows, args.repeat, scratch)
+        report = run_bench(
+            args.rows, args.repeat, scratch, day_rows=args.day_rows, history_rows=args.history_rows
+        )
     except BenchError as exc:
         parser.exit(1, f"{exc}\n")
     finally:

@@ -41,13 +41,16 @@ def run_silver(
     *,
     full_refresh: bool = False,
     spark_master: str = "local[2]",
-    shuffle_partitions: int = 4,
-    driver_memory: str = "4g",
+    shuffle_partitions: int = 16,
+    driver_memory: str = "2g",
+    local_dir: Path | None = None,
 ) -> RunMetrics:
     """Run the silver job on ``lake`` (reference data: the repository's seeds/) and return its run metrics.
-    Spark's own log goes to ``<lake>/_runs/silver/spark.log``."""
+    Spark's own log goes to ``<lake>/_runs/silver/spark.log``; it spills to ``local_dir`` (default
+    ``<lake>/_tmp/spark``)."""
     from glue_jobs.bronze_to_silver_orders import main
 
     log_file = Path(lake_paths(lake)["runs_path"]) / "spark.log"
-    local_session(spark_master, shuffle_partitions, driver_memory, log_file=log_file)
+    spill = Path(local_dir) if local_dir is not None else Path(lake) / "_tmp" / "spark"
+    local_session(spark_master, shuffle_partitions, driver_memory, log_file=log_file, local_dir=spill)
     return main(glue_argv(lake, full_refresh=full_refresh))

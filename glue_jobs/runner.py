@@ -5,11 +5,12 @@
 
 1. **find the new files**: bronze files not in the bookmark, or changed since; each classified and its records
    counted from its bytes (:mod:`glue_jobs.inventory`);
-2. **quarantine**: one pass over the new rows writes the rejected ones to staging and observes how many rows
-   were read, per reject reason, and which dates they touch;
+2. **quarantine**: the one pass over the new rows' CSV stages them, parsed and validated, as Parquet and
+   observes how many rows were read, per reject reason, and which dates they touch; the rejected ones are
+   written to staging from that Parquet;
 3. **count**: Spark's rows must equal the records counted from the files, or nothing is committed;
 4. **moved orders**: a correction may move an order to another order_date, whose partition is rewritten too;
-5. **merge**: new valid rows and the touched partitions' rows, the latest version of each order_id, to staging;
+5. **merge**: new valid rows (from the staged Parquet) and the touched partitions' rows, the latest version of each order_id, to staging;
    and the quarantine partitions that hold rows of a file read again, rewritten without those rows;
 6. **plan the swaps**: which staged partition replaces which live one (pure: :mod:`glue_jobs.swaps`);
 7. **commit**: check the figures (:class:`glue_jobs.metrics.RunMetrics`), journal the swaps and the new
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from glue_jobs import bronze, commit, inventory, lease, order_index, session, swaps, transform
@@ -42,6 +43,7 @@ from glue_jobs.transform import SILVER_SCHEMA
 log = logging.getLogger("glue_jobs.silver")
 SILVER_TABLE = "silver_orders"
 REJECTED_TABLE = "silver_orders_rejected"
+PARSED = "_parsed"  # the new rows, parsed and validated once, under the run's staging folder
 SORT = {"order_date": ["order_id"], "ingest_date": ["source_file", "order_id"]}
 
 
@@ -79,10 +81,12 @@ class Context:
 
 @dataclass(frozen=True)
 class Observed:
-    """What the quarantine pass saw: the order_dates of the valid new rows, the ingest_dates of all of them."""
+    """What the quarantine pass saw: the order_dates of the valid new rows, the ingest_dates of all of them, and
+    the new rows as it staged them, parsed and validated once (None: no new rows)."""
 
     order_dates: list[str]
     ingest_dates: list[str]
+    parsed: DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,8 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
             observed = write_quarantine(ctx, validated)
             count_records(ctx, raw, files)
             live = live_partitions(ctx)
-            touched = find_moved_orders(ctx, validated, observed, live)
-            merge(ctx, validated, observed, touched, live)
+            touched = find_moved_orders(ctx, observed, live)
+            merge(ctx, observed, touched, live)
             merged = merge_quarantine(ctx, files, observed, live)
             plan = swaps.plan_swaps(
                 ctx.layout, staged_partitions(ctx, touched, live, merged), args.full_refresh
@@ -209,15 +213,26 @@ def _whole_file_reject(f: inventory.BronzeFile) -> FileNote | None:
 
 # ------------------------------------------------------------------------------------------ 2. quarantine
 def write_quarantine(ctx: Context, validated: DataFrame | None) -> Observed:
-    """One pass over every new row: it writes the rejected rows to staging and, through observed metrics (no
-    extra pass, no cache), counts rows per reason and collects the dates the rows touch. The merge reads the
-    CSV again: cheaper than caching the parsed rows (measured)."""
+    """The only pass over the CSV: it stages every new row, parsed and validated (:func:`stage_parsed`), and
+    observes the run's figures on the way; the rejected rows are then written to staging from that Parquet, and
+    the merge reads its candidates from it too, instead of parsing the CSV again."""
     if validated is None:
         return Observed([], [])
     read_obs, rejected_obs = Observation("read"), Observation("rejected")
+    parsed = stage_parsed(ctx, validated.observe(read_obs, *_read_figures()))
+    rejected = transform.rejected_rows(parsed).observe(rejected_obs, F.count(F.lit(1)).alias("n"))
+    _write_partitioned(rejected, ctx.layout.staged_rejected, "ingest_date")
+    read = _observed(read_obs)
+    ctx.metrics.rows_read = _obs_int(read, "rows")
+    ctx.metrics.rows_rejected = _obs_int(_observed(rejected_obs), "n")
+    ctx.metrics.rejected_by_reason = {r: _obs_int(read, r) for r in transform.REASONS if read.get(r)}
+    return Observed(_split(read.get("dates")), _split(read.get("ingest_dates")), parsed)
+
+
+def _read_figures() -> list[Column]:
+    """Observed on the parse (no extra pass, no cache): rows, rows per reason, and the dates the rows touch."""
     reason = F.col("reject_reason")
-    counted = validated.observe(
-        read_obs,
+    return [
         F.count(F.lit(1)).alias("rows"),
         *[F.sum(F.when(reason == r, 1).otherwise(0)).alias(r) for r in transform.REASONS],
         # (strings: PySpark hands an observed array back as an unconverted Java object)
@@ -225,14 +240,18 @@ def write_quarantine(ctx: Context, validated: DataFrame | None) -> Observed:
             "dates"
         ),
         F.array_join(F.collect_set(F.col("ingest_date").cast("string")), ",").alias("ingest_dates"),
-    )
-    rejected = transform.rejected_rows(counted).observe(rejected_obs, F.count(F.lit(1)).alias("n"))
-    _write_partitioned(rejected, ctx.layout.staged_rejected, "ingest_date")
-    read = _observed(read_obs)
-    ctx.metrics.rows_read = _obs_int(read, "rows")
-    ctx.metrics.rows_rejected = _obs_int(_observed(rejected_obs), "n")
-    ctx.metrics.rejected_by_reason = {r: _obs_int(read, r) for r in transform.REASONS if read.get(r)}
-    return Observed(_split(read.get("dates")), _split(read.get("ingest_dates")))
+    ]
+
+
+def stage_parsed(ctx: Context, validated: DataFrame) -> DataFrame:
+    """Write the validated rows once to ``<staging>/_parsed`` (no shuffle: the CSV is parsed in this one pass,
+    and ``_line`` is fixed from here on) and read them back. Each row keeps only what its next step needs: a
+    rejected row its raw values (the quarantine), a valid row its typed ones (the merge)."""
+    path = join(ctx.layout.staging, PARSED)
+    started = time.perf_counter()
+    transform.for_staging(validated).write.mode("overwrite").parquet(path)
+    log.info("silver: parsed and staged the new rows in %.1f s", time.perf_counter() - started)
+    return ctx.spark.read.parquet(spark_path(path))
 
 
 # ------------------------------------------------------------------------------------------ 3. counting
@@ -270,15 +289,15 @@ def live_partitions(ctx: Context) -> Live:
     )
 
 
-def find_moved_orders(ctx: Context, validated: DataFrame | None, observed: Observed, live: Live) -> list[str]:
+def find_moved_orders(ctx: Context, observed: Observed, live: Live) -> list[str]:
     """The order_dates this run rewrites: those of its new valid rows, plus those where the order index says
     the orders the run writes lived before (a correction may move an order to another order_date). Only the
     run's own ids are looked up, whatever the history. A full refresh: all."""
     touched = set(observed.order_dates)
     if ctx.args.full_refresh:
         return sorted(live.order_dates | touched)
-    if validated is not None and touched:
-        ids = transform.valid_rows(validated).select("order_id").distinct().collect()
+    if observed.parsed is not None and touched:  # (the staged Parquet, not the CSV parsed again)
+        ids = transform.valid_rows(observed.parsed).select("order_id").distinct().collect()
         ctx.index.ids = pa.array([r["order_id"] for r in ids], pa.string())
     try:
         ctx.index.before = load_index(ctx, live)
@@ -304,14 +323,13 @@ def rebuild_index(ctx: Context, problem: str) -> order_index.Index:
 
 
 # ------------------------------------------------------------------------------------------ 5. merge
-def merge(
-    ctx: Context, validated: DataFrame | None, observed: Observed, touched: list[str], live: Live
-) -> None:
-    """Stage each touched order_date partition: its rows and the new ones, the latest version of each order_id
-    (ties: later file name, then later line). Counts what was written, dropped and superseded."""
-    if validated is None or not observed.order_dates:
+def merge(ctx: Context, observed: Observed, touched: list[str], live: Live) -> None:
+    """Stage each touched order_date partition: its rows and the new ones (read from the parsed rows the
+    quarantine pass staged), the latest version of each order_id (ties: later file name, then later line).
+    Counts what was written, dropped and superseded."""
+    if observed.parsed is None or not observed.order_dates:
         return
-    candidates = transform.valid_rows(validated)
+    candidates = transform.valid_rows(observed.parsed)
     merge_from = [] if ctx.args.full_refresh else [d for d in touched if d in live.order_dates]
     if merge_from:
         existing = _read_partitions(ctx, ctx.layout.silver_table, "order_date", merge_from, SILVER_SCHEMA)

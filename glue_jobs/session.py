@@ -1,8 +1,11 @@
 """Spark's session settings, in one place: the local session (laptop runs, tests) and the settings the job sets
 on any session it is given (Glue's included).
 
-``builder`` makes a local session: master, memory, parallelism, no UI and, for a command-line run, Spark's own
-log in a file rather than on the terminal. ``configure`` sets what the job relies on at runtime (all settable on
+``local_session`` makes a local session: master, memory, parallelism, where Spark spills, no UI and, for a
+command-line run, Spark's own log in a file rather than on the terminal. The memory it may take is bounded by
+configuration, not by the size of the data (README, "Bounded memory"): the driver's heap (``driver_memory``, the
+JVM's ``-Xmx``), shuffle partitions small enough that a sort or window spills to ``local_dir`` instead of asking for
+more heap, and that spill folder on the lake's disk rather than ``/tmp``. ``configure`` sets what the job relies on at runtime (all settable on
 a running session, so a shared test session or Glue's session works the same)."""
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ LOG4J = Path(__file__).resolve().parent / "log4j2.properties"
 
 def local_session(
     master: str = "local[2]",
-    shuffle_partitions: int = 4,
-    driver_memory: str = "4g",
+    shuffle_partitions: int = 16,
+    driver_memory: str = "2g",
     *,
     app_name: str = "bronze_to_silver_orders",
     log_file: Path | None = None,
+    local_dir: Path | None = None,
 ) -> Any:
     """A local SparkSession (or the running one: ``getOrCreate`` reuses e.g. the test session). With
-    ``log_file``, Spark's own log goes there instead of the terminal."""
+    ``log_file``, Spark's own log goes there instead of the terminal; with ``local_dir``, Spark spills and keeps
+    its shuffle files there (created when missing) instead of ``/tmp``."""
     from lakehouse.java import ensure_java
 
     ensure_java()
@@ -39,6 +44,9 @@ def local_session(
             # (quoted: Spark splits these options like a shell would, and the lake's path may hold spaces)
             f"-Dlog4j2.configurationFile={LOG4J.as_uri()} '-Dlakehouse.spark.log={Path(log_file).resolve()}'",
         ).config("spark.ui.showConsoleProgress", "false")
+    if local_dir is not None:
+        Path(local_dir).mkdir(parents=True, exist_ok=True)
+        builder = builder.config("spark.local.dir", str(Path(local_dir).resolve()))
     return (
         builder.master(master)
         .appName(app_name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -114,6 +114,20 @@ def validate(df: DataFrame, countries: set[str], products: set[str]) -> DataFram
         unit_price.alias("v_unit_price"),
         order_date.alias("v_order_date"),
     )
+
+
+def for_staging(validated: DataFrame) -> DataFrame:
+    """:func:`validate`'s output with what no later step reads set to null (cheap in Parquet): the raw values of
+    a valid row, the typed values of a rejected one. :func:`rejected_rows` and :func:`valid_rows` read it as
+    they read :func:`validate`'s output."""
+    valid = F.col("reject_reason").isNull()
+
+    def kept(name: str) -> Column:
+        if name in (*BRONZE_COLUMNS, "raw_record"):
+            return F.when(~valid, F.col(name)).alias(name)
+        return F.when(valid, F.col(name)).alias(name) if name.startswith("v_") else F.col(name)
+
+    return validated.select(*[kept(c) for c in validated.columns])
 
 
 def rejected_rows(validated: DataFrame) -> DataFrame:

@@ -16,7 +16,8 @@ FIRST_DATE = dt.date(1900, 1, 1)
 # Spark's memory sizes: a number and a unit (no unit: MiB for spark.driver.memory)
 MEMORY = re.compile(r"^([1-9][0-9]*)\s*(k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
 MEMORY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-MIN_DRIVER_MEMORY = 512 * 2**20  # Spark refuses to start a driver below ~450 MiB
+MIN_DRIVER_MEMORY = 512 * 2**20
+MAX_SHUFFLE_PARTITIONS = 10_000  # Spark refuses to start a driver below ~450 MiB
 MASTER = re.compile(r"^(local(\[([1-9][0-9]*|\*)(,[1-9][0-9]*)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
 # Characters a local lake's path cannot hold: Spark and DuckDB read [ ] * ? { } in a path as a glob pattern,
 # and dbt's SQL puts the path between single quotes.
@@ -58,12 +59,26 @@ class IngestConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SparkConfig:
+    """Local Spark for ``lakehouse silver``; README "Bounded memory" says why these defaults."""
+
     master: str = "local[2]"
-    shuffle_partitions: int = 4
-    driver_memory: str = "4g"
+    shuffle_partitions: int = 16
+    driver_memory: str = "2g"
+    local_dir: str = ""  # where Spark spills; empty: <lake>/_tmp/spark
 
     def __post_init__(self) -> None:
-        _check(self.shuffle_partitions >= 1, "spark.shuffle_partitions", self.shuffle_partitions, "1 or more")
+        _check(
+            1 <= self.shuffle_partitions <= MAX_SHUFFLE_PARTITIONS,
+            "spark.shuffle_partitions",
+            self.shuffle_partitions,
+            f"between 1 and {MAX_SHUFFLE_PARTITIONS:,} (16 keeps each shuffle partition of 30M orders small)",
+        )
+        _check(
+            "," not in self.local_dir and not Path(self.local_dir or ".").expanduser().is_file(),
+            "spark.local_dir",
+            self.local_dir,
+            "one folder where Spark may spill (created when missing), or empty for <lake>/_tmp/spark",
+        )
         _check(
             bool(MASTER.match(self.master)),
             "spark.master",
@@ -75,7 +90,7 @@ class SparkConfig:
             size is not None and size >= MIN_DRIVER_MEMORY,
             "spark.driver_memory",
             self.driver_memory,
-            "a size of at least 512m, such as 2g or 4096m",
+            "a size of at least 512m, such as 2g or 2048m",
         )
         physical = physical_memory()
         if physical and size is not None:

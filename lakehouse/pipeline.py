@@ -123,6 +123,7 @@ def silver(lake: Path, spark: SparkConfig, *, full_refresh: bool = False) -> Run
             spark_master=spark.master,
             shuffle_partitions=spark.shuffle_partitions,
             driver_memory=spark.driver_memory,
+            local_dir=Path(spark.local_dir) if spark.local_dir else None,
         ),
         (OSError, ValueError, ReconciliationError, StateError, LakeBusy, LeaseLost, *_spark_errors()),
     )

@@ -26,4 +26,8 @@ def settings(temp_root: Path) -> dict[str, str]:
 
 
 def connect(database: str | Path = ":memory:", *, temp_root: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(database), config=settings(temp_root))
+    """A connection under the limits; its spill folder is created (DuckDB creates the last level only, so a
+    baseline whose output folder had no ``_tmp`` yet failed the first time it spilled: the 10M silver floor)."""
+    config = settings(temp_root)
+    Path(config["temp_directory"]).mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(database), config=config)

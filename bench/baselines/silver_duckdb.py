@@ -1,8 +1,9 @@
 """The silver job's rules in DuckDB SQL, as fast as DuckDB runs them: the floor the PySpark job is measured against.
 
-The rules of glue_jobs (bronze.py, transform.py): header matched by name (files grouped by header; a file missing a
-required column is quarantined as ``missing_column``), lines with the wrong field count kept as ``malformed_row``
-with the raw line, the same validation order and reason codes, trim + upper-case normalisation, the latest version
+The rules of glue_jobs (bronze.py, transform.py): header matched by name (files grouped by header and encoding; a
+file that is not valid UTF-8 is read as Latin-1 and quarantined as ``not_utf8``, one missing a required column as
+``missing_column``), lines with the wrong field count kept as ``malformed_row`` with the raw line, the same
+validation order and reason codes (a value longer than the job's bound is ``value_too_long``), trim + upper-case normalisation, the latest version
 of each order_id wins (ingested_at from the file name, then file name, then line), Parquet partitioned by
 ``order_date`` (silver) and ``ingest_date`` (quarantine).
 
@@ -15,6 +16,7 @@ timed work, and only when asked for.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import time
@@ -23,16 +25,34 @@ from pathlib import Path
 from duckdb import DuckDBPyConnection
 
 from bench.baselines.duckdb_config import connect
+from glue_jobs.transform import MAX_LENGTH
 
 COLUMNS = ("order_id", "order_date", "customer_id", "country", "product", "quantity", "unit_price")
 NAME_TIME = r"orders_lambda_(\d{8}_\d{6})_"
 FOLDER_DATE = r"ingest_date=(\d{4}-\d{2}-\d{2})"
 
 
-def _header(path: Path) -> tuple[str, ...]:
+Group = tuple[tuple[str, ...], bool]  # (header, valid UTF-8), as the job groups files
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8 (the job checks every byte too, streaming)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _group(path: Path) -> Group:
+    utf8 = _is_utf8(path)
     with path.open("rb") as handle:
-        line = handle.readline().decode("utf-8", errors="replace").lstrip("\ufeff")
-    return tuple(name.strip().lower() for name in next(csv.reader(io.StringIO(line)), []))
+        line = handle.readline().decode("utf-8" if utf8 else "latin-1").lstrip("\ufeff")
+    return tuple(name.strip().lower() for name in next(csv.reader(io.StringIO(line)), [])), utf8
 
 
 def _codes(path: Path, column: str) -> list[str]:
@@ -57,11 +77,11 @@ def _ingest_date(file_path: str = "file_path", ingested_at: str = "ingested_at")
     return f"coalesce(try_cast(regexp_extract({file_path}, '{FOLDER_DATE}', 1) as date), cast({ingested_at} as date))"
 
 
-def _bronze(groups: dict[tuple[str, ...], list[str]], keep_rejects: bool) -> tuple[str, list]:
+def _bronze(groups: dict[Group, list[str]], keep_rejects: bool) -> tuple[str, list]:
     """One SELECT over every bronze file: the raw bronze columns as strings (in the job's order, by name), the raw
     line of a line with the wrong field count, whether the file lacks a required column, the file and the line."""
     selects, params = [], []
-    for g, (header, paths) in enumerate(sorted(groups.items())):
+    for g, ((header, utf8), paths) in enumerate(sorted(groups.items())):
         if not header:  # an empty file: no header, no rows
             continue
         names = [n if n and n not in header[:i] else f"_c{i}" for i, n in enumerate(header)]
@@ -81,10 +101,11 @@ def _bronze(groups: dict[tuple[str, ...], list[str]], keep_rejects: bool) -> tup
             f"""select {fields},
                    case when {short} or __extra is not null
                         then concat_ws(',', {", ".join(f'"{n}"' for n in [*names, "__extra"])}) end as raw_record,
-                   {any(c not in header for c in COLUMNS)} as missing_column,
+                   {any(c not in header for c in COLUMNS)} as missing_column, {not utf8} as not_utf8,
                    parse_filename(filename) as source_file, filename as file_path, ordinality as line
             from read_csv(?, header = true, columns = {columns}, filename = true, quote = '"', escape = '"',
-                          auto_detect = false, null_padding = true, nullstr = '\x01', ignore_errors = true{rejects})
+                          auto_detect = false, null_padding = true, nullstr = '\x01', ignore_errors = true,
+                          encoding = '{"utf-8" if utf8 else "latin-1"}'{rejects})
                  with ordinality"""
         )
         params.append(paths)
@@ -114,11 +135,13 @@ def _validated(bronze: str, countries: list[str], products: list[str]) -> str:
         select *,
             {_ingest_date()} as ingest_date,
             case
+                when not_utf8 then 'not_utf8'
                 when missing_column then 'missing_column'
                 when raw_record is not null then 'malformed_row'
                 when coalesce(t_id, '') = '' or coalesce(t_date, '') = '' or coalesce(t_customer, '') = ''
                     or coalesce(t_country, '') = '' or coalesce(t_product, '') = ''
                     or coalesce(t_quantity, '') = '' or coalesce(t_price, '') = '' then 'missing_required_field'
+                when {_too_long()} then 'value_too_long'
                 when d is null then 'bad_date'
                 when q is null then 'bad_quantity'
                 when q <= 0 then 'non_positive_quantity'
@@ -129,6 +152,11 @@ def _validated(bronze: str, countries: list[str], products: list[str]) -> str:
                 when t_product not in ({_sql_list(products)}) then 'unknown_product'
             end as reject_reason
         from typed"""
+
+
+def _too_long() -> str:
+    """A trimmed value longer than the job's bound for its column (glue_jobs.transform.MAX_LENGTH)."""
+    return " or ".join(f'length(trim("{c}")) > {n}' for c, n in MAX_LENGTH.items())
 
 
 REJECTED = """
@@ -160,14 +188,14 @@ def run_silver_duckdb(
     started = time.perf_counter()
     bronze_path, silver_out = Path(bronze_path), Path(silver_out)
     files = sorted(p for p in bronze_path.rglob("*.csv") if not p.name.startswith((".", "_")))
-    groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[Group, list[str]] = {}
     for path in files:
-        groups.setdefault(_header(path), []).append(str(path))
+        groups.setdefault(_group(path), []).append(str(path))
     countries = _codes(Path(reference_path) / "countries.csv", "country_code")
     products = _codes(Path(reference_path) / "products.csv", "product_code")
     silver, rejected = silver_out / "silver_orders", silver_out / "silver_orders_rejected"
     metrics = {"files_read": len(files), "rows_written": 0, "rows_rejected": 0, "rejected_by_reason": {}}
-    if not any(header for header in groups):
+    if not any(header for header, _ in groups):
         return {**metrics, "rows_read": 0, "duplicates_dropped": 0}
     silver_out.mkdir(parents=True, exist_ok=True)
     with connect(temp_root=silver_out) as con:
@@ -202,14 +230,12 @@ def run_silver_duckdb(
     return metrics
 
 
-def _unsplittable_lines(
-    con: DuckDBPyConnection, groups: dict[tuple[str, ...], list[str]], rejected: Path
-) -> int:
+def _unsplittable_lines(con: DuckDBPyConnection, groups: dict[Group, list[str]], rejected: Path) -> int:
     """Lines DuckDB could not split at all (more fields than the header and one, broken quoting), from its reject
     log of the first pass: quarantined as malformed_row with the raw line and, like Spark's parser, the header's
     fields split off it."""
     logged = []
-    for g, header in enumerate(sorted(groups)):
+    for g, (header, utf8) in enumerate(sorted(groups)):
         if not header:
             continue
         fields = ", ".join(
@@ -219,7 +245,8 @@ def _unsplittable_lines(
         )
         logged.append(
             f"""select distinct on (s.file_path, r.line) {fields}, r.csv_line as raw_record,
-                   'malformed_row' as reject_reason, parse_filename(s.file_path) as source_file, s.file_path
+                   '{"malformed_row" if utf8 else "not_utf8"}' as reject_reason,
+                   parse_filename(s.file_path) as source_file, s.file_path
             from rej{g} as r inner join scan{g} as s using (scan_id, file_id)"""
         )
     lines = " union all ".join(logged)

@@ -20,8 +20,8 @@ READ = "select * from read_parquet('{}/*/*.parquet', hive_partitioning = true)"
 
 def _bronze(lake: Path) -> None:
     """Generated days with every defect kind, then hand-written files: a later and an earlier re-send of a generated
-    order, a reordered header with an extra column (short, long, unsplittable lines, a quoted comma, a bad price)
-    and a header that lacks required columns."""
+    order, a reordered header with an extra column (short, long, unsplittable lines, a quoted comma, a bad price,
+    values over the job's length bounds), a header that lacks required columns and a file that is not UTF-8."""
     from ingestion.local import ingest_to_lake
 
     for start, days, seed, landed in ((1, 2, 5, None), (4, 1, 6, dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC))):
@@ -49,6 +49,13 @@ def _bronze(lake: Path) -> None:
         'P001,H4,10.00,2,"C1,2",US,2026-03-01,\n'
         "P001,H5,1.234,2,C1,US,2026-03-01,\n"
         "P001,H6,,2,C1,US,2026-03-01,\n"
+        f"P001,{'H' * 65},10.00,2,C1,US,2026-03-01,\n"
+        f"P001,H7,10.00,{'0' * 20}2,C1,US,2026-03-01,\n"
+        f"P001,H8,10.00,2,C1, {'U' * 17} ,2026-03-01,\n"
+    )
+    (folder / "orders_lambda_20260306_050000_latin1.csv").write_bytes(
+        "order_id,order_date,customer_id,country,product,quantity,unit_price\n"
+        "L1,2026-03-01,Café,US,P001,1,5.00\nL2,2026-03-01,C2,US,P001,1,5.00,extra\n".encode("latin-1")
     )
     (folder / "orders_lambda_20260306_040000_nocol.csv").write_text(
         "order_id,order_date,customer_id\nN1,2026-03-01,C1\n"
@@ -68,6 +75,8 @@ def test_the_duckdb_floor_writes_what_the_silver_job_writes(spark: object, tmp_p
     assert job.duplicates_dropped > 2 and len(job.rejected_by_reason) >= 9, (
         "the bronze must exercise the rules"
     )
+    whole_file_and_bounds = {"not_utf8": 2, "missing_column": 1, "value_too_long": 3}
+    assert {r: job.rejected_by_reason.get(r) for r in whole_file_and_bounds} == whole_file_and_bounds
     with duckdb.connect() as con:
         for table in ("silver_orders", "silver_orders_rejected"):
             ours, theirs = READ.format(tmp_path / "floor" / table), READ.format(lake / "silver" / table)
