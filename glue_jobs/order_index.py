@@ -18,22 +18,24 @@ dates) and merges the newest files while a file is less than twice the size of t
 
 Any file that is missing, not Parquet, of another schema, of another row count than the bookmark says, or not
 sorted raises :class:`IndexDamaged`; the run then rebuilds the index from silver and reports it.
+
+All I/O goes through :class:`glue_jobs.storage.Storage` (boto3 on S3, as every other part of the job): a file is
+read whole into memory and parsed from there, and written by serialising it in memory, so pyarrow's own S3
+client (its credential chain, its region discovery) is never used.
 """
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from glue_jobs.storage import hidden, join
+from glue_jobs.storage import LocalStorage, Storage, join, relative
 
 INDEX_DIR = "order_index"
 SCHEMA = pa.schema(
@@ -60,6 +62,7 @@ class IndexFile:
 class Index:
     """The index files, oldest first; ``tables`` holds those of this run (not yet in the state folder)."""
 
+    storage: Storage
     root: str
     files: list[IndexFile]
     tables: dict[str, pa.Table] = field(default_factory=dict)
@@ -68,7 +71,7 @@ class Index:
         if entry.name in self.tables:
             table = self.tables[entry.name]
             return table.select(columns) if columns else table
-        return read_file(join(self.root, entry.name), entry.rows, columns)
+        return read_file(self.storage, join(self.root, entry.name), entry.rows, columns)
 
 
 # ------------------------------------------------------------------------------------------ the manifest
@@ -135,17 +138,26 @@ def entries(order_ids: pa.Array | pa.ChunkedArray, order_dates: pa.Array | pa.Ch
 
 
 # ------------------------------------------------------------------------------------------ files
-def filesystem(path: str) -> tuple[pafs.FileSystem, str]:
-    if path.startswith(("s3://", "s3a://")):
-        return pafs.FileSystem.from_uri("s3://" + path.split("://", 1)[1])
-    return pafs.LocalFileSystem(), os.path.abspath(path)
+def open_file(storage: Storage, path: str) -> pa.NativeFile | None:
+    """A file to parse Parquet from (None: it does not exist). Through ``storage`` a file is read whole; a local
+    one is opened in place instead, so that reading some columns reads only their bytes (a lookup of a 30M-order
+    index: 0.35 s instead of 0.6 s, measured)."""
+    if isinstance(storage, LocalStorage):
+        try:
+            return pa.OSFile(path)
+        except FileNotFoundError:
+            return None
+    data = storage.read_bytes(path)
+    return None if data is None else pa.BufferReader(data)
 
 
-def read_file(path: str, rows: int, columns: list[str] | None = None) -> pa.Table:
+def read_file(storage: Storage, path: str, rows: int, columns: list[str] | None = None) -> pa.Table:
     """One index file, checked against the bookmark's row count and the index schema; IndexDamaged if not."""
-    fs, local = filesystem(path)
+    source = open_file(storage, path)
+    if source is None:
+        raise IndexDamaged(f"{path} is missing")
     try:
-        parquet = pq.ParquetFile(local, filesystem=fs)
+        parquet = pq.ParquetFile(source)
         if not parquet.schema_arrow.equals(SCHEMA):
             raise IndexDamaged(f"{path} has the schema {parquet.schema_arrow}, not the index's")
         if parquet.metadata.num_rows != rows:
@@ -153,34 +165,48 @@ def read_file(path: str, rows: int, columns: list[str] | None = None) -> pa.Tabl
         table = parquet.read(columns=columns)
     except (OSError, pa.ArrowException) as exc:
         raise IndexDamaged(f"{path} cannot be read ({str(exc).splitlines()[0]})") from None
+    finally:
+        source.close()
     return table
 
 
-def write_file(table: pa.Table, path: str) -> None:
-    fs, local = filesystem(path)
-    fs.create_dir(local.rsplit("/", 1)[0], recursive=True)
+def write_file(storage: Storage, table: pa.Table, path: str) -> None:
+    sink = pa.BufferOutputStream()
     # the keys are random: compressing them gains nothing and costs their reading half its time (measured)
     compression = {"key": "none", "order_id": "zstd", "order_date": "zstd"}
-    pq.write_table(table, local, filesystem=fs, compression=compression, use_dictionary=["order_date"])
+    pq.write_table(table, sink, compression=compression, use_dictionary=["order_date"])
+    storage.write_bytes(path, sink.getvalue().to_pybytes())
 
 
-def read_pairs(table_path: str, only: pa.Array | None = None) -> pa.Table:
-    """Index rows of the (order_id, order_date) pairs of a silver table (Hive-partitioned by order_date),
-    read with pyarrow (no Spark job); ``only``: of those order_ids only."""
-    fs, local = filesystem(table_path)
-    infos = fs.get_file_info(pafs.FileSelector(local, recursive=True, allow_not_found=True))
-    sources = [
-        i.path
-        for i in infos
-        if i.type == pafs.FileType.File and i.path.endswith(".parquet") and not hidden(i.path[len(local) :])
-    ]
-    if not sources:
-        return SCHEMA.empty_table()
-    part = ds.partitioning(pa.schema([("order_date", pa.date32())]), flavor="hive")
-    data = ds.dataset(sources, filesystem=fs, format="parquet", partitioning=part, partition_base_dir=local)
-    pairs = data.to_table(columns=["order_id", "order_date"])
+def partition_date(table_path: str, path: str) -> dt.date:
+    """The ``order_date`` of a silver file's Hive partition folder (``<table>/order_date=YYYY-MM-DD/...``)."""
+    folder = relative(table_path, path).split("/", 1)[0]
+    name, _, value = folder.partition("=")
+    if name != "order_date":
+        raise ValueError(f"{path} is not in an order_date=YYYY-MM-DD partition of {table_path}")
+    return dt.date.fromisoformat(value)
+
+
+def file_pairs(storage: Storage, table_path: str, path: str, only: pa.Array | None) -> pa.Table:
+    """The (order_id, order_date) pairs of one silver file (of ``only``'s order_ids when given)."""
+    source = open_file(storage, path)
+    if source is None:
+        raise FileNotFoundError(f"{path} vanished while silver was read")
+    with source:
+        ids = pq.read_table(source, columns=["order_id"])["order_id"].combine_chunks()
     if only is not None:
-        pairs = pairs.filter(pc.is_in(pairs["order_id"], value_set=only))
+        ids = ids.filter(pc.is_in(ids, value_set=only))
+    day = pa.scalar(partition_date(table_path, path), pa.date32())
+    return pa.table({"order_id": ids.cast(pa.string()), "order_date": pa.repeat(day, len(ids))})
+
+
+def read_pairs(storage: Storage, table_path: str, only: pa.Array | None = None) -> pa.Table:
+    """Index rows of the (order_id, order_date) pairs of a silver table (Hive-partitioned by order_date),
+    read file by file through ``storage`` (no Spark job); ``only``: of those order_ids only."""
+    files = storage.list_files(table_path, ".parquet")
+    if not files:
+        return SCHEMA.empty_table()
+    pairs = pa.concat_tables([file_pairs(storage, table_path, f.path, only) for f in files])
     return entries(pairs["order_id"], pairs["order_date"])
 
 
@@ -219,18 +245,18 @@ def merge(older: pa.Table, newer: pa.Table) -> pa.Table:
 def compact(index: Index, name: str) -> Index:
     """Merge the newest files while one is less than twice the size of the next newer one (the merged file is
     named ``<name>-m<n>.parquet``, kept in memory): sizes grow geometrically, so there are O(log) files."""
-    work = Index(index.root, list(index.files), dict(index.tables))
+    work = Index(index.storage, index.root, list(index.files), dict(index.tables))
     while len(work.files) > 1 and work.files[-2].rows < 2 * work.files[-1].rows:
         merged = merge(work.read(work.files[-2]), work.read(work.files[-1]))
         entry = IndexFile(f"{name}-m{len(work.tables)}.parquet", merged.num_rows)
         work.tables[entry.name] = merged
         work.files[-2:] = [entry]
     listed = {f.name for f in work.files}
-    return Index(work.root, work.files, {k: v for k, v in work.tables.items() if k in listed})
+    return Index(work.storage, work.root, work.files, {k: v for k, v in work.tables.items() if k in listed})
 
 
 # ------------------------------------------------------------------------------------------ a run's index
-def load(bookmark: Any, root: str, silver_has_rows: bool) -> Index:
+def load(storage: Storage, bookmark: Any, root: str, silver_has_rows: bool) -> Index:
     """The index the bookmark lists, its files' footers checked; IndexDamaged when it cannot be trusted
     (including a bookmark that lists none while silver holds rows: a lake from before the index)."""
     files = parse_manifest(bookmark)
@@ -240,17 +266,17 @@ def load(bookmark: Any, root: str, silver_has_rows: bool) -> Index:
         files = []
     if silver_has_rows and not any(f.rows for f in files):
         raise IndexDamaged("the bookmark's order index is empty while silver holds orders")
-    index = Index(root, files)
+    index = Index(storage, root, files)
     for entry in files:
         index.read(entry, [])
     return index
 
 
-def rebuild(silver_table: str, root: str, name: str) -> Index:
+def rebuild(storage: Storage, silver_table: str, root: str, name: str) -> Index:
     """The index of what silver holds now: one file."""
-    table = read_pairs(silver_table)
+    table = read_pairs(storage, silver_table)
     entry = IndexFile(f"{name}-rebuilt.parquet", table.num_rows)
-    return Index(root, [entry], {entry.name: table})
+    return Index(storage, root, [entry], {entry.name: table})
 
 
 def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) -> Index:
@@ -258,17 +284,17 @@ def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) ->
     partitions it staged, which hold every one of them), then compaction."""
     if len(run_ids) == 0:
         return index
-    delta = read_pairs(staged_silver, run_ids)
+    delta = read_pairs(index.storage, staged_silver, run_ids)
     entry = IndexFile(f"{name}.parquet", delta.num_rows)
-    grown = Index(index.root, [*index.files, entry], {**index.tables, entry.name: delta})
+    grown = Index(index.storage, index.root, [*index.files, entry], {**index.tables, entry.name: delta})
     return compact(grown, name)
 
 
-def of_full_refresh(staged_silver: str, root: str, name: str) -> Index:
+def of_full_refresh(storage: Storage, staged_silver: str, root: str, name: str) -> Index:
     """A full refresh stages every partition of silver: the index is all of it."""
-    table = read_pairs(staged_silver)
+    table = read_pairs(storage, staged_silver)
     entry = IndexFile(f"{name}.parquet", table.num_rows)
-    return Index(root, [entry], {entry.name: table})
+    return Index(storage, root, [entry], {entry.name: table})
 
 
 def stage(index: Index, staging: str) -> tuple[list[dict[str, str]], list[IndexFile]]:
@@ -278,6 +304,6 @@ def stage(index: Index, staging: str) -> tuple[list[dict[str, str]], list[IndexF
     for entry in index.files:
         if entry.name in index.tables:
             staged = join(staging, entry.name)
-            write_file(index.tables[entry.name], staged)
+            write_file(index.storage, index.tables[entry.name], staged)
             puts.append({"kind": "put_file", "staged": staged, "target": join(index.root, entry.name)})
     return puts, index.files

@@ -311,7 +311,7 @@ def find_moved_orders(ctx: Context, observed: Observed, live: Live) -> list[str]
 def load_index(ctx: Context, live: Live) -> order_index.Index:
     root = join(ctx.args.state_path, order_index.INDEX_DIR)
     bookmark = commit.bookmark_data(ctx.storage, ctx.paths)
-    return order_index.load(bookmark, root, silver_has_rows=bool(live.order_dates))
+    return order_index.load(ctx.storage, bookmark, root, silver_has_rows=bool(live.order_dates))
 
 
 def rebuild_index(ctx: Context, problem: str) -> order_index.Index:
@@ -319,7 +319,7 @@ def rebuild_index(ctx: Context, problem: str) -> order_index.Index:
     log.warning("silver: the order index is damaged or missing (%s): rebuilding it from silver", problem)
     ctx.metrics.order_index_rebuilt = problem
     root = join(ctx.args.state_path, order_index.INDEX_DIR)
-    return order_index.rebuild(ctx.layout.silver_table, root, f"part-{ctx.metrics.run_id}")
+    return order_index.rebuild(ctx.storage, ctx.layout.silver_table, root, f"part-{ctx.metrics.run_id}")
 
 
 # ------------------------------------------------------------------------------------------ 5. merge
@@ -422,7 +422,7 @@ def stage_index(ctx: Context) -> tuple[list[swaps.Swap], list[order_index.IndexF
     staged = ctx.layout.staged_silver
     before = ctx.index.before
     if ctx.args.full_refresh or before is None:  # (an incremental run always found or rebuilt it)
-        index = order_index.of_full_refresh(staged, root, name)
+        index = order_index.of_full_refresh(ctx.storage, staged, root, name)
     else:
         index = order_index.after_run(before, staged, ctx.index.ids, name)
     return order_index.stage(

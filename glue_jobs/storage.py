@@ -67,6 +67,9 @@ class Storage(Protocol):
     def write_text(self, path: str, text: str) -> None:
         """Write a whole file atomically: readers see the old content or the new, never a part."""
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write a whole file of bytes atomically, like :meth:`write_text`."""
+
     def delete_tree(self, path: str) -> None:
         """Remove a folder (or file) and everything below it; no error when it is absent."""
 
@@ -120,10 +123,13 @@ class LocalStorage:
                 yield chunk
 
     def write_text(self, path: str, text: str) -> None:
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def write_bytes(self, path: str, data: bytes) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -227,8 +233,11 @@ class S3Storage:
         yield from self.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(CHUNK)
 
     def write_text(self, path: str, text: str) -> None:
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def write_bytes(self, path: str, data: bytes) -> None:
         bucket, key = split_s3(path)
-        self.s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))  # a PUT is atomic
+        self.s3.put_object(Bucket=bucket, Key=key, Body=data)  # a PUT is atomic
 
     def _delete_keys(self, bucket: str, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):

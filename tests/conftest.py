@@ -35,3 +35,17 @@ def spark() -> Iterator[object]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def s3(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The job's S3Storage on moto's in-process S3, with the bucket named by the test module's ``BUCKET``."""
+    import boto3
+    from moto import mock_aws
+
+    from glue_jobs.storage import S3Storage
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=request.module.BUCKET)
+        yield S3Storage(client)

@@ -8,13 +8,10 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from glue_jobs import commit
 from glue_jobs.inventory import BronzeFile, take_stock
@@ -33,14 +30,6 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.now
-
-
-@pytest.fixture
-def s3() -> Iterator[S3Storage]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield S3Storage(client)
 
 
 def _holder(run_id: str) -> Holder:

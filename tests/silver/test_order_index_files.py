@@ -10,6 +10,7 @@ import pytest
 
 from glue_jobs import order_index
 from glue_jobs.order_index import Index, IndexDamaged, IndexFile
+from glue_jobs.storage import LocalStorage
 
 MASK = (1 << 64) - 1
 IDS = [
@@ -56,7 +57,7 @@ def _index(tmp_path: Path, *files: list[tuple[str, str]]) -> Index:
         ids = pa.array([p[0] for p in pairs], pa.string())
         dates = pa.array([dt.date.fromisoformat(p[1]) for p in pairs], pa.date32())
         tables[f"f{n}.parquet"] = order_index.entries(ids, dates)
-    return Index(str(tmp_path), [IndexFile(k, t.num_rows) for k, t in tables.items()], tables)
+    return Index(LocalStorage(), str(tmp_path), [IndexFile(k, t.num_rows) for k, t in tables.items()], tables)
 
 
 def test_a_lookup_returns_every_date_any_file_records(tmp_path: Path) -> None:
@@ -82,14 +83,19 @@ def test_a_written_file_reads_back_and_a_wrong_row_count_is_damage(tmp_path: Pat
     index = _index(tmp_path, [("a", "2026-03-01"), ("b", "2026-03-02")])
     puts, _ = order_index.stage(index, str(tmp_path / "staging"))
     assert [Path(p["staged"]).name for p in puts] == ["f0.parquet"]
-    table = order_index.read_file(puts[0]["staged"], 2)
+    table = order_index.read_file(LocalStorage(), puts[0]["staged"], 2)
     assert table.equals(index.tables["f0.parquet"])
     with pytest.raises(IndexDamaged, match="holds 2 rows, the bookmark says 3"):
-        order_index.read_file(puts[0]["staged"], 3)
+        order_index.read_file(LocalStorage(), puts[0]["staged"], 3)
     with pytest.raises(IndexDamaged, match="lists no order index"):
-        order_index.load({"version": 1, "files": {}}, str(tmp_path), silver_has_rows=True)
-    assert order_index.load({"version": 1, "files": {}}, str(tmp_path), silver_has_rows=False).files == []
+        order_index.load(LocalStorage(), {"version": 1, "files": {}}, str(tmp_path), silver_has_rows=True)
+    assert (
+        order_index.load(
+            LocalStorage(), {"version": 1, "files": {}}, str(tmp_path), silver_has_rows=False
+        ).files
+        == []
+    )
     empty = {"version": 1, "files": {}, "order_index": {"version": 1, "files": []}}
     with pytest.raises(IndexDamaged, match="is empty while silver holds orders"):
-        order_index.load(empty, str(tmp_path), silver_has_rows=True)
-    assert order_index.load(empty, str(tmp_path), silver_has_rows=False).files == []
+        order_index.load(LocalStorage(), empty, str(tmp_path), silver_has_rows=True)
+    assert order_index.load(LocalStorage(), empty, str(tmp_path), silver_has_rows=False).files == []

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from glue_jobs import bronze_to_silver_orders as script
 from glue_jobs import commit
@@ -16,14 +14,6 @@ from glue_jobs.metrics import ReconciliationError, RunMetrics
 from glue_jobs.storage import LocalStorage, S3Storage, storage_for
 
 BUCKET = "lake-bucket"
-
-
-@pytest.fixture
-def s3() -> S3Storage:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield S3Storage(client)
 
 
 def _put(s3: S3Storage, key: str, body: bytes = b"x") -> None:
