@@ -187,27 +187,42 @@ def partition_date(table_path: str, path: str) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
-def file_pairs(storage: Storage, table_path: str, path: str, only: pa.Array | None) -> pa.Table:
-    """The (order_id, order_date) pairs of one silver file (of ``only``'s order_ids when given)."""
-    source = open_file(storage, path)
-    if source is None:
-        raise FileNotFoundError(f"{path} vanished while silver was read")
-    with source:
-        ids = pq.read_table(source, columns=["order_id"])["order_id"].combine_chunks()
-    if only is not None:
-        ids = ids.filter(pc.is_in(ids, value_set=only))
+def file_pairs(storage: Storage, table_path: str, path: str) -> pa.Table:
+    """The (order_id, order_date) pairs of one silver file."""
+    ids = _column(storage, path, "order_id")
     day = pa.scalar(partition_date(table_path, path), pa.date32())
     return pa.table({"order_id": ids.cast(pa.string()), "order_date": pa.repeat(day, len(ids))})
 
 
+def _column(storage: Storage, path: str, column: str) -> pa.Array:
+    source = open_file(storage, path)
+    if source is None:
+        raise FileNotFoundError(f"{path} vanished while it was read")
+    with source:
+        return pq.read_table(source, columns=[column])[column].combine_chunks()
+
+
 def read_pairs(storage: Storage, table_path: str, only: pa.Array | None = None) -> pa.Table:
     """Index rows of the (order_id, order_date) pairs of a silver table (Hive-partitioned by order_date),
-    read file by file through ``storage`` (no Spark job); ``only``: of those order_ids only."""
+    read file by file through ``storage`` (no Spark job); ``only``: of those order_ids only (filtered once, on
+    all the pairs: a filter per file would hash ``only`` again for every file, minutes for a large run)."""
     files = storage.list_files(table_path, ".parquet")
     if not files:
         return SCHEMA.empty_table()
-    pairs = pa.concat_tables([file_pairs(storage, table_path, f.path, only) for f in files])
+    pairs = pa.concat_tables([file_pairs(storage, table_path, f.path) for f in files])
+    if only is not None:
+        pairs = pairs.filter(pc.is_in(pairs["order_id"], value_set=only))
     return entries(pairs["order_id"], pairs["order_date"])
+
+
+def staged_ids(storage: Storage, parsed_path: str, column: str) -> pa.Array:
+    """The distinct non-null values of ``column`` in the Parquet files under ``parsed_path`` (the run's valid
+    order_ids in the rows it staged: read with pyarrow, not collected through Spark)."""
+    files = storage.list_files(parsed_path, ".parquet")
+    if not files:
+        return pa.array([], pa.string())
+    values = pa.chunked_array([_column(storage, f.path, column) for f in files], pa.string())
+    return pc.unique(values.drop_null())
 
 
 # ------------------------------------------------------------------------------------------ lookup

@@ -296,9 +296,8 @@ def find_moved_orders(ctx: Context, observed: Observed, live: Live) -> list[str]
     touched = set(observed.order_dates)
     if ctx.args.full_refresh:
         return sorted(live.order_dates | touched)
-    if observed.parsed is not None and touched:  # (the staged Parquet, not the CSV parsed again)
-        ids = transform.valid_rows(observed.parsed).select("order_id").distinct().collect()
-        ctx.index.ids = pa.array([r["order_id"] for r in ids], pa.string())
+    if observed.parsed is not None and touched:  # the staged rows' ids: a valid row's v_order_id is set
+        ctx.index.ids = order_index.staged_ids(ctx.storage, join(ctx.layout.staging, PARSED), "v_order_id")
     try:
         ctx.index.before = load_index(ctx, live)
         before = order_index.lookup(ctx.index.before, ctx.index.ids)
