@@ -59,9 +59,8 @@ class RunMetrics:
     partitions_touched: int = 0
     order_dates_touched: list[str] = field(default_factory=list)
     recovered_runs: list[str] = field(default_factory=list)
-    order_index_rebuilt: str = (
-        ""  # why the run rebuilt the order index from silver (missing, damaged); "" if not
-    )
+    # why the run rebuilt the order index from silver (missing, damaged); "" if not
+    order_index_rebuilt: str = ""
     duration_s: float = 0.0
     recovered: bool = False  # true in the metrics of a run that a later run completed from its journal
 

@@ -289,9 +289,7 @@ def load(storage: Storage, bookmark: Any, root: str, silver_has_rows: bool) -> I
 
 def rebuild(storage: Storage, silver_table: str, root: str, name: str) -> Index:
     """The index of what silver holds now: one file."""
-    table = read_pairs(storage, silver_table)
-    entry = IndexFile(f"{name}-rebuilt.parquet", table.num_rows)
-    return Index(storage, root, [entry], {entry.name: table})
+    return of_full_refresh(storage, silver_table, root, f"{name}-rebuilt")
 
 
 def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) -> Index:
@@ -306,7 +304,7 @@ def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) ->
 
 
 def of_full_refresh(storage: Storage, staged_silver: str, root: str, name: str) -> Index:
-    """A full refresh stages every partition of silver: the index is all of it."""
+    """A full refresh stages every partition of silver: the index is all of it (one file)."""
     table = read_pairs(storage, staged_silver)
     entry = IndexFile(f"{name}.parquet", table.num_rows)
     return Index(storage, root, [entry], {entry.name: table})
