@@ -16,6 +16,13 @@ the run rewrite one partition more than needed, never miss one. Each run appends
 dates) and merges the newest files while a file is less than twice the size of the next newer one
 (:func:`compact`), so the index holds O(log(orders)) files and an order is rewritten O(log) times in all.
 
+Memory is bounded by :data:`MAX_FILE_ROWS`, not by the number of orders: a full refresh (or a rebuild) writes the
+index as files of about that many rows, each written to the run's staging as soon as it is complete, and
+compaction never makes a file larger than that. (One file of all 30M orders, built in memory, took the job's
+Python process to 4.8 GiB beside Spark's JVM.) Files that reached the cap are never merged again, so the stale
+entries of orders corrected since stay in them until the next full refresh: they cost 12 bytes each in a lookup,
+and at most one partition rewritten more than needed.
+
 Any file that is missing, not Parquet, of another schema, of another row count than the bookmark says, or not
 sorted raises :class:`IndexDamaged`; the run then rebuilds the index from silver and reports it.
 
@@ -27,6 +34,7 @@ client (its credential chain, its region discovery) is never used.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +50,7 @@ SCHEMA = pa.schema(
     [("key", pa.uint64(), False), ("order_id", pa.string(), False), ("order_date", pa.date32(), False)]
 )
 CHUNK = 1 << 20
+MAX_FILE_ROWS = 1 << 22  # ~4.2M orders: about 400 MB of memory to build, sort and serialise one file
 _SEED = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -60,18 +69,21 @@ class IndexFile:
 
 @dataclass
 class Index:
-    """The index files, oldest first; ``tables`` holds those of this run (not yet in the state folder)."""
+    """The index files, oldest first. This run's files, not yet in the state folder, are in memory (``tables``)
+    or already written to the run's staging (``staged``: name -> path)."""
 
     storage: Storage
     root: str
     files: list[IndexFile]
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    staged: dict[str, str] = field(default_factory=dict)
 
     def read(self, entry: IndexFile, columns: list[str] | None = None) -> pa.Table:
         if entry.name in self.tables:
             table = self.tables[entry.name]
             return table.select(columns) if columns else table
-        return read_file(self.storage, join(self.root, entry.name), entry.rows, columns)
+        path = self.staged.get(entry.name, join(self.root, entry.name))
+        return read_file(self.storage, path, entry.rows, columns)
 
 
 # ------------------------------------------------------------------------------------------ the manifest
@@ -215,6 +227,27 @@ def read_pairs(storage: Storage, table_path: str, only: pa.Array | None = None) 
     return entries(pairs["order_id"], pairs["order_date"])
 
 
+def read_pairs_in_files(storage: Storage, table_path: str, max_rows: int) -> Iterator[pa.Table]:
+    """Index rows of all the pairs of a silver table, as tables of about ``max_rows`` rows (at most ``max_rows``
+    plus one silver file), one at a time: each holds whole silver files, so no order_id is in two of them."""
+    group: list[pa.Table] = []
+    rows = 0
+    for f in storage.list_files(table_path, ".parquet"):
+        pairs = file_pairs(storage, table_path, f.path)
+        group.append(pairs)
+        rows += pairs.num_rows
+        if rows >= max_rows:
+            yield _entries_of(group)
+            group, rows = [], 0
+    if group:
+        yield _entries_of(group)
+
+
+def _entries_of(group: list[pa.Table]) -> pa.Table:
+    pairs = pa.concat_tables(group)
+    return entries(pairs["order_id"], pairs["order_date"])
+
+
 def staged_ids(storage: Storage, parsed_path: str, column: str) -> pa.Array:
     """The distinct non-null values of ``column`` in the Parquet files under ``parsed_path`` (the run's valid
     order_ids in the rows it staged: read with pyarrow, not collected through Spark)."""
@@ -258,16 +291,27 @@ def merge(older: pa.Table, newer: pa.Table) -> pa.Table:
 
 
 def compact(index: Index, name: str) -> Index:
-    """Merge the newest files while one is less than twice the size of the next newer one (the merged file is
-    named ``<name>-m<n>.parquet``, kept in memory): sizes grow geometrically, so there are O(log) files."""
-    work = Index(index.storage, index.root, list(index.files), dict(index.tables))
-    while len(work.files) > 1 and work.files[-2].rows < 2 * work.files[-1].rows:
+    """Merge the newest files while one is less than twice the size of the next newer one and the two hold at
+    most :data:`MAX_FILE_ROWS` (the merged file is named ``<name>-m<n>.parquet``, kept in memory): sizes grow
+    geometrically up to the cap, so there are O(log) files plus one per ``MAX_FILE_ROWS`` orders."""
+    work = Index(index.storage, index.root, list(index.files), dict(index.tables), dict(index.staged))
+    while (
+        len(work.files) > 1
+        and work.files[-2].rows < 2 * work.files[-1].rows
+        and work.files[-2].rows + work.files[-1].rows <= MAX_FILE_ROWS
+    ):
         merged = merge(work.read(work.files[-2]), work.read(work.files[-1]))
         entry = IndexFile(f"{name}-m{len(work.tables)}.parquet", merged.num_rows)
         work.tables[entry.name] = merged
         work.files[-2:] = [entry]
     listed = {f.name for f in work.files}
-    return Index(work.storage, work.root, work.files, {k: v for k, v in work.tables.items() if k in listed})
+    return Index(
+        work.storage,
+        work.root,
+        work.files,
+        {k: v for k, v in work.tables.items() if k in listed},
+        {k: v for k, v in work.staged.items() if k in listed},
+    )
 
 
 # ------------------------------------------------------------------------------------------ a run's index
@@ -287,9 +331,9 @@ def load(storage: Storage, bookmark: Any, root: str, silver_has_rows: bool) -> I
     return index
 
 
-def rebuild(storage: Storage, silver_table: str, root: str, name: str) -> Index:
-    """The index of what silver holds now: one file."""
-    return of_full_refresh(storage, silver_table, root, f"{name}-rebuilt")
+def rebuild(storage: Storage, silver_table: str, root: str, name: str, staging: str | None = None) -> Index:
+    """The index of what silver holds now (see :func:`of_full_refresh`)."""
+    return of_full_refresh(storage, silver_table, root, f"{name}-rebuilt", staging)
 
 
 def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) -> Index:
@@ -299,15 +343,32 @@ def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) ->
         return index
     delta = read_pairs(index.storage, staged_silver, run_ids)
     entry = IndexFile(f"{name}.parquet", delta.num_rows)
-    grown = Index(index.storage, index.root, [*index.files, entry], {**index.tables, entry.name: delta})
+    grown = Index(
+        index.storage,
+        index.root,
+        [*index.files, entry],
+        {**index.tables, entry.name: delta},
+        dict(index.staged),
+    )
     return compact(grown, name)
 
 
-def of_full_refresh(storage: Storage, staged_silver: str, root: str, name: str) -> Index:
-    """A full refresh stages every partition of silver: the index is all of it (one file)."""
-    table = read_pairs(storage, staged_silver)
-    entry = IndexFile(f"{name}.parquet", table.num_rows)
-    return Index(storage, root, [entry], {entry.name: table})
+def of_full_refresh(
+    storage: Storage, staged_silver: str, root: str, name: str, staging: str | None = None
+) -> Index:
+    """A full refresh stages every partition of silver: the index is all of it, in files of about
+    :data:`MAX_FILE_ROWS` rows (``<name>-<n>.parquet``). With ``staging``, each file is written there as soon as it
+    is built (memory: one file's worth); without, they are kept in memory."""
+    index = Index(storage, root, [])
+    for n, table in enumerate(read_pairs_in_files(storage, staged_silver, MAX_FILE_ROWS)):
+        entry = IndexFile(f"{name}-{n}.parquet", table.num_rows)
+        index.files.append(entry)
+        if staging is None:
+            index.tables[entry.name] = table
+        else:
+            index.staged[entry.name] = join(staging, entry.name)
+            write_file(storage, table, index.staged[entry.name])
+    return index
 
 
 def stage(index: Index, staging: str) -> tuple[list[dict[str, str]], list[IndexFile]]:
@@ -318,5 +379,9 @@ def stage(index: Index, staging: str) -> tuple[list[dict[str, str]], list[IndexF
         if entry.name in index.tables:
             staged = join(staging, entry.name)
             write_file(index.storage, index.tables[entry.name], staged)
-            puts.append({"kind": "put_file", "staged": staged, "target": join(index.root, entry.name)})
+        elif entry.name in index.staged:
+            staged = index.staged[entry.name]
+        else:
+            continue
+        puts.append({"kind": "put_file", "staged": staged, "target": join(index.root, entry.name)})
     return puts, index.files

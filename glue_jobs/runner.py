@@ -296,6 +296,8 @@ def find_moved_orders(ctx: Context, observed: Observed, live: Live) -> list[str]
     touched = set(observed.order_dates)
     if ctx.args.full_refresh:
         return sorted(live.order_dates | touched)
+    if not live.order_dates:  # silver is empty (a first run): no order can have moved, and the index is built
+        return sorted(touched)  # whole from what the run stages (the run's ids would cost memory for nothing)
     if observed.parsed is not None and touched:  # the staged rows' ids: a valid row's v_order_id is set
         ctx.index.ids = order_index.staged_ids(ctx.storage, join(ctx.layout.staging, PARSED), "v_order_id")
     try:
@@ -318,7 +320,8 @@ def rebuild_index(ctx: Context, problem: str) -> order_index.Index:
     log.warning("silver: the order index is damaged or missing (%s): rebuilding it from silver", problem)
     ctx.metrics.order_index_rebuilt = problem
     root = join(ctx.args.state_path, order_index.INDEX_DIR)
-    return order_index.rebuild(ctx.storage, ctx.layout.silver_table, root, f"part-{ctx.metrics.run_id}")
+    name = f"part-{ctx.metrics.run_id}"
+    return order_index.rebuild(ctx.storage, ctx.layout.silver_table, root, name, index_staging(ctx))
 
 
 # ------------------------------------------------------------------------------------------ 5. merge
@@ -420,13 +423,18 @@ def stage_index(ctx: Context) -> tuple[list[swaps.Swap], list[order_index.IndexF
     root, name = join(ctx.args.state_path, order_index.INDEX_DIR), f"part-{ctx.metrics.run_id}"
     staged = ctx.layout.staged_silver
     before = ctx.index.before
-    if ctx.args.full_refresh or before is None:  # (an incremental run always found or rebuilt it)
-        index = order_index.of_full_refresh(ctx.storage, staged, root, name)
+    if (
+        ctx.args.full_refresh or before is None
+    ):  # (an incremental run found or rebuilt it, unless silver was empty)
+        index = order_index.of_full_refresh(ctx.storage, staged, root, name, index_staging(ctx))
     else:
         index = order_index.after_run(before, staged, ctx.index.ids, name)
-    return order_index.stage(
-        index, join(ctx.paths.staging(ctx.metrics.run_id), "_state", order_index.INDEX_DIR)
-    )
+    return order_index.stage(index, index_staging(ctx))
+
+
+def index_staging(ctx: Context) -> str:
+    """Where this run stages its order index files (put in place by the journal's put_file swaps)."""
+    return join(ctx.paths.staging(ctx.metrics.run_id), "_state", order_index.INDEX_DIR)
 
 
 # ------------------------------------------------------------------------------------------ helpers

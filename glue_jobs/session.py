@@ -11,6 +11,7 @@ a running session, so a shared test session or Glue's session works the same).""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,42 @@ def local_session(
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
+
+
+def running() -> bool:
+    """Whether this process already has a SparkContext (a test's shared session, or an earlier stage's)."""
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is not None
+
+
+def stop_local_jvm(timeout_s: float = 60) -> None:
+    """Stop the local session and end the JVM it ran in, giving back its memory (``SparkSession.stop`` alone
+    leaves the JVM running, holding its heap, until Python exits). A later ``local_session`` starts a new JVM.
+
+    PySpark's gateway JVM exits when its stdin closes; that is how it is ended here."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    proc = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if proc is None:  # a gateway PySpark did not launch (PYSPARK_GATEWAY_PORT): not ours to end
+        return
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def configure(spark: Any, *, local_files: bool = False) -> None:

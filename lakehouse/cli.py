@@ -134,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("ingest", "run"):
             pipeline.ingest(lake, ingest, progress=not args.quiet, ingested_at=args.ingested_at)
         if args.command in ("silver", "run"):
-            metrics = pipeline.silver(lake, config.spark, full_refresh=args.full_refresh)
+            metrics = pipeline.silver(
+                lake, config.spark, full_refresh=args.full_refresh, release_jvm=args.command == "run"
+            )
             if args.command == "silver" and not args.quiet:
                 print(pipeline.silver_report(metrics))
         if args.command in ("gold", "run"):

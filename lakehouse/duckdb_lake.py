@@ -3,7 +3,8 @@
 Without it, `dbt build` or `sqlfluff lint` run on a fresh clone, before `make demo`, died with a DuckDB traceback
 ("Cannot open file lake/warehouse.duckdb"). With it they start; silver then has no Parquet yet, and the
 on-run-start hook says so in one line (run `make demo`). `make` and `lakehouse.dbt.run_dbt` create the folder
-themselves too; this is for dbt and sqlfluff run by hand.
+themselves too; this is for dbt and sqlfluff run by hand. It also creates the parents of DuckDB's spill folder
+(`temp_directory`), which DuckDB does not: on a lake without `_tmp/`, the first spill failed.
 """
 
 from __future__ import annotations
@@ -27,3 +28,6 @@ class Plugin(BasePlugin):
         folder = warehouse_folder(creds.path)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
+        spill = config.get("temp_directory")
+        if spill:  # DuckDB creates the spill folder itself, but not its parents: a first spill would fail
+            Path(spill).parent.mkdir(parents=True, exist_ok=True)

@@ -171,3 +171,40 @@ def test_compaction_keeps_few_files_and_the_latest_entry(lake: Path, run_job: Ca
         assert len(files) <= 4, f"{len(files)} index files after day {day}: not compacted"
         assert sorted((lake / "_state" / "silver" / "order_index").iterdir()) == sorted(files)
     assert len(silver_pairs(lake)) == 48
+
+
+def test_the_index_is_written_in_files_of_bounded_size(
+    lake: Path, run_job: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory follows MAX_FILE_ROWS, not the number of orders: a first run, a full refresh and a rebuild write
+    files of about that many rows (whole silver files each), and compaction never merges past it; the index
+    still agrees with silver after corrections move orders out of the capped files."""
+    from glue_jobs import order_index
+
+    monkeypatch.setattr(order_index, "MAX_FILE_ROWS", 4)
+    # 3 orders on each of 5 dates: 5 silver files of 3 rows
+    base = [f"o{d}{n},2026-02-0{d},C1,US,P001,1,1.00" for d in range(1, 6) for n in range(3)]
+    folder = lake / "_state" / "silver" / "order_index"
+
+    def check() -> list[int]:
+        assert index_pairs(lake) == silver_pairs(lake)
+        assert sorted(folder.iterdir()) == sorted(index_files(lake)), "a staged or unlisted file was left"
+        return [pq.read_metadata(path).num_rows for path in index_files(lake)]
+
+    bronze_file(lake, "20260301_080000", "base", base)
+    run_job(lake)
+    assert check() == [6, 6, 3], "files of whole silver files, closed once they reach 4 rows"
+    for day in range(2, 6):  # each day moves an order of the base to a new date, and adds one
+        lines = [f"o{day}0,2026-03-0{day},C1,US,P001,2,1.00", f"n{day},2026-03-0{day},C1,US,P001,1,1.00"]
+        bronze_file(lake, f"202603{day:02d}_080000", "day", lines)
+        run_job(lake)
+        sizes = check()
+        assert all(rows <= 6 for rows in sizes[:3]) and all(rows <= 4 for rows in sizes[3:]), sizes
+    assert ("o20", "2026-03-02") in silver_pairs(lake) and ("o20", "2026-02-02") not in silver_pairs(lake)
+
+    run_job(lake, full_refresh=True)
+    assert sum(check()) == len(silver_pairs(lake)) == 15 + 4
+    _drop_the_listing(lake)
+    bronze_file(lake, "20260309_080000", "day", ["o30,2026-03-09,C1,US,P001,3,1.00"])
+    assert run_job(lake).order_index_rebuilt, "rebuilt from silver"
+    check()

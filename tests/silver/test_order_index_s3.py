@@ -61,7 +61,9 @@ def test_read_pairs_reads_silver_partitions_on_s3(s3: S3Storage) -> None:
 
 def test_the_index_on_s3_is_committed_loaded_looked_up_and_its_damage_found(s3: S3Storage) -> None:
     _put_partition(s3, SILVER, "2026-03-01", ["o1", "o2", "o3"])
-    bookmark = _commit(s3, order_index.of_full_refresh(s3, SILVER, ROOT, "part-r1"), "r1")
+    # (written to the run's staging as it is built, as the job does)
+    staging = f"{LAKE}/silver/_staging/r1/_state/{order_index.INDEX_DIR}"
+    bookmark = _commit(s3, order_index.of_full_refresh(s3, SILVER, ROOT, "part-r1", staging), "r1")
     # a second run moves o1 to 2026-03-05: its index file holds the new date, the older file still the old one
     staged = f"{LAKE}/silver/_staging/r2/silver_orders"
     _put_partition(s3, staged, "2026-03-05", ["o1", "o9"])
@@ -73,14 +75,14 @@ def test_the_index_on_s3_is_committed_loaded_looked_up_and_its_damage_found(s3: 
     assert order_index.lookup(index, pa.array(["o1"])) == {"2026-03-01", "2026-03-05"}
     assert order_index.lookup(index, pa.array(["o3", "o9", "nope"])) == {"2026-03-01"}
 
-    first = join(ROOT, "part-r1.parquet")
+    first = join(ROOT, "part-r1-0.parquet")
     whole = s3.read_bytes(first)
     assert whole is not None
     s3.write_bytes(first, whole[: len(whole) // 2])
-    with pytest.raises(IndexDamaged, match=r"part-r1\.parquet cannot be read"):
+    with pytest.raises(IndexDamaged, match=r"part-r1-0\.parquet cannot be read"):
         order_index.load(s3, bookmark, ROOT, silver_has_rows=True)
     s3.delete_tree(first)
-    with pytest.raises(IndexDamaged, match=r"part-r1\.parquet is missing"):
+    with pytest.raises(IndexDamaged, match=r"part-r1-0\.parquet is missing"):
         order_index.load(s3, bookmark, ROOT, silver_has_rows=True)
     rebuilt = order_index.rebuild(s3, SILVER, ROOT, "part-r3")
     bookmark = _commit(s3, rebuilt, "r3")
