@@ -331,7 +331,7 @@ def load(storage: Storage, bookmark: Any, root: str, silver_has_rows: bool) -> I
     return index
 
 
-def rebuild(storage: Storage, silver_table: str, root: str, name: str, staging: str | None = None) -> Index:
+def rebuild(storage: Storage, silver_table: str, root: str, name: str, staging: str) -> Index:
     """The index of what silver holds now (see :func:`of_full_refresh`)."""
     return of_full_refresh(storage, silver_table, root, f"{name}-rebuilt", staging)
 
@@ -353,21 +353,16 @@ def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) ->
     return compact(grown, name)
 
 
-def of_full_refresh(
-    storage: Storage, staged_silver: str, root: str, name: str, staging: str | None = None
-) -> Index:
+def of_full_refresh(storage: Storage, staged_silver: str, root: str, name: str, staging: str) -> Index:
     """A full refresh stages every partition of silver: the index is all of it, in files of about
-    :data:`MAX_FILE_ROWS` rows (``<name>-<n>.parquet``). With ``staging``, each file is written there as soon as it
-    is built (memory: one file's worth); without, they are kept in memory."""
+    :data:`MAX_FILE_ROWS` rows (``<name>-<n>.parquet``), each written to ``staging`` as soon as it is built
+    (memory: one file's worth)."""
     index = Index(storage, root, [])
     for n, table in enumerate(read_pairs_in_files(storage, staged_silver, MAX_FILE_ROWS)):
         entry = IndexFile(f"{name}-{n}.parquet", table.num_rows)
         index.files.append(entry)
-        if staging is None:
-            index.tables[entry.name] = table
-        else:
-            index.staged[entry.name] = join(staging, entry.name)
-            write_file(storage, table, index.staged[entry.name])
+        index.staged[entry.name] = join(staging, entry.name)
+        write_file(storage, table, index.staged[entry.name])
     return index
 
 

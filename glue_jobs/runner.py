@@ -423,9 +423,8 @@ def stage_index(ctx: Context) -> tuple[list[swaps.Swap], list[order_index.IndexF
     root, name = join(ctx.args.state_path, order_index.INDEX_DIR), f"part-{ctx.metrics.run_id}"
     staged = ctx.layout.staged_silver
     before = ctx.index.before
-    if (
-        ctx.args.full_refresh or before is None
-    ):  # (an incremental run found or rebuilt it, unless silver was empty)
+    # (an incremental run found or rebuilt the index, unless silver was empty)
+    if ctx.args.full_refresh or before is None:
         index = order_index.of_full_refresh(ctx.storage, staged, root, name, index_staging(ctx))
     else:
         index = order_index.after_run(before, staged, ctx.index.ids, name)

@@ -84,7 +84,9 @@ def test_the_index_on_s3_is_committed_loaded_looked_up_and_its_damage_found(s3: 
     s3.delete_tree(first)
     with pytest.raises(IndexDamaged, match=r"part-r1-0\.parquet is missing"):
         order_index.load(s3, bookmark, ROOT, silver_has_rows=True)
-    rebuilt = order_index.rebuild(s3, SILVER, ROOT, "part-r3")
+    rebuilt = order_index.rebuild(
+        s3, SILVER, ROOT, "part-r3", f"{LAKE}/silver/_staging/r3/_state/order_index"
+    )
     bookmark = _commit(s3, rebuilt, "r3")
     index = order_index.load(s3, bookmark, ROOT, silver_has_rows=True)
     assert order_index.lookup(index, pa.array(["o1", "o2"])) == {"2026-03-01"}
