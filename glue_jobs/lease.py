@@ -92,6 +92,25 @@ class LeaseLost(RuntimeError):
     """This run's S3 lease expired and another run took it over: this run must not commit."""
 
 
+class LeaseUnsupported(RuntimeError):
+    """The S3 client cannot make the conditional writes the lease is built on (a botocore older than 1.35.69)."""
+
+
+# The oldest botocore whose S3 model has put_object's IfNoneMatch and IfMatch and delete_object's IfMatch.
+CONDITIONAL_WRITES_SINCE = "1.35.69"
+
+
+def _unsupported(exc: BaseException) -> LeaseUnsupported:
+    import botocore
+
+    return LeaseUnsupported(
+        f"the S3 lease needs conditional writes (put_object IfNoneMatch/IfMatch, delete_object IfMatch), which "
+        f"botocore {botocore.__version__} does not have ({str(exc).splitlines()[-1].strip()}): run the job on "
+        f"requirements/glue.txt (the Glue job installs it through --additional-python-modules) or on botocore "
+        f">= {CONDITIONAL_WRITES_SINCE}"
+    )
+
+
 class LocalLease:
     """An exclusive ``flock`` on a local file, released by the kernel if the process dies."""
 
@@ -153,7 +172,14 @@ class S3Lease:
         return self.holder.dumps().encode()
 
     def _put(self, **condition: str) -> str:
-        return self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(), **condition)["ETag"]
+        from botocore.exceptions import ParamValidationError
+
+        try:
+            return self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(), **condition)[
+                "ETag"
+            ]
+        except ParamValidationError as exc:
+            raise _unsupported(exc) from None
 
     def _take(self) -> str:
         for _ in range(3):  # the lease may be released or taken over between our two requests: look again
@@ -224,8 +250,12 @@ class S3Lease:
         self._stop.set()
         self._renewer.join()
         if not self.lost:
+            from botocore.exceptions import ParamValidationError
+
             try:
                 self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+            except ParamValidationError as exc:
+                raise _unsupported(exc) from None
             except Exception as exc:  # already taken over or gone: nothing of ours to delete
                 if _error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
                     raise

@@ -117,7 +117,7 @@ def silver(
     (their peaks would add up: 5.3 GiB at 10M orders instead of the larger of the two). A session that was already
     running (a test's) is left alone."""
     from glue_jobs.commit import StateError
-    from glue_jobs.lease import LakeBusy, LeaseLost
+    from glue_jobs.lease import LakeBusy, LeaseLost, LeaseUnsupported
     from glue_jobs.local import run_silver
     from glue_jobs.metrics import ReconciliationError
     from glue_jobs.session import running, stop_local_jvm
@@ -133,7 +133,16 @@ def silver(
             driver_memory=spark.driver_memory,
             local_dir=Path(spark.local_dir) if spark.local_dir else None,
         ),
-        (OSError, ValueError, ReconciliationError, StateError, LakeBusy, LeaseLost, *_spark_errors()),
+        (
+            OSError,
+            ValueError,
+            ReconciliationError,
+            StateError,
+            LakeBusy,
+            LeaseLost,
+            LeaseUnsupported,
+            *_spark_errors(),
+        ),
     )
     if ours:
         stop_local_jvm()
