@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from glue_jobs.storage import S3Storage, Storage, join, split_s3
+from glue_jobs.storage import CONFLICT, S3Storage, Storage, error_code, join, split_s3
 
 log = logging.getLogger(__name__)
 LEASE = "lease.json"
@@ -143,13 +143,6 @@ class LocalLease:
             self.fd = None
 
 
-def _error_code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-
-
 class S3Lease:
     """A lease object on S3, created and renewed with conditional writes; a daemon thread renews it."""
 
@@ -186,7 +179,7 @@ class S3Lease:
             try:
                 return self._put(IfNoneMatch="*")
             except Exception as exc:
-                if _error_code(exc) not in CONFLICT:
+                if error_code(exc) not in CONFLICT:
                     raise
             try:
                 current = self.s3.get_object(Bucket=self.bucket, Key=self.key)
@@ -202,7 +195,7 @@ class S3Lease:
             try:
                 return self._put(IfMatch=current["ETag"])
             except Exception as exc:
-                if _error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
+                if error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
                     raise
         current_holder = self._current()
         raise LakeBusy(self.uri, current_holder)
@@ -221,7 +214,7 @@ class S3Lease:
             try:
                 self.etag = self._put(IfMatch=self.etag)
             except Exception as exc:
-                if _error_code(exc) in CONFLICT | {"NoSuchKey", "404"}:
+                if error_code(exc) in CONFLICT | {"NoSuchKey", "404"}:
                     self.lost = True
                 raise
 
@@ -257,7 +250,7 @@ class S3Lease:
             except ParamValidationError as exc:
                 raise _unsupported(exc) from None
             except Exception as exc:  # already taken over or gone: nothing of ours to delete
-                if _error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
+                if error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
                     raise
 
 
