@@ -4,6 +4,7 @@ holds rows of are gone, and a repair window of ingest days (glue_jobs.repair; on
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from glue_jobs.repair import RefreshRefused, Window, ingest_day, lost_partitions, refusal
+from lakehouse.cli import main
 from tests.silver.helpers import bronze_file, rejected_rows, silver_rows, tree_digest
 
 
@@ -60,7 +62,7 @@ F2 = ["a,2026-03-01,C1,US,P001,5,1.00", "d,2026-03-03,C4,US,P001,4,4.00"]  # lan
 
 @pytest.mark.spark
 def test_a_repair_window_restores_a_damaged_partition_and_a_lossy_full_refresh_is_refused(
-    lake: Path, run_job: Callable[..., dict]
+    lake: Path, run_job: Callable[..., dict], capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = bronze_file(lake, "20260302_080000", "first", F1)
     bronze_file(lake, "20260303_080000", "second", F2)
@@ -81,10 +83,15 @@ def test_a_repair_window_restores_a_damaged_partition_and_a_lossy_full_refresh_i
     # bronze of 2026-03-02 expires: b, c and the rejected x live only in silver now
     first.unlink()
     before = tree_digest(lake / "silver")
-    refused = r"refused: 2 silver_orders partitions \(2026-03-02, 2026-03-03\) and 1 silver_orders_rejected"
-    with pytest.raises(RefreshRefused, match=refused):
-        run_job(lake, full_refresh=True)
+    assert main(["-q", "silver", "--lake", str(lake), "--full-refresh"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert (
+        "silver full refresh refused: 2 silver_orders partitions (2026-03-02, 2026-03-03) and 1 "
+        "silver_orders_rejected partitions (2026-03-02) hold rows of 1 bronze files that are gone"
+    ) in err
     assert tree_digest(lake / "silver") == before, "a refused full refresh leaves silver untouched"
     # a window that does not reach the expired day still repairs, and keeps what it cannot rebuild
-    assert run_job(lake, repair=(dt.date(2026, 3, 3), None)).files_repaired == 1
+    assert main(["-q", "silver", "--lake", str(lake), "--from-date", "2026-03-03"]) == 0
+    assert json.loads(max((lake / "_runs/silver").glob("*.json")).read_text())["files_repaired"] == 1
     assert silver_rows(lake) == clean and sorted(map(str, rejected_rows(lake))) == clean_rejected
