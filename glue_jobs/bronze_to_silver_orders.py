@@ -10,7 +10,10 @@ the same code runs in Glue and on a laptop).
     --reference_path  folder with countries.csv and products.csv
     --state_path      bookmark folder, e.g. <lake>/_state/silver/
     --runs_path       run metrics folder, e.g. <lake>/_runs/silver/
-    --full_refresh    true/false (default false): rebuild silver from all of bronze
+    --full_refresh    true/false (default false): rebuild silver from all of bronze (refused, silver untouched, if
+                      silver holds rows of bronze files that are gone: glue_jobs.repair)
+    --from_date       YYYY-MM-DD: a bounded repair: read again the bronze files of the ingest days from this one...
+    --to_date         YYYY-MM-DD: ...to this one (both included; either alone leaves that side open)
 
 Glue adds arguments of its own (``--JOB_ID``, ``--JOB_RUN_ID``, ``--job-bookmark-option``, ``--TempDir``, ...), in
 no fixed order: they are ignored. A missing or bad argument stops the job before Spark starts, with one line on
@@ -20,17 +23,20 @@ stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from glue_jobs.repair import Window
 
 if TYPE_CHECKING:
     from glue_jobs.runner import JobArgs
 
 PROG = "bronze_to_silver_orders"
 REQUIRED_ARGS = ("JOB_NAME", "bronze_path", "silver_path", "reference_path", "state_path", "runs_path")
-OPTIONAL_ARGS = ("full_refresh",)
-DEFAULTS = {"full_refresh": "false"}
+OPTIONAL_ARGS = ("full_refresh", "from_date", "to_date")
+DEFAULTS = {"full_refresh": "false", "from_date": "", "to_date": ""}
 
 
 def _bool(value: str) -> bool:
@@ -40,6 +46,27 @@ def _bool(value: str) -> bool:
     if lowered in {"false", "0", "no", ""}:
         return False
     raise ValueError(f"--full_refresh must be true or false, not {value!r}")
+
+
+def _day(name: str, value: str) -> dt.date | None:
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"--{name} must be a date, YYYY-MM-DD, not {value!r}") from None
+
+
+def _window(options: dict[str, str], full_refresh: bool) -> Window | None:
+    """The repair window of ``--from_date/--to_date`` (None without them)."""
+    first, last = _day("from_date", options.get("from_date", "")), _day("to_date", options.get("to_date", ""))
+    if first is None and last is None:
+        return None
+    if full_refresh:
+        raise ValueError(
+            "--full_refresh rebuilds every day and --from_date/--to_date repair some: give one or the other"
+        )
+    return Window(first, last)
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -90,6 +117,7 @@ def job_args(argv: list[str]) -> JobArgs:
     options = parse_args(argv)
     try:
         full_refresh = _bool(options.get("full_refresh", "false"))
+        window = _window(options, full_refresh)
     except ValueError as error:
         _usage_error(str(error))
     return JobArgs(
@@ -100,6 +128,7 @@ def job_args(argv: list[str]) -> JobArgs:
         state_path=options["state_path"],
         runs_path=options["runs_path"],
         full_refresh=full_refresh,
+        repair=window,
     )
 
 

@@ -18,6 +18,13 @@ an incomplete write and is deleted. Bronze files are added to the bookmark only 
 and exactly once, so a killed run never loses or double-counts a file. Recovery runs under the lake's lease
 (:mod:`glue_jobs.lease`), so it never discards the staging of a run that is still writing it.
 
+Readers and fencing (:func:`apply_swap`, :func:`apply`): a partition's new files are put beside its old ones before
+the old ones are deleted, so a reader listing the partition finds the old version or the new one whole (for a
+moment both), never less. Every swap first checks that the run still holds the lake's lease, so does every delete,
+and a swap is marked done with ``If-None-Match``: a run that stalled past its lease's expiry while the next run
+recovered its journal stops at its next step, and as each step deletes only what it listed before its check, the
+two cannot lose or double a file.
+
 A damaged state file (bookmark or journal) stops the run with :class:`StateError`, which names the file and the
 repair: ``--full-refresh`` rebuilds silver and the state from all of bronze.
 """
@@ -30,7 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from glue_jobs.storage import Storage, join
+from glue_jobs.lease import LeaseLost
+from glue_jobs.storage import Storage, join, relative
 
 log = logging.getLogger(__name__)
 STAGING = "_staging"
@@ -155,38 +163,92 @@ def pending(storage: Storage, paths: Paths) -> list[str]:
 
 # A test hook: called before each swap with its index, so a test can "kill" the run at a chosen point.
 before_swap: Callable[[int, dict[str, str]], None] | None = None
+# Raises LeaseLost once another run has taken the lake over: the run's lease ``ensure_held``.
+Fence = Callable[[], None]
 
 
-def apply(storage: Storage, paths: Paths, run_id: str, journal: dict[str, Any]) -> None:
-    """Apply a journal: the swaps (partitions, then state files), the run metrics, then delete the staging."""
-    staging = paths.staging(run_id)
-    for n, swap in enumerate(journal["swaps"]):
+def unfenced() -> None:
+    """The fence of a caller that holds the lake some other way (a local flock lasts as long as its process)."""
+
+
+def apply(
+    storage: Storage, paths: Paths, run_id: str, journal: dict[str, Any], fence: Fence = unfenced
+) -> None:
+    """Apply a journal: the swaps (partitions, then state files), the run metrics, then delete the staging.
+
+    Fencing: the run checks that it still holds the lake before each swap and again before each delete, and
+    marks a swap done only if no other run did (``If-None-Match``): a run whose lease was taken over (it stalled
+    past the lease's expiry, and the next run's :func:`recover` applies this same journal) stops there with
+    LeaseLost. Every step is idempotent and deletes only files it listed before its last fence, so the two
+    appliers cannot lose or double a file even when their steps interleave."""
+    staging, swaps = paths.staging(run_id), journal["swaps"]
+    for n, swap in enumerate(swaps):
         marker = join(staging, "_done", str(n))
         if storage.exists(marker):
             continue
         if before_swap is not None:
             before_swap(n, swap)
-        kind, target = swap["kind"], swap["target"]
-        staged = swap.get("staged")
-        if kind == "delete":
-            storage.delete_tree(target)
-        elif storage.exists(staged):  # else: a local rename already moved it (killed before the marker)
-            if kind == "replace":
-                storage.replace_dir(staged, target, join(staging, "_trash", str(n)))
-            elif kind == "add_files":
-                storage.move_files(staged, target)
-            elif kind == "put_file":
-                storage.move_file(staged, target)
-            else:
-                raise ValueError(f"unknown swap kind {kind!r}")
-        storage.write_text(marker, "")
-        if staged:
-            storage.delete_tree(staged)
+        try:
+            fence()
+            apply_swap(storage, swap, fence)
+        except LeaseLost:
+            raise _taken_over(run_id, n, len(swaps)) from None
+        except Exception:
+            # a step that failed because the run that took over completed it meanwhile (its files gone)
+            _fenced(fence, run_id, n, len(swaps))
+            raise
+        if not storage.write_new(marker, ""):
+            raise _taken_over(run_id, n, len(swaps))
+        if swap.get("staged"):
+            storage.delete_tree(swap["staged"])
     storage.write_text(paths.run_file(run_id), dumps(journal["metrics"]))
     storage.delete_tree(staging)
 
 
-def recover(storage: Storage, paths: Paths, *, discard_damaged: bool = False) -> list[str]:
+def _taken_over(run_id: str, n: int, total: int) -> LeaseLost:
+    return LeaseLost(
+        f"silver run {run_id} stopped before swap {n + 1} of {total} of its commit: its lease expired and another "
+        "run took the lake over, which completes this commit from its journal; nothing to do"
+    )
+
+
+def _fenced(fence: Fence, run_id: str, n: int, total: int) -> None:
+    try:
+        fence()
+    except LeaseLost:
+        raise _taken_over(run_id, n, total) from None
+
+
+def apply_swap(storage: Storage, swap: dict[str, str], fence: Fence) -> None:
+    """One swap, as readers listing the target folder should see it: whole old version or whole new version.
+
+    ``replace`` puts the new files beside the old ones, then (fenced) deletes the old ones: a lister sees the
+    old files, or the new ones, or both for a moment, never a partition with rows missing. ``delete`` removes
+    the files it listed before its fence. A swap whose staged files are gone was completed by another run."""
+    kind, target, staged = swap["kind"], swap["target"], swap.get("staged", "")
+    if kind == "delete":
+        old = [f.path for f in storage.list_files(target, include_hidden=True)] or [target]
+        fence()
+        storage.delete_files(old)
+    elif kind in ("replace", "add_files"):
+        new = storage.list_files(staged)
+        old = storage.list_files(target, include_hidden=True) if kind == "replace" else []
+        names = {relative(staged, f.path) for f in new}
+        for f in new:
+            storage.put_copy(f.path, join(target, relative(staged, f.path)))
+        if new and old:
+            fence()
+            storage.delete_files([f.path for f in old if relative(target, f.path) not in names])
+    elif kind == "put_file":
+        if storage.exists(staged):  # else: a local rename already moved it (killed before the marker)
+            storage.move_file(staged, target)
+    else:
+        raise ValueError(f"unknown swap kind {kind!r}")
+
+
+def recover(
+    storage: Storage, paths: Paths, *, discard_damaged: bool = False, fence: Fence = unfenced
+) -> list[str]:
     """Finish or discard whatever an interrupted run left in staging; return the run ids rolled forward.
     Call it only while holding the lake's lease. ``discard_damaged`` (a full refresh, which rewrites every
     partition anyway) drops a staging folder whose journal is damaged instead of raising StateError."""
@@ -207,6 +269,6 @@ def recover(storage: Storage, paths: Paths, *, discard_damaged: bool = False) ->
             continue
         log.warning("silver: completing interrupted run %s from its journal", run_id)
         journal["metrics"]["recovered"] = True
-        apply(storage, paths, run_id, journal)
+        apply(storage, paths, run_id, journal, fence)
         recovered.append(run_id)
     return recovered

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from glue_jobs.storage import S3Storage, Storage, join, split_s3
+from glue_jobs.storage import CONFLICT, S3Storage, Storage, error_code, join, split_s3
 
 log = logging.getLogger(__name__)
 LEASE = "lease.json"
@@ -92,6 +92,25 @@ class LeaseLost(RuntimeError):
     """This run's S3 lease expired and another run took it over: this run must not commit."""
 
 
+class LeaseUnsupported(RuntimeError):
+    """The S3 client cannot make the conditional writes the lease is built on (a botocore older than 1.35.69)."""
+
+
+# The oldest botocore whose S3 model has put_object's IfNoneMatch and IfMatch and delete_object's IfMatch.
+CONDITIONAL_WRITES_SINCE = "1.35.69"
+
+
+def _unsupported(exc: BaseException) -> LeaseUnsupported:
+    import botocore
+
+    return LeaseUnsupported(
+        f"the S3 lease needs conditional writes (put_object IfNoneMatch/IfMatch, delete_object IfMatch), which "
+        f"botocore {botocore.__version__} does not have ({str(exc).splitlines()[-1].strip()}): run the job on "
+        f"requirements/glue.txt (the Glue job installs it through --additional-python-modules) or on botocore "
+        f">= {CONDITIONAL_WRITES_SINCE}"
+    )
+
+
 class LocalLease:
     """An exclusive ``flock`` on a local file, released by the kernel if the process dies."""
 
@@ -124,13 +143,6 @@ class LocalLease:
             self.fd = None
 
 
-def _error_code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-
-
 class S3Lease:
     """A lease object on S3, created and renewed with conditional writes; a daemon thread renews it."""
 
@@ -153,14 +165,21 @@ class S3Lease:
         return self.holder.dumps().encode()
 
     def _put(self, **condition: str) -> str:
-        return self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(), **condition)["ETag"]
+        from botocore.exceptions import ParamValidationError
+
+        try:
+            return self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(), **condition)[
+                "ETag"
+            ]
+        except ParamValidationError as exc:
+            raise _unsupported(exc) from None
 
     def _take(self) -> str:
         for _ in range(3):  # the lease may be released or taken over between our two requests: look again
             try:
                 return self._put(IfNoneMatch="*")
             except Exception as exc:
-                if _error_code(exc) not in CONFLICT:
+                if error_code(exc) not in CONFLICT:
                     raise
             try:
                 current = self.s3.get_object(Bucket=self.bucket, Key=self.key)
@@ -176,7 +195,7 @@ class S3Lease:
             try:
                 return self._put(IfMatch=current["ETag"])
             except Exception as exc:
-                if _error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
+                if error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
                     raise
         current_holder = self._current()
         raise LakeBusy(self.uri, current_holder)
@@ -195,7 +214,7 @@ class S3Lease:
             try:
                 self.etag = self._put(IfMatch=self.etag)
             except Exception as exc:
-                if _error_code(exc) in CONFLICT | {"NoSuchKey", "404"}:
+                if error_code(exc) in CONFLICT | {"NoSuchKey", "404"}:
                     self.lost = True
                 raise
 
@@ -224,10 +243,14 @@ class S3Lease:
         self._stop.set()
         self._renewer.join()
         if not self.lost:
+            from botocore.exceptions import ParamValidationError
+
             try:
                 self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+            except ParamValidationError as exc:
+                raise _unsupported(exc) from None
             except Exception as exc:  # already taken over or gone: nothing of ours to delete
-                if _error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
+                if error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
                     raise
 
 

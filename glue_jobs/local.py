@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from glue_jobs.metrics import RunMetrics
@@ -22,9 +23,21 @@ def lake_paths(lake: Path) -> dict[str, str]:
     }
 
 
-def glue_argv(lake: Path, *, full_refresh: bool = False, reference_path: Path = SEEDS) -> list[str]:
-    """The Glue-style arguments for a local lake: the same names the CloudFormation job passes."""
+def glue_argv(
+    lake: Path,
+    *,
+    full_refresh: bool = False,
+    reference_path: Path = SEEDS,
+    repair: tuple[dt.date | None, dt.date | None] | None = None,
+) -> list[str]:
+    """The Glue-style arguments for a local lake: the same names the CloudFormation job passes (and, for a
+    repair, the ingest days a run is given with ``start-job-run --arguments``)."""
     paths = lake_paths(lake)
+    first, last = repair or (None, None)
+    window = [
+        *(["--from_date", first.isoformat()] if first else []),
+        *(["--to_date", last.isoformat()] if last else []),
+    ]
     return [
         "--JOB_NAME", "bronze_to_silver_orders_local",
         "--bronze_path", paths["bronze_path"],
@@ -33,6 +46,7 @@ def glue_argv(lake: Path, *, full_refresh: bool = False, reference_path: Path = 
         "--state_path", paths["state_path"],
         "--runs_path", paths["runs_path"],
         "--full_refresh", "true" if full_refresh else "false",
+        *window,
     ]  # fmt: skip
 
 
@@ -40,6 +54,7 @@ def run_silver(
     lake: Path,
     *,
     full_refresh: bool = False,
+    repair: tuple[dt.date | None, dt.date | None] | None = None,
     spark_master: str = "local[2]",
     shuffle_partitions: int = 16,
     driver_memory: str = "2g",
@@ -53,4 +68,4 @@ def run_silver(
     log_file = Path(lake_paths(lake)["runs_path"]) / "spark.log"
     spill = Path(local_dir) if local_dir is not None else Path(lake) / "_tmp" / "spark"
     local_session(spark_master, shuffle_partitions, driver_memory, log_file=log_file, local_dir=spill)
-    return main(glue_argv(lake, full_refresh=full_refresh))
+    return main(glue_argv(lake, full_refresh=full_refresh, repair=repair))

@@ -47,6 +47,9 @@ class RunMetrics:
     full_refresh: bool = False
     files_read: int = 0
     files_changed: list[str] = field(default_factory=list)
+    # a repair run: the ingest days it read again (glue_jobs.repair.Window), and how many files it re-read
+    repair_window: str = ""
+    files_repaired: int = 0
     files_not_read: list[FileNote] = field(default_factory=list)
     files_quarantined: list[FileNote] = field(default_factory=list)
     records_counted: int = 0

@@ -34,7 +34,7 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from glue_jobs import bronze, commit, inventory, lease, order_index, session, swaps, transform
+from glue_jobs import bronze, commit, inventory, lease, order_index, repair, session, swaps, transform
 from glue_jobs.bronze import spark_path
 from glue_jobs.metrics import FileNote, ReconciliationError, RunMetrics
 from glue_jobs.storage import LocalStorage, Storage, join, relative, storage_for
@@ -56,6 +56,8 @@ class JobArgs:
     state_path: str
     runs_path: str
     full_refresh: bool = False
+    # bronze ingest days to read again whatever the bookmark says (a bounded repair: glue_jobs.repair)
+    repair: repair.Window | None = None
 
 
 @dataclass
@@ -101,12 +103,15 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
     """One silver run, holding the lake's lease from before it reads any state until it has committed."""
     started = time.perf_counter()
     metrics = RunMetrics.begin(_new_run_id(dt.datetime.now(dt.UTC)), args.job_name, args.full_refresh)
+    metrics.repair_window = args.repair.describe() if args.repair else ""
     holder = lease.Holder.me(metrics.run_id, "silver")
     with lease.hold(storage_for(args.state_path), args.state_path, holder) as held:
-        ctx = start(spark, args, metrics)
+        ctx = start(spark, args, metrics, held)
         bookmark = {} if args.full_refresh else commit.load_bookmark(ctx.storage, ctx.paths)
         files = find_new_files(ctx, bookmark)
         try:
+            if args.full_refresh:
+                refuse_lossy_refresh(ctx)
             raw, validated = read_new_rows(ctx, files)
             observed = write_quarantine(ctx, validated)
             count_records(ctx, raw, files)
@@ -124,12 +129,12 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
         except BaseException:
             ctx.storage.delete_tree(ctx.layout.staging)  # nothing was committed: drop the partial output
             raise
-        commit.apply(ctx.storage, ctx.paths, metrics.run_id, journal)
+        commit.apply(ctx.storage, ctx.paths, metrics.run_id, journal, held.ensure_held)
     log.info("silver run %s", metrics.summary())
     return metrics
 
 
-def start(spark: SparkSession, args: JobArgs, metrics: RunMetrics) -> Context:
+def start(spark: SparkSession, args: JobArgs, metrics: RunMetrics, held: lease.Lease) -> Context:
     """The run's context; the session's settings; whatever a killed run left, completed or discarded."""
     storage = storage_for(args.silver_path)
     paths = commit.Paths(args.silver_path, args.state_path, args.runs_path)
@@ -139,7 +144,9 @@ def start(spark: SparkSession, args: JobArgs, metrics: RunMetrics) -> Context:
         paths.staging(metrics.run_id),
     )
     session.configure(spark, local_files=isinstance(storage, LocalStorage))
-    metrics.recovered_runs = commit.recover(storage, paths, discard_damaged=args.full_refresh)
+    metrics.recovered_runs = commit.recover(
+        storage, paths, discard_damaged=args.full_refresh, fence=held.ensure_held
+    )
     return Context(spark, args, storage, paths, layout, metrics)
 
 
@@ -160,7 +167,7 @@ def find_new_files(ctx: Context, bookmark: dict[str, int]) -> list[inventory.Bro
                 info.size,
             )
             metrics.files_changed.append(rel)
-        if bookmark.get(rel) != info.size:
+        if bookmark.get(rel) != info.size or _repaired(ctx, rel, bookmark):
             todo.append(info)
     stock = inventory.take_stock(bronze_storage, bronze_path, todo)
     for skipped in stock.not_read:
@@ -169,6 +176,46 @@ def find_new_files(ctx: Context, bookmark: dict[str, int]) -> list[inventory.Bro
     metrics.files_read = len(stock.files)
     metrics.records_counted = sum(f.records for f in stock.files)
     return stock.files
+
+
+def _repaired(ctx: Context, rel: str, bookmark: dict[str, int]) -> bool:
+    """A file of the repair window, read again although the bookmark has it."""
+    window = ctx.args.repair
+    if window is None or rel not in bookmark or not window.holds(repair.ingest_day(rel)):
+        return False
+    ctx.metrics.files_repaired += 1
+    return True
+
+
+def refuse_lossy_refresh(ctx: Context) -> None:
+    """A full refresh rebuilds silver from bronze alone: refuse it, before anything is staged, if silver or its
+    quarantine holds rows of bronze files that are gone (their partitions would be dropped or thinned)."""
+    bronze_names = {
+        info.path.rsplit("/", 1)[-1]
+        for info in storage_for(ctx.args.bronze_path).list_files(ctx.args.bronze_path, include_hidden=True)
+    }
+    losses = {
+        name: repair.lost_partitions(_sources(ctx, table, key), bronze_names)
+        for name, table, key in (
+            (SILVER_TABLE, ctx.layout.silver_table, "order_date"),
+            (REJECTED_TABLE, ctx.layout.rejected_table, "ingest_date"),
+        )
+    }
+    refused = repair.refusal(losses)
+    if refused is not None:
+        raise refused
+
+
+def _sources(ctx: Context, table: str, key: str) -> dict[str, set[str]]:
+    """Each partition of ``table`` -> the source files of its rows (one column read, Parquet prunes the rest)."""
+    values = _partition_values(ctx.storage, table, key)
+    if not values:
+        return {}
+    pairs = _read_partitions(ctx, table, key, values).select(key, "source_file").distinct().collect()
+    sources: dict[str, set[str]] = {}
+    for row in pairs:
+        sources.setdefault(str(row[key]), set()).add(row["source_file"])
+    return sources
 
 
 def updated_bookmark(

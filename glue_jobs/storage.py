@@ -3,16 +3,17 @@
 Spark reads and writes the data itself; this interface lists bronze files, reads headers and reference data,
 keeps the bookmark, the run metrics and the staging journal, and swaps partitions into place.
 
-Atomicity: locally a partition swap is two ``rename(2)`` calls (old -> trash, staged -> live), each atomic, so a
-reader sees either the old or the new partition (or, for the instant between the two renames, none of it) and
-never a half-written one. S3 has no rename: a "move" is copy + delete, so during a swap a reader may briefly see
-the partition missing or, for a moment, partly copied. The journal makes the swap *recoverable* (a killed run is
-rolled forward by the next one) but not invisible in S3; true snapshot isolation in AWS would need a table format
-(Iceberg) or swapping the Glue catalog's partition location to a new prefix. See ``glue_jobs.commit``.
+What a reader may see during a commit (see ``glue_jobs.commit``): a partition is swapped by first putting the new
+version's files beside the old ones (:meth:`Storage.put_copy`, each one atomic PUT or rename), then deleting the
+old version's files (:meth:`Storage.delete_files`). A reader that lists a partition's folder, as Athena and DuckDB
+do, therefore always finds every file of the old version or every file of the new one, never fewer rows than either
+holds; for the moment between the two steps it finds both, so an order the commit rewrote may be read twice. Local
+folders and S3 behave the same way (neither has an atomic rename of a folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -41,6 +42,13 @@ def relative(root: str, path: str) -> str:
 
 
 CHUNK = 8 * 1024 * 1024
+# What S3 answers a conditional write whose condition failed (412), or that raced another one (409).
+CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+
+
+def error_code(exc: BaseException) -> str:
+    """The S3 error code of a botocore ClientError ("" for any other exception)."""
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def hidden(rel: str) -> bool:
@@ -73,12 +81,14 @@ class Storage(Protocol):
     def delete_tree(self, path: str) -> None:
         """Remove a folder (or file) and everything below it; no error when it is absent."""
 
-    def replace_dir(self, staged: str, target: str, trash: str) -> None:
-        """Put the folder ``staged`` in place of ``target`` (which may not exist). ``trash`` is a scratch location
-        for the old version; the caller deletes it later."""
+    def delete_files(self, paths: list[str]) -> None:
+        """Remove exactly these files (no listing: a file created since the caller listed them is left alone)."""
 
-    def move_files(self, staged: str, target: str) -> None:
-        """Move every file of folder ``staged`` into folder ``target`` (same names)."""
+    def put_copy(self, src: str, dst: str) -> None:
+        """Make the file ``dst`` a copy of ``src`` in one atomic write for readers of ``dst``; ``src`` stays."""
+
+    def write_new(self, path: str, text: str) -> bool:
+        """Create the file only if it does not exist (S3: ``If-None-Match: *``); False if it already did."""
 
     def move_file(self, staged: str, target: str) -> None:
         """Put the file ``staged`` in place of the file ``target``, atomically for readers of ``target``."""
@@ -140,18 +150,43 @@ class LocalStorage:
         elif os.path.exists(path):
             os.remove(path)
 
-    def replace_dir(self, staged: str, target: str, trash: str) -> None:
-        if os.path.exists(target):
-            self.delete_tree(trash)
-            os.makedirs(os.path.dirname(trash), exist_ok=True)
-            os.rename(target, trash)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.rename(staged, target)
+    def delete_files(self, paths: list[str]) -> None:
+        folders = set()
+        for path in paths:
+            if os.path.isdir(path):
+                folders.add(path)
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+            folders.add(os.path.dirname(path))
+        # a folder left empty goes too (S3 has no folders): no lister may find an empty partition
+        for folder in sorted(folders, reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
 
-    def move_files(self, staged: str, target: str) -> None:
-        os.makedirs(target, exist_ok=True)
-        for name in sorted(os.listdir(staged)):
-            os.replace(os.path.join(staged, name), os.path.join(target, name))
+    def put_copy(self, src: str, dst: str) -> None:
+        folder = os.path.dirname(dst)
+        os.makedirs(folder, exist_ok=True)
+        # a hidden temporary name (no lister reads it), then one rename(2) onto ``dst``; a hard link costs no copy
+        tmp = os.path.join(folder, f".{os.path.basename(dst)}.{uuid.uuid4().hex}.tmp")
+        try:
+            os.link(src, tmp)
+        except OSError:  # another file system, or links not allowed: a real copy
+            shutil.copyfile(src, tmp)
+        # (renaming a link onto another link of the same file does nothing, and leaves the temporary name)
+        os.replace(tmp, dst)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+
+    def write_new(self, path: str, text: str) -> bool:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        return True
 
     def move_file(self, staged: str, target: str) -> None:
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -250,34 +285,32 @@ class S3Storage:
         self._delete_keys(bucket, keys)
         self.s3.delete_object(Bucket=bucket, Key=key)
 
-    def _copy_tree(self, src: str, dst: str) -> list[str]:
-        _, src_prefix = split_s3(src)
-        dst_bucket, dst_prefix = split_s3(dst)
-        copied = []
-        for bucket, key, _ in self._keys(src):
-            rel = key[len(src_prefix.rstrip("/")) + 1 :]
-            self.s3.copy_object(
-                Bucket=dst_bucket,
-                Key=f"{dst_prefix.rstrip('/')}/{rel}",
-                CopySource={"Bucket": bucket, "Key": key},
-            )
-            copied.append(key)
-        return copied
+    def delete_files(self, paths: list[str]) -> None:
+        by_bucket: dict[str, list[str]] = {}
+        for path in paths:
+            bucket, key = split_s3(path)
+            by_bucket.setdefault(bucket, []).append(key)
+        for bucket, keys in by_bucket.items():
+            self._delete_keys(bucket, keys)
 
-    def replace_dir(self, staged: str, target: str, trash: str) -> None:
-        # No rename in S3: drop the old objects, then copy the new ones in. ``staged`` is left in place so
-        # that an interrupted copy can be redone from it; the caller deletes it once the swap is journalled.
-        self.delete_tree(target)
-        self._copy_tree(staged, target)
-
-    def move_files(self, staged: str, target: str) -> None:
-        self._copy_tree(staged, target)
+    def put_copy(self, src: str, dst: str) -> None:
+        # A copy is one atomic PUT of the target; ``src`` stays until the swap is journalled as done.
+        src_bucket, src_key = split_s3(src)
+        bucket, key = split_s3(dst)
+        self.s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": src_bucket, "Key": src_key})
 
     def move_file(self, staged: str, target: str) -> None:
-        # A copy is one atomic PUT of the target; ``staged`` stays until the swap is journalled as done.
-        src_bucket, src_key = split_s3(staged)
-        bucket, key = split_s3(target)
-        self.s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": src_bucket, "Key": src_key})
+        self.put_copy(staged, target)
+
+    def write_new(self, path: str, text: str) -> bool:
+        bucket, key = split_s3(path)
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), IfNoneMatch="*")
+        except Exception as exc:
+            if error_code(exc) in CONFLICT:
+                return False
+            raise
+        return True
 
     def tidy_staged(self, path: str) -> None:
         bucket, _ = split_s3(path)

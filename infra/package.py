@@ -5,6 +5,7 @@ Standard library only: it runs before (and without) the project's virtualenv.
     python infra/package.py lambda --out build/infra/ingestion.zip     # prints the content-addressed S3 key
     python infra/package.py glue --out build/infra/glue_jobs.zip       # the same for the Glue library
     python infra/package.py glue-script                                # the S3 key of the Glue entry script
+    python infra/package.py glue-requirements KEY                      # the S3 key of the job's pins, by its zip's
     python infra/package.py params infra/parameters/dev.json           # Key=Value lines for cloudformation deploy
     python infra/package.py param infra/parameters/dev.json ProjectName lakehouse
     python infra/package.py exports outputs.json                       # the dbt athena export block
@@ -30,6 +31,11 @@ LAMBDA_PACKAGES: tuple[str, ...] = ("ingestion",)
 LAMBDA_REFERENCE_DIR = "ingestion/reference"
 GLUE_PACKAGES: tuple[str, ...] = ("glue_jobs",)
 GLUE_ENTRY_SCRIPT = "glue_jobs/bronze_to_silver_orders.py"
+# The job's Python pins (boto3 with conditional writes, pyarrow): Glue 5.0 installs them from this file, uploaded
+# beside the zip. The zip holds a copy, so the zip's content hash (its key) changes whenever the pins do.
+GLUE_REQUIREMENTS = "requirements/glue.txt"
+GLUE_REQUIREMENTS_SUFFIX = "-requirements.txt"
+GLUE_REQUIREMENTS_IN_ZIP = "glue_jobs/requirements.txt"
 # S3 key prefixes of the artifacts: each is uploaded as <prefix>-<content hash><suffix>, so a new build is a new
 # key, and a stack update (not an overwrite in place) is what switches the function or the job to it.
 LAMBDA_KEY_PREFIX = "artifacts/lambda/ingestion"
@@ -103,7 +109,18 @@ def build_glue_zip(out: Path, root: Path = REPO_ROOT) -> Path:
     entries = [
         (p.relative_to(root).as_posix(), p) for pkg in GLUE_PACKAGES for p in _package_files(root, pkg)
     ]
-    return _write_zip(out, entries)
+    requirements = root / GLUE_REQUIREMENTS
+    if not requirements.is_file():
+        raise PackageError(f"{requirements} is missing: run `make requirements`")
+    return _write_zip(out, [*entries, (GLUE_REQUIREMENTS_IN_ZIP, requirements)])
+
+
+def glue_requirements_key(zip_key: str) -> str:
+    """The S3 key of the job's pins, named after its zip's key: the template derives the same name from
+    ``GlueZipKey`` (SilverJob's ``--additional-python-modules``), so no parameter of its own is needed."""
+    if not zip_key.endswith(".zip"):
+        raise PackageError(f"{zip_key!r} is not the key of a .zip")
+    return zip_key.removesuffix(".zip") + GLUE_REQUIREMENTS_SUFFIX
 
 
 def content_key(path: Path, prefix: str = LAMBDA_KEY_PREFIX) -> str:
@@ -156,6 +173,17 @@ def export_block(outputs: list[dict[str, str]] | dict[str, str]) -> str:
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in dbt_env(outputs).items())
 
 
+def _artifact_key(args: argparse.Namespace) -> str:
+    """The S3 key of the artifact a build command names (building it first where it is a zip)."""
+    if args.cmd == "lambda":
+        return content_key(build_lambda_zip(args.out))
+    if args.cmd == "glue":
+        return content_key(build_glue_zip(args.out), GLUE_ZIP_KEY_PREFIX)
+    if args.cmd == "glue-script":
+        return content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX)
+    return glue_requirements_key(args.zip_key)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="infra/package.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -163,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--out", type=Path, required=True)
     sub.add_parser("glue-script")
+    p = sub.add_parser("glue-requirements")
+    p.add_argument("zip_key", help="the key `glue` printed")
     p = sub.add_parser("delete-requests")
     p.add_argument("page", type=Path, help="JSON output of s3api list-object-versions")
     p.add_argument("out_dir", type=Path)
@@ -178,12 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--github-env", action="store_true", help="KEY=value lines for $GITHUB_ENV")
     args = parser.parse_args(argv)
     try:
-        if args.cmd == "lambda":
-            print(content_key(build_lambda_zip(args.out)))
-        elif args.cmd == "glue":
-            print(content_key(build_glue_zip(args.out), GLUE_ZIP_KEY_PREFIX))
-        elif args.cmd == "glue-script":
-            print(content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX))
+        if args.cmd in ("lambda", "glue", "glue-script", "glue-requirements"):
+            print(_artifact_key(args))
         elif args.cmd == "delete-requests":
             print(write_delete_requests(args.page, args.out_dir))
         elif args.cmd == "params":

@@ -91,7 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         "silver", help="bronze CSV -> silver Parquet (the Glue job's code on local Spark)"
     )
     _lake_arg(silver)
-    silver.add_argument("--full-refresh", action="store_true", help="rebuild silver from all of bronze")
+    how = silver.add_mutually_exclusive_group()
+    how.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild silver from all of bronze (refused, silver untouched, if bronze files it holds rows of are gone)",
+    )
+    how.add_argument(
+        "--from-date",
+        type=_date,
+        help="repair: read the bronze files of the ingest days from this one (YYYY-MM-DD) again, whatever the"
+        " bookmark says",
+    )
+    silver.add_argument("--to-date", type=_date, help="repair: ... up to this ingest day (included)")
 
     gold = sub.add_parser("gold", help="dbt build on the local DuckDB target")
     _lake_arg(gold)
@@ -106,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print rows per layer and the top gold rows")
     _lake_arg(summary)
     return parser
+
+
+def _repair_window(args: argparse.Namespace) -> tuple[dt.date | None, dt.date | None] | None:
+    """``lakehouse silver --from-date/--to-date``: the ingest days to read again (None: not a repair)."""
+    first, last = getattr(args, "from_date", None), getattr(args, "to_date", None)
+    if first is None and last is None:
+        return None
+    if args.full_refresh:
+        raise ConfigError(
+            "--full-refresh rebuilds every day and --to-date repairs some: give one or the other"
+        )
+    if first and last and first > last:
+        raise ConfigError(f"--from-date {first} is after --to-date {last}: the repair window would be empty")
+    return first, last
 
 
 def _resolve(args: argparse.Namespace) -> tuple[Config, IngestConfig]:
@@ -135,7 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             pipeline.ingest(lake, ingest, progress=not args.quiet, ingested_at=args.ingested_at)
         if args.command in ("silver", "run"):
             metrics = pipeline.silver(
-                lake, config.spark, full_refresh=args.full_refresh, release_jvm=args.command == "run"
+                lake,
+                config.spark,
+                full_refresh=args.full_refresh,
+                release_jvm=args.command == "run",
+                repair=_repair_window(args),
             )
             if args.command == "silver" and not args.quiet:
                 print(pipeline.silver_report(metrics))

@@ -110,16 +110,22 @@ def _spark_errors() -> tuple[type[BaseException], ...]:
 
 
 def silver(
-    lake: Path, spark: SparkConfig, *, full_refresh: bool = False, release_jvm: bool = False
+    lake: Path,
+    spark: SparkConfig,
+    *,
+    full_refresh: bool = False,
+    release_jvm: bool = False,
+    repair: tuple[dt.date | None, dt.date | None] | None = None,
 ) -> RunMetrics:
     """The silver job on local Spark. With ``release_jvm`` (``lakehouse run``: gold comes next, in this process),
     a JVM this run started is ended once it is done, so gold's DuckDB does not run beside an idle Spark heap
     (their peaks would add up: 5.3 GiB at 10M orders instead of the larger of the two). A session that was already
-    running (a test's) is left alone."""
+    running (a test's) is left alone. ``repair``: the ingest days (first, last) to read again (glue_jobs.repair)."""
     from glue_jobs.commit import StateError
-    from glue_jobs.lease import LakeBusy, LeaseLost
+    from glue_jobs.lease import LakeBusy, LeaseLost, LeaseUnsupported
     from glue_jobs.local import run_silver
     from glue_jobs.metrics import ReconciliationError
+    from glue_jobs.repair import RefreshRefused
     from glue_jobs.session import running, stop_local_jvm
 
     ours = release_jvm and not running()
@@ -128,12 +134,23 @@ def silver(
         lambda: run_silver(
             lake,
             full_refresh=full_refresh,
+            repair=repair,
             spark_master=spark.master,
             shuffle_partitions=spark.shuffle_partitions,
             driver_memory=spark.driver_memory,
             local_dir=Path(spark.local_dir) if spark.local_dir else None,
         ),
-        (OSError, ValueError, ReconciliationError, StateError, LakeBusy, LeaseLost, *_spark_errors()),
+        (
+            OSError,
+            ValueError,
+            ReconciliationError,
+            StateError,
+            LakeBusy,
+            LeaseLost,
+            LeaseUnsupported,
+            RefreshRefused,
+            *_spark_errors(),
+        ),
     )
     if ours:
         stop_local_jvm()
@@ -159,6 +176,10 @@ def silver_report(metrics: RunMetrics) -> str:
         lines.append(f"  file quarantined whole: {f.file} ({why})")
     lines += [f"  file changed since it was read, read again whole: {f}" for f in metrics.files_changed]
     lines += [f"  file not read: {f.file} ({f.reason})" for f in metrics.files_not_read]
+    if metrics.repair_window:
+        lines.append(
+            f"  repair: read again the {metrics.files_repaired} bronze files of ingest days {metrics.repair_window}"
+        )
     if metrics.order_index_rebuilt:
         lines.append(f"  order index rebuilt from silver: {metrics.order_index_rebuilt}")
     return "\n".join(lines)

@@ -67,6 +67,7 @@ LAMBDA_KEY="$(pkg lambda --out "$BUILD/ingestion.zip")"
 GLUE_ZIP_KEY="$(pkg glue --out "$BUILD/glue_jobs.zip")"
 GLUE_SCRIPT="glue_jobs/bronze_to_silver_orders.py"
 GLUE_SCRIPT_KEY="$(pkg glue-script)"
+GLUE_REQUIREMENTS_KEY="$(pkg glue-requirements "$GLUE_ZIP_KEY")"
 [[ -f "$GLUE_SCRIPT" ]] || die "missing $GLUE_SCRIPT"
 
 cfn_deploy() {
@@ -111,6 +112,7 @@ upload_once() {  # the key names its content: an object already there is this ve
 }
 upload_once "$BUILD/ingestion.zip" "$LAMBDA_KEY"
 upload_once "$BUILD/glue_jobs.zip" "$GLUE_ZIP_KEY"
+upload_once requirements/glue.txt "$GLUE_REQUIREMENTS_KEY"
 upload_once "$GLUE_SCRIPT" "$GLUE_SCRIPT_KEY"
 # seeds/*.csv, not its subfolders (filters are relative to seeds/, the last match wins)
 aws s3 cp --only-show-errors --recursive seeds/ "${LAKE_ROOT}reference/" \

@@ -41,7 +41,7 @@ def load_package_module() -> ModuleType:
 
 
 class Resolver:
-    """Resolves Ref / Fn::Sub / Fn::GetAtt / Fn::If / Fn::Join / conditions with parameter defaults (plus overrides)
+    """Resolves Ref / Fn::Sub / Fn::GetAtt / Fn::If / Fn::Join / Fn::Select / Fn::Split / conditions with parameter defaults (plus overrides)
     and fake physical ids, enough to read the values the template hands to the function and the job."""
 
     def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None) -> None:
@@ -91,6 +91,12 @@ class Resolver:
                 if key == "Fn::Join":
                     sep, items = arg
                     return sep.join(str(self.resolve(i)) for i in items)
+                if key == "Fn::Select":
+                    index, items = arg
+                    return self.resolve(items)[int(index)]
+                if key == "Fn::Split":
+                    sep, text = arg
+                    return str(self.resolve(text)).split(sep)
                 if key == "Fn::Equals":
                     return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
                 if key == "Fn::Not":

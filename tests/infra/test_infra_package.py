@@ -195,3 +195,15 @@ def test_handler_imports_only_what_lambda_provides() -> None:
             elif top not in stdlib and top != "__future__":
                 third_party.add(top)
     assert third_party <= LAMBDA_THIRD_PARTY, f"the Lambda would need {third_party - LAMBDA_THIRD_PARTY}"
+
+
+def test_glue_zip_carries_the_job_s_pins_so_its_key_changes_with_them(
+    package: ModuleType, tmp_path: Path
+) -> None:
+    out = package.build_glue_zip(tmp_path / "glue_jobs.zip")
+    assert (
+        zipfile.ZipFile(out).read("glue_jobs/requirements.txt")
+        == (REPO_ROOT / "requirements/glue.txt").read_bytes()
+    )
+    key = package.content_key(out, package.GLUE_ZIP_KEY_PREFIX)
+    assert package.glue_requirements_key(key) == key.removesuffix(".zip") + "-requirements.txt"

@@ -189,6 +189,9 @@ def test_first_deploy_creates_the_stack_in_two_phases_and_prints_its_outputs(
     expected = {
         key: (build / "ingestion.zip").read_bytes(),
         glue_zip: (build / "glue_jobs.zip").read_bytes(),
+        glue_zip.removesuffix(".zip") + "-requirements.txt": (
+            REPO_ROOT / "requirements/glue.txt"
+        ).read_bytes(),
         glue_script: (REPO_ROOT / "glue_jobs/bronze_to_silver_orders.py").read_bytes(),
         **{f"reference/{p.name}": p.read_bytes() for p in (REPO_ROOT / "seeds").glob("*.csv")},
     }

@@ -20,6 +20,8 @@ GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "bronze_to_silver_orders.py"
 CONTRACT_REQUIRED = ("JOB_NAME", "bronze_path", "silver_path", "reference_path", "state_path", "runs_path")
 CONTRACT_OPTIONAL = ("full_refresh",)
 GLUE_MANAGED_ARGS = {"JOB_NAME"}  # Glue passes it itself
+# A repair window is given to one run (start-job-run --arguments), never a default of every run.
+RUN_ONLY_ARGS = {"from_date", "to_date"}
 
 
 def _normalise(names: object) -> set[str]:
@@ -60,9 +62,16 @@ def test_glue_job_arguments_match_what_the_job_reads(template: dict[str, Any], r
     (job,) = resources_of(template, "AWS::Glue::Job").values()
     args = resolver.resolve(job["Properties"]["DefaultArguments"])
     own_args = {k.removeprefix("--") for k in args if not k.startswith("--enable") and k[2:3].islower()}
-    glue_args = {"job-bookmark-option", "job-language", "extra-py-files", "custom-logGroup-prefix"}
+    glue_args = {
+        "job-bookmark-option",
+        "job-language",
+        "extra-py-files",
+        "custom-logGroup-prefix",
+        "additional-python-modules",
+        "python-modules-installer-option",
+    }
     own_args -= glue_args
-    assert own_args == (required | optional) - GLUE_MANAGED_ARGS
+    assert own_args == (required | optional) - GLUE_MANAGED_ARGS - RUN_ONLY_ARGS
     for name in own_args - {"full_refresh"}:
         assert args[f"--{name}"].startswith("s3://lakehouse-dev-lake-"), (name, args[f"--{name}"])
         assert args[f"--{name}"].endswith("/"), name
@@ -96,6 +105,18 @@ def test_glue_artifacts_are_content_addressed(template: dict[str, Any]) -> None:
     assert props["DefaultArguments"]["--extra-py-files"] == {"Fn::Sub": "s3://${LakeBucket}/${GlueZipKey}"}
     for name in ("LambdaCodeKey", "GlueZipKey", "GlueScriptKey"):
         assert name in template["Parameters"], name
+
+
+def test_glue_job_installs_the_pins_it_was_tested_with(
+    template: dict[str, Any], resolver: Resolver, package: ModuleType
+) -> None:
+    """Glue 5.0 installs requirements/glue.txt (uploaded beside the zip, under the name deploy.sh gives it) instead
+    of running on its own boto3, which may predate the conditional writes the lease needs."""
+    (job,) = resources_of(template, "AWS::Glue::Job").values()
+    args = resolver.resolve(job["Properties"]["DefaultArguments"])
+    bucket, zip_key = resolver.values["LakeBucket"], resolver.values["GlueZipKey"]
+    assert args["--additional-python-modules"] == f"s3://{bucket}/{package.glue_requirements_key(zip_key)}"
+    assert args["--python-modules-installer-option"] == "-r"
 
 
 def test_glue_5_logging_goes_to_log_groups_the_stack_owns(

@@ -135,3 +135,13 @@ class Lakes:
         lake = copy_lake(self.day1_processed, into)
         self.add_day2(lake)
         return lake
+
+
+class Clock:
+    """A clock a test moves by hand (the S3 lease takes one), starting at ``start``."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now

@@ -17,19 +17,11 @@ from glue_jobs import commit
 from glue_jobs.inventory import BronzeFile, take_stock
 from glue_jobs.lease import Holder, LakeBusy, LeaseLost, S3Lease, hold
 from glue_jobs.storage import LocalStorage, S3Storage
-from tests.reliability.helpers import REPO
+from tests.reliability.helpers import REPO, Clock
 
 BUCKET = "lake"
 STATE = f"s3://{BUCKET}/_state/silver"
 T0 = dt.datetime(2026, 3, 5, 2, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def _holder(run_id: str) -> Holder:
@@ -72,7 +64,7 @@ def test_local_lease_of_a_killed_process_is_free(tmp_path: Path) -> None:
 
 
 def test_s3_lease_is_exclusive_until_it_expires_then_taken_over(s3: S3Storage) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     first = S3Lease(s3.s3, f"{STATE}/lease.json", _holder("first"), ttl_s=600, clock=clock)
     stored = json.loads(s3.read_bytes(f"{STATE}/lease.json"))
     assert stored["run_id"] == "first" and stored["expires"] == "2026-03-05T02:10:00Z"
@@ -97,7 +89,7 @@ def test_s3_lease_is_exclusive_until_it_expires_then_taken_over(s3: S3Storage) -
 
 
 def test_s3_renewal_keeps_a_long_run_s_lease(s3: S3Storage) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     lease = S3Lease(s3.s3, f"{STATE}/lease.json", _holder("long"), ttl_s=600, clock=clock)
     clock.now = T0 + dt.timedelta(minutes=8)
     lease.renew()
@@ -110,7 +102,7 @@ def test_s3_renewal_keeps_a_long_run_s_lease(s3: S3Storage) -> None:
 def test_two_runs_taking_over_an_expired_lease_one_wins(
     s3: S3Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     dead = S3Lease(s3.s3, f"{STATE}/lease.json", _holder("dead"), ttl_s=600, clock=clock)
     dead._stop.set()
     clock.now = T0 + dt.timedelta(hours=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from glue_jobs import bronze_to_silver_orders as script
 from glue_jobs import commit
 from glue_jobs.inventory import parse_header
 from glue_jobs.metrics import ReconciliationError, RunMetrics
+from glue_jobs.repair import Window
 from glue_jobs.storage import LocalStorage, S3Storage, storage_for
 
 BUCKET = "lake-bucket"
@@ -102,9 +104,14 @@ def test_local_replace_keeps_readers_on_whole_partitions(tmp_path: Path) -> None
     (staged / "new.parquet").write_text("new")
     (staged / ".new.parquet.crc").write_text("crc")
     storage.tidy_staged(str(tmp_path / "s"))
-    storage.replace_dir(str(staged), str(target), str(tmp_path / "trash" / "0"))
+    swap = {"kind": "replace", "staged": str(staged), "target": str(target)}
+    commit.apply_swap(storage, swap, commit.unfenced)
     assert [p.name for p in target.iterdir()] == ["new.parquet"]
-    assert not staged.exists() and (tmp_path / "trash" / "0" / "old.parquet").exists()
+    assert (target / "new.parquet").read_text() == "new"
+    # the staged copy stays until the swap is marked done, so that a killed swap can be applied again
+    assert [p.name for p in staged.iterdir()] == ["new.parquet"]
+    commit.apply_swap(storage, swap, commit.unfenced)
+    assert [p.name for p in target.iterdir()] == ["new.parquet"]
 
 
 def test_arguments_contract() -> None:
@@ -116,7 +123,7 @@ def test_arguments_contract() -> None:
         "state_path",
         "runs_path",
     )
-    assert script.OPTIONAL_ARGS == ("full_refresh",)
+    assert script.OPTIONAL_ARGS == ("full_refresh", "from_date", "to_date")
     argv = []
     for name in script.REQUIRED_ARGS:
         argv += [f"--{name}", f"{name}-value"]
@@ -130,6 +137,23 @@ def test_arguments_contract() -> None:
     assert script._bool("TRUE") and not script._bool("false")
     with pytest.raises(ValueError):
         script._bool("maybe")
+
+
+def test_a_repair_window_is_parsed_and_checked_before_spark(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [arg for name in script.REQUIRED_ARGS for arg in (f"--{name}", f"{name}-value")]
+    assert script.job_args(argv).repair is None
+    window = script.job_args([*argv, "--from_date", "2026-03-01", "--to_date", "2026-03-03"]).repair
+    assert window == Window(dt.date(2026, 3, 1), dt.date(2026, 3, 3))
+    assert script.job_args([*argv, "--to_date", "2026-03-03"]).repair == Window(None, dt.date(2026, 3, 3))
+    for bad, expected in [
+        (["--from_date", "03/01/2026"], "--from_date must be a date, YYYY-MM-DD, not '03/01/2026'"),
+        (["--from_date", "2026-03-04", "--to_date", "2026-03-03"], "starts (2026-03-04) after it ends"),
+        (["--full_refresh", "true", "--to_date", "2026-03-03"], "give one or the other"),
+    ]:
+        with pytest.raises(SystemExit) as exited:
+            script.job_args([*argv, *bad])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and expected in err and err.count("\n") == 1, err
 
 
 def test_header_parsing_normalises_names() -> None:

@@ -18,6 +18,16 @@ from lakehouse.cli import main
         (["ingest", "--ingested-at", "yesterday"], "'yesterday' is not a date-time; use YYYY-MM-DD"),
         (["explode"], "invalid choice: 'explode'"),
         (["--env", "nowhere", "summary"], "no configuration for environment 'nowhere'"),
+        (
+            ["silver", "--full-refresh", "--from-date", "2026-03-01"],
+            "not allowed with argument --full-refresh",
+        ),
+        (["silver", "--full-refresh", "--to-date", "2026-03-01"], "give one or the other"),
+        (
+            ["silver", "--from-date", "2026-03-05", "--to-date", "2026-03-01"],
+            "the repair window would be empty",
+        ),
+        (["silver", "--to-date", "March"], "'March' is not a date; use YYYY-MM-DD"),
     ],
 )
 def test_bad_arguments_give_one_line(
