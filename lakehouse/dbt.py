@@ -96,8 +96,9 @@ def _release_duckdb() -> None:
         env.close()
 
 
-def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResult:
-    """Run `dbt <args>` on the project for `lake`; raise DbtError (one line) if dbt reports a failure."""
+def run_dbt(args: list[str], lake: Path, target: str = "local", project: Path = REPO) -> dbtRunnerResult:
+    """Run `dbt <args>` on the project for `lake`; raise DbtError (one line) if dbt reports a failure.
+    `project`: another copy of the project (with its own profiles/), e.g. one a test adds models to."""
     if target not in TARGETS:
         raise DbtError(f"unknown dbt target {target!r}; use one of {', '.join(TARGETS)}")
     lake = Path(lake).resolve()
@@ -106,9 +107,9 @@ def run_dbt(args: list[str], lake: Path, target: str = "local") -> dbtRunnerResu
     full = [
         *args,
         "--project-dir",
-        str(REPO),
+        str(project),
         "--profiles-dir",
-        str(PROFILES_DIR),
+        str(PROFILES_DIR if project == REPO else project / "profiles"),
         "--target",
         target,
     ]

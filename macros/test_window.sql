@@ -149,6 +149,7 @@
             {%- set specs = lakehouse.test_window_specs() -%}
             {%- set rows = run_query('select tested, cast(verified_through as varchar) from ' ~ found) -%}
             {%- for tested, verified_through in rows.rows if tested in specs and verified_through -%}
+                {%- do lakehouse.check_test_window_mark(tested, verified_through, found) -%}
                 {%- set anchor = lakehouse.model_relation(specs[tested]['anchor'][0]) -%}
                 {%- if adapter.get_relation(anchor.database, anchor.schema, anchor.identifier) is not none -%}
                     {%- do marks.update({tested: verified_through}) -%}
@@ -158,6 +159,23 @@
         {%- do graph.update({'lakehouse_test_window_marks': marks}) -%}
     {%- endif -%}
     {{ return('') }}
+{%- endmacro %}
+
+{#
+    A mark is spliced into the SQL of every windowed test, so it is checked first: a timestamp as the marks view
+    stores it (the view is writable by whoever can write the staging database), and not after this run started,
+    which would leave every windowed test an empty window that passes. Anything else stops the run, one line.
+#}
+{% macro check_test_window_mark(tested, mark, relation) -%}
+    {%- set text = mark | string -%}
+    {%- set now = run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- set pattern = '[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?' -%}
+    {%- if not modules.re.fullmatch(pattern, text) or text[:19] > now -%}
+        {%- do exceptions.raise_compiler_error(
+            "the test window mark of " ~ tested ~ " in " ~ relation ~ " is '" ~ text ~ "', not a timestamp before"
+            ~ " this run (" ~ now ~ " UTC): drop that view (the next build then tests every row) and build again"
+        ) -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#

@@ -68,6 +68,11 @@ GLUE_ZIP_KEY="$(pkg glue --out "$BUILD/glue_jobs.zip")"
 GLUE_SCRIPT="glue_jobs/bronze_to_silver_orders.py"
 GLUE_SCRIPT_KEY="$(pkg glue-script)"
 GLUE_REQUIREMENTS_KEY="$(pkg glue-requirements "$GLUE_ZIP_KEY")"
+# The template without its comment lines: with them it passes the 51,200 bytes CloudFormation takes inline.
+TEMPLATE_BODY="$BUILD/lakehouse.yaml"
+grep -v -E '^[[:space:]]*#' "$TEMPLATE" >"$TEMPLATE_BODY"
+(($(wc -c <"$TEMPLATE_BODY") <= 51200)) \
+  || die "$TEMPLATE is $(wc -c <"$TEMPLATE_BODY") bytes without comments, over the 51,200 CloudFormation takes inline: deploy it through S3 (aws cloudformation deploy --s3-bucket)"
 [[ -f "$GLUE_SCRIPT" ]] || die "missing $GLUE_SCRIPT"
 
 cfn_deploy() {
@@ -78,8 +83,8 @@ cfn_deploy() {
     "GlueScriptKey=$GLUE_SCRIPT_KEY" "$@")
   aws cloudformation deploy \
     --stack-name "$STACK" \
-    --template-file "$TEMPLATE" \
-    --capabilities CAPABILITY_NAMED_IAM \
+    --template-file "$TEMPLATE_BODY" \
+    --capabilities CAPABILITY_IAM \
     --no-fail-on-empty-changeset \
     --parameter-overrides "${overrides[@]}" \
     --tags "project=${PROJECT}" "env=${ENV_NAME}" >&2

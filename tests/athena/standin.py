@@ -151,7 +151,7 @@ class AthenaStandIn:
             StackName=self.stack_name,
             TemplateBody=TEMPLATE.read_text(),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Capabilities=["CAPABILITY_IAM"],
         )
         stack = cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":

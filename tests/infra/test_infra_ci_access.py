@@ -1,11 +1,10 @@
 """What CI may do in AWS: every AWS CLI call the dbt build and the pull-request clean-up make is allowed by the
 stack's dbt policy (the CI build role's only policy), and the build role trusts this repository's pull requests
 and main branch only. (moto does not evaluate IAM against resource ARNs for these services, so the policy is read
-here with the IAM rules that matter: an action and resource match an Allow and no Deny.)"""
+here with IAM's rules, tests/infra/iam.py.)"""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import shlex
 from typing import Any
@@ -13,13 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.infra import iam
 from tests.infra.helpers import INFRA, REPO_ROOT, Resolver
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 BUCKET = f"lakehouse-dev-lake-{ACCOUNT}-{REGION}"
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
-# The IAM requests behind each AWS CLI command CI runs, on the resources it runs them on.
-REQUESTS: dict[tuple[str, str], list[tuple[str, str]]] = {
+# The IAM requests behind each AWS CLI command CI runs, on the resources it runs them on (and the request's
+# condition keys, where the policy has a condition).
+REQUESTS: dict[tuple[str, str], list[tuple[str, ...]]] = {
     ("sts", "get-caller-identity"): [],  # needs no permission
     ("cloudformation", "describe-stacks"): [
         (
@@ -38,7 +39,7 @@ REQUESTS: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("glue:DeleteDatabase", f"{GLUE}:table/lakehouse_dev_pr7_gold/fct_orders"),
     ],
     ("s3", "rm"): [
-        ("s3:ListBucket", f"arn:aws:s3:::{BUCKET}"),
+        ("s3:ListBucket", f"arn:aws:s3:::{BUCKET}", "gold/lakehouse_dev_pr7_gold/"),
         (
             "s3:DeleteObject",
             f"arn:aws:s3:::{BUCKET}/gold/lakehouse_dev_pr7_gold/fct_orders/0a1b/data.parquet",
@@ -76,21 +77,10 @@ def ci_build_texts() -> dict[str, str]:
     return texts
 
 
-def allowed(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
-    def matches(st: dict[str, Any]) -> bool:
-        actions = [a.lower() for a in _as_list(st["Action"])]
-        resources = _as_list(st["Resource"])
-        return any(fnmatch.fnmatchcase(action.lower(), a) for a in actions) and any(
-            fnmatch.fnmatchcase(resource, r) for r in resources
-        )
-
-    if any(matches(st) for st in statements if st["Effect"] == "Deny"):
-        return False
-    return any(matches(st) for st in statements if st["Effect"] == "Allow" and "Condition" not in st)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+def allowed(statements: list[dict[str, Any]], action: str, resource: str, prefix: str | None = None) -> bool:
+    """`prefix`: the s3:prefix of a ListBucket request."""
+    context = {} if prefix is None else {"s3:prefix": prefix}
+    return iam.allowed(statements, iam.Request(action, resource, context))
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +104,8 @@ def test_every_call_of_the_build_is_known() -> None:
 def test_the_dbt_policy_allows_what_ci_runs(
     dbt_policy: list[dict[str, Any]], call: tuple[str, str], requests: list[tuple[str, str]]
 ) -> None:
-    for action, resource in requests:
-        assert allowed(dbt_policy, action, resource), (
+    for action, resource, *prefix in requests:
+        assert allowed(dbt_policy, action, resource, *prefix), (
             f"aws {' '.join(call)}: {action} on {resource} is not allowed"
         )
 
@@ -140,25 +130,36 @@ def test_the_dbt_policy_drops_pull_request_databases_only(dbt_policy: list[dict[
     )
 
 
-def test_the_ci_build_role_is_for_this_repository_and_has_the_dbt_policy_only(
-    template: dict[str, Any],
+@pytest.mark.parametrize(
+    ("name", "subject", "policies", "output"),
+    [
+        ("CiBuildRole", "ref:refs/heads/main", ["DbtAthenaPolicy"], "CiBuildRoleArn"),
+        (
+            "CiPullRequestRole",
+            "pull_request",
+            ["DbtAthenaPolicy", "PullRequestFencePolicy"],
+            "CiPullRequestRoleArn",
+        ),
+    ],
+)
+def test_each_ci_role_is_for_one_kind_of_token_of_this_repository(
+    template: dict[str, Any], name: str, subject: str, policies: list[str], output: str
 ) -> None:
+    """main's build role and the pull requests' role: a pull request's token (its code can pick any role ARN)
+    is never trusted by main's role, which may write the manifest and the marks."""
     resolver = Resolver(template, {"GitHubRepository": "octo/lakehouse"})
     assert resolver.condition("CiBuildRoleCond") and not Resolver(template).condition("CiBuildRoleCond")
-    role = resolver.resolve(template["Resources"]["CiBuildRole"]["Properties"])
-    assert role["ManagedPolicyArns"] == [resolver.values["DbtAthenaPolicy"]]
+    role = resolver.resolve(template["Resources"][name]["Properties"])
+    assert role["ManagedPolicyArns"] == [resolver.values[p] for p in policies]
     assert "Policies" not in role
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert trust["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
     claims = trust["Condition"]["StringEquals"]
     assert claims["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    # pull requests and main, never a GitHub environment: those are the deploy role's
-    assert sorted(claims["token.actions.githubusercontent.com:sub"]) == [
-        "repo:octo/lakehouse:pull_request",
-        "repo:octo/lakehouse:ref:refs/heads/main",
-    ]
-    assert template["Outputs"]["CiBuildRoleArn"]["Condition"] == "CiBuildRoleCond"
+    # one kind of token, never a GitHub environment: those are the deploy role's
+    assert claims["token.actions.githubusercontent.com:sub"] == f"repo:octo/lakehouse:{subject}"
+    assert template["Outputs"][output]["Condition"] == "CiBuildRoleCond"
 
 
 def test_aws_calls_are_found() -> None:

@@ -323,7 +323,9 @@ def test_no_iam_statement_allows_everything(template: dict[str, Any]) -> None:
             for st in doc["Statement"]:
                 actions = _as_list(st["Action"])
                 assert not any(a == "*" or str(a).endswith(":*") for a in actions), (name, st)
-                if st["Resource"] == "*":  # only for actions that have no resource-level permissions
+                # a Deny may name what it leaves out (a fence); an Allow always names what it grants
+                assert "NotResource" not in st or st["Effect"] == "Deny", (name, st)
+                if st.get("Resource") == "*":  # only for actions that have no resource-level permissions
                     assert all(a.split(":")[0] in ("xray", "cloudwatch") for a in actions), (name, st)
 
 

@@ -15,6 +15,9 @@ from tests.infra.helpers import REPO_ROOT
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml"))
 CI = REPO_ROOT / ".github" / "workflows" / "ci.yml"
 PR_CLOSED = REPO_ROOT / ".github" / "workflows" / "pr-closed.yml"
+# Pull requests take their own role (it cannot write main's manifest or marks), main its build role.
+PR_ROLE = "${{ vars.AWS_PR_ROLE_ARN }}"
+BUILD_ROLE = "${{ github.event_name == 'pull_request' && vars.AWS_PR_ROLE_ARN || vars.AWS_BUILD_ROLE_ARN }}"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -78,7 +81,7 @@ def _roles(job: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("job", "role"),
-    [("dbt-athena", "${{ vars.AWS_BUILD_ROLE_ARN }}"), ("deploy", "${{ vars.AWS_DEPLOY_ROLE_ARN }}")],
+    [("dbt-athena", BUILD_ROLE), ("deploy", "${{ vars.AWS_DEPLOY_ROLE_ARN }}")],
 )
 def test_aws_jobs_are_guarded_and_use_oidc(ci: dict[str, Any], job: str, role: str) -> None:
     spec = ci["jobs"][job]
@@ -88,8 +91,9 @@ def test_aws_jobs_are_guarded_and_use_oidc(ci: dict[str, Any], job: str, role: s
 
 
 def test_pull_request_code_never_gets_the_deploy_role(ci: dict[str, Any]) -> None:
-    """Two roles: the build role (dbt's policy) for pull requests and main, the deploy role only in the deploy
-    job, which runs from main, by hand, in the GitHub environment whose protection and trust policy gate it."""
+    """Three roles: the build roles (dbt's policy), one for pull requests and one for main, and the deploy role
+    only in the deploy job, which runs from main, by hand, in the GitHub environment whose protection and trust
+    policy gate it."""
     workflows = {path.name: load(path) for path in WORKFLOWS}
     uses = {
         (name, job_name): _roles(job)
@@ -104,7 +108,7 @@ def test_pull_request_code_never_gets_the_deploy_role(ci: dict[str, Any]) -> Non
     assert "github.event_name == 'workflow_dispatch'" in deploy["if"] and "refs/heads/main" in deploy["if"]
     for (name, job_name), roles in uses.items():
         if roles and (name, job_name) != ("ci.yml", "deploy"):
-            assert roles == ["${{ vars.AWS_BUILD_ROLE_ARN }}"], (name, job_name)
+            assert roles == [{"pr-closed.yml": PR_ROLE}.get(name, BUILD_ROLE)], (name, job_name)
             assert "environment" not in workflows[name]["jobs"][job_name], (name, job_name)
             # fork pull requests get no AWS credentials
             assert (
