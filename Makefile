@@ -72,8 +72,10 @@ $(LAYER_STAMP): requirements/lambda-layer.txt $(STAMP)
 
 setup: $(PROFILES_STAMP) $(CHECKOV_STAMP) $(LAYER_STAMP) ## create or refresh .venv (idempotent)
 
+# A fixed seed, dates and landing time: run again on the same lake, the demo finds its files landed and adds nothing.
 demo: $(PROFILES_STAMP) ## run the pipeline locally on ~200k orders (1% defects), print a summary (VERBOSE=1: all)
-	@$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90 --defect-rate 0.01 $(if $(VERBOSE),--verbose)
+	@$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90 --defect-rate 0.01 \
+		--start-date 2026-01-01 --seed 42 --ingested-at 2026-04-01T02:00:00 $(if $(VERBOSE),--verbose)
 
 test: setup ## run every test (unit, Spark, dbt, Athena stand-in, end-to-end, lint, infra)
 	$(BIN)/ruff check .
