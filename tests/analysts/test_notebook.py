@@ -80,6 +80,17 @@ def test_report_embeds_every_chart_and_references_nothing_online(report: Path) -
     }
 
 
+def test_report_tables_show_thousands_separators_and_the_currency(report: Path) -> None:
+    """No bare 198182 beside 15,087,336.65: every number of four digits or more is grouped, money says USD."""
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", report.read_text(), re.S)
+    ]
+    assert cells
+    assert [c for c in cells if re.fullmatch(r"-?\d{4,}(\.\d+)?", c)] == []
+    assert any(re.fullmatch(r"USD \d{1,3}(,\d{3})*\.\d{2}", c) for c in cells)
+
+
 def test_report_opens_in_chromium_without_errors_and_shows_the_charts(report: Path, tmp_path: Path) -> None:
     executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
