@@ -3,7 +3,6 @@ small lake, and the rendered report opens in headless Chromium with its charts a
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -17,27 +16,11 @@ import sqlfluff
 from lakehouse.dbt import REPO
 from lakehouse.report import NOTEBOOK, make_report
 from lakehouse.warehouse import WarehouseError, open_warehouse
-from tests.analysts.helpers import CHROMIUM_FLAGS, chromium_or_skip
+from tests.analysts.helpers import CHROMIUM_FLAGS, chromium_or_skip, notebook_queries
 
 pytestmark = pytest.mark.dbt
 
 CHARTS = 5
-
-
-def code_cells() -> list[str]:
-    notebook = json.loads(NOTEBOOK.read_text())
-    return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
-
-
-def notebook_queries() -> list[str]:
-    """Every SQL string the notebook passes to wh.query()."""
-    queries = []
-    for source in code_cells():
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "query":
-                assert isinstance(node.args[0], ast.Constant), "a query is a literal string"
-                queries.append(node.args[0].value)
-    return queries
 
 
 def test_notebook_is_committed_without_outputs() -> None:
@@ -57,7 +40,7 @@ def test_notebook_is_committed_without_outputs() -> None:
 
 def test_notebook_sql_parses_in_the_athena_dialect() -> None:
     """The same SQL runs on Athena: each query, with Athena's relation names, is valid Athena SQL."""
-    queries = notebook_queries()
+    queries = notebook_queries().values()
     assert len(queries) >= 6
     for query in queries:
         names = {

@@ -42,6 +42,18 @@ def _checkout(tmp_path: Path) -> Path:
     return root
 
 
+def _venv_built_by_python_3_11(root: Path, tmp_path: Path, stamps: tuple[str, ...]) -> Path:
+    """A .venv in `root` that a Python 3.11 built, with `stamps` marking what is installed; returns that Python."""
+    venv = root / ".venv"
+    good = _fake_python(tmp_path / "bin" / "python3.11", "3.11.7", "/opt/python3.11")
+    _fake_python(venv / "bin" / "python", "3.11.7", "/opt/python3.11")
+    (venv / "pyvenv.cfg").touch()
+    for stamp in stamps:
+        (venv / stamp).parent.mkdir(parents=True, exist_ok=True)
+        (venv / stamp).touch()
+    return good
+
+
 def _make(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "VIRTUAL_ENV"))}
     return subprocess.run(
@@ -87,13 +99,9 @@ def test_a_venv_built_by_another_python_is_rebuilt_not_reused(tmp_path: Path) ->
 
 def test_the_same_python_reuses_the_venv(tmp_path: Path) -> None:
     root = _checkout(tmp_path)
-    venv = root / ".venv"
-    good = _fake_python(tmp_path / "bin" / "python3.11", "3.11.7", "/opt/python3.11")
-    _fake_python(venv / "bin" / "python", "3.11.7", "/opt/python3.11")
-    (venv / "pyvenv.cfg").touch()
-    for stamp in (".installed", ".dbt-profiles", "tools/lambda-layer/.installed"):
-        (venv / stamp).parent.mkdir(parents=True, exist_ok=True)
-        (venv / stamp).touch()
+    good = _venv_built_by_python_3_11(
+        root, tmp_path, (".installed", ".dbt-profiles", "tools/lambda-layer/.installed")
+    )
 
     result = _make(root, "-n", "test-fast", f"PYTHON={good}")
 
@@ -104,12 +112,7 @@ def test_the_same_python_reuses_the_venv(tmp_path: Path) -> None:
 def test_test_fast_right_after_demo_sets_up_the_lambda_layer(tmp_path: Path) -> None:
     """`make demo` builds only the main venv; test-fast's tests/infra handler test needs the layer's venv too."""
     root = _checkout(tmp_path)
-    venv = root / ".venv"
-    good = _fake_python(tmp_path / "bin" / "python3.11", "3.11.7", "/opt/python3.11")
-    _fake_python(venv / "bin" / "python", "3.11.7", "/opt/python3.11")
-    (venv / "pyvenv.cfg").touch()
-    (venv / ".installed").touch()
-    (venv / ".dbt-profiles").touch()
+    good = _venv_built_by_python_3_11(root, tmp_path, (".installed", ".dbt-profiles"))
 
     result = _make(root, "-n", "test-fast", f"PYTHON={good}")
 
