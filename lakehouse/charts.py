@@ -7,12 +7,14 @@ thousands, money says its currency, and no legend or note sits on a bar or a lin
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter, MaxNLocator
 
 CURRENCY = "USD"
 TOP_COUNTRIES = 5
@@ -22,7 +24,33 @@ FIGSIZE = (10, 4.2)
 DPI = 96
 # What a value axis' label carries when it does not start at zero.
 CUT_MARK = "axis cut, not from zero"
-THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
+FIRST_MONTH_NOTE = "{month}\nthe data starts here:\nevery customer is new"
+
+
+class Grouped(Formatter):
+    """Tick labels with thousands separators and as few decimals as tell the ticks apart exactly: 0, 0.25, 0.5
+    on a small axis (a fixed `{:,.0f}` prints 0, 0, 0), 0, 5,000, 10,000 on a large one."""
+
+    def __init__(self) -> None:
+        self.decimals = 0
+
+    def __call__(self, value: float, pos: int | None = None) -> str:
+        return f"{value:,.{self.decimals}f}"
+
+    def format_ticks(self, values: list[float]) -> list[str]:
+        steps = [abs(b - a) for a, b in itertools.pairwise(values) if b != a]
+        # Float ticks are not exact (0.1 * 3 is 0.30000000000000004): a millionth of a step is exact enough.
+        tolerance = min(steps, default=1) * 1e-6
+        self.decimals = next(
+            (d for d in range(10) if all(abs(round(v, d) - v) <= tolerance for v in values)), 10
+        )
+        return [self(value) for value in values]
+
+
+def counts(axis: Axis) -> None:
+    """A value axis of counts: whole-number ticks, grouped."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(Grouped())
 
 
 def money(value: float) -> str:
@@ -74,9 +102,10 @@ def revenue_and_orders(months: CountryMonths) -> Figure:
     fig, (left, right) = figure(ncols=2)
     months.revenue.div(1e6).plot.bar(stacked=True, ax=left, rot=0, width=0.7, legend=False)
     left.set(title="Revenue per month and country", xlabel="", ylabel=f"revenue ({CURRENCY} millions)")
+    left.yaxis.set_major_formatter(Grouped())
     months.orders.plot(ax=right, marker="o", legend=False)
     right.set(title="Orders per month and country", xlabel="", ylabel="orders", ylim=(0, None))
-    right.yaxis.set_major_formatter(THOUSANDS)
+    counts(right.yaxis)
     # One legend for both charts, below them: the same colours are the same countries in each.
     handles, names = left.get_legend_handles_labels()
     fig.legend(handles, names, title="country", loc="outside lower center", ncol=len(names), fontsize="small")
@@ -93,7 +122,7 @@ def top_products_and_categories(products: pd.DataFrame) -> Figure:
     right.barh(categories.index, categories.astype(float) / 1e3, color="tab:green")
     right.set(title="Revenue per category", xlabel=f"revenue ({CURRENCY} thousands)")
     for ax in (left, right):
-        ax.xaxis.set_major_formatter(THOUSANDS)
+        ax.xaxis.set_major_formatter(Grouped())
     return fig
 
 
@@ -116,7 +145,7 @@ def average_order_value(aov: pd.DataFrame, monthly: pd.DataFrame, top_countries:
         ax.plot(months, by_country[country].astype(float), marker=".", alpha=0.7, label=country)
     # From zero: a 2% change looks like 2%, not like a cliff.
     ax.set(title="Average order value per month", ylabel=f"revenue per order ({CURRENCY})", ylim=(0, None))
-    ax.yaxis.set_major_formatter(THOUSANDS)
+    ax.yaxis.set_major_formatter(Grouped())
     fig.legend(loc="outside right upper", fontsize="small")
     return fig
 
@@ -135,19 +164,11 @@ def new_and_returning_customers(months: pd.DataFrame) -> Figure:
         stacked=True, ax=ax, rot=0, color=["tab:orange", "tab:blue"]
     )
     ax.set(title="New and returning customers per month", xlabel="", ylabel="customers")
-    ax.yaxis.set_major_formatter(THOUSANDS)
+    counts(ax.yaxis)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-    # The data starts in the first month: every customer is new there, by construction. The note sits to the
-    # right of the axes, under the legend, where no bar can be.
-    ax.annotate(
-        "the first month is where\nthe data starts: every\ncustomer is new there",
-        xy=(0, months["active_customers"].iloc[0]),
-        xytext=(1.02, 0.55),
-        textcoords="axes fraction",
-        va="top",
-        fontsize="small",
-        arrowprops={"arrowstyle": "->", "color": "grey"},
-    )
+    # The data starts in the first month, so every customer is new there by construction: said under its bar,
+    # where the note can cover no bar whatever their heights.
+    ax.set_xticks(range(len(months)), [FIRST_MONTH_NOTE.format(month=months.index[0]), *months.index[1:]])
     return fig
 
 
@@ -167,7 +188,7 @@ def quarantine_per_reason_and_day(quarantine: pd.DataFrame) -> Figure:
         per_reason = per_day.T.loc[per_day.sum().sort_values().index]
         per_reason.plot.barh(ax=ax, width=0.8)
         ax.set(xlabel="rejected rows", ylabel="")
-        ax.xaxis.set_major_formatter(THOUSANDS)
+        counts(ax.xaxis)
         for container in ax.containers:
             ax.bar_label(
                 container, labels=[f"{v:,.0f}" for v in container.datavalues], fontsize="small", padding=2
@@ -177,7 +198,7 @@ def quarantine_per_reason_and_day(quarantine: pd.DataFrame) -> Figure:
         # Many days: one line per reason over the days, every few days labelled.
         per_day.plot(ax=ax, rot=0, marker=".", ylim=(0, None))
         ax.set(xlabel="ingest day", ylabel="rejected rows")
-        ax.yaxis.set_major_formatter(THOUSANDS)
+        counts(ax.yaxis)
         title = "reason"
     ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     return fig
