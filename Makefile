@@ -99,6 +99,8 @@ lint: setup ## ruff, sqlfluff (athena dialect), dbt-score (every model >= 9.0), 
 	$(BIN)/cfn-lint infra/*.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -d infra
 
+# Ctrl-C ends the server quietly with 0, but make gets the terminal's SIGINT too and re-raises it on itself
+# (status 130) whatever the recipe does: neither exec nor a trap in the recipe can change make's own status.
 docs: $(PROFILES_STAMP) ## generate and serve the dbt docs on http://localhost:$(PORT) (PORT=; with the last KPI report)
 	@mkdir -p $(LAKEHOUSE_LAKE)
 	$(BIN)/dbt -q docs generate
