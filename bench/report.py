@@ -1,4 +1,4 @@
-"""The README's benchmark tables from the results of several sizes (one `make bench ROWS=...` each).
+"""bench/README.md's benchmark tables from the results of several sizes (one `make bench ROWS=...` each).
 
 Per stage and size: median seconds, ratio to its baseline, time per order (us/row) and peak memory of the process
 tree; the last column divides the time per row at the largest size by the one before it (1.00 = linear). Then the

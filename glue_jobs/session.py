@@ -3,8 +3,8 @@ on any session it is given (Glue's included).
 
 ``local_session`` makes a local session: master, memory, parallelism, where Spark spills, no UI and, for a
 command-line run, Spark's own log in a file rather than on the terminal. The memory it may take is bounded by
-configuration, not by the size of the data (README, "Bounded memory"): the driver's heap (``driver_memory``, the
-JVM's ``-Xmx``), shuffle partitions small enough that a sort or window spills to ``local_dir`` instead of asking for
+configuration, not by the size of the data (docs/operations.md, "Bounded memory"): the driver's heap
+(``driver_memory``, the JVM's ``-Xmx``), shuffle partitions small enough that a sort or window spills to ``local_dir`` instead of asking for
 more heap, and that spill folder on the lake's disk rather than ``/tmp``. ``configure`` sets what the job relies on at runtime (all settable on
 a running session, so a shared test session or Glue's session works the same)."""
 

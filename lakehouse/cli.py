@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     _lake_arg(run)
     _ingest_args(run)
     run.add_argument("--full-refresh", action="store_true", help="rebuild silver and gold from scratch")
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show every stage's log and dbt's output (default: the summaries)",
+    )
 
     summary = sub.add_parser("summary", help="print rows per layer and the top gold rows")
     _lake_arg(summary)
@@ -149,16 +155,25 @@ def _resolve(args: argparse.Namespace) -> tuple[Config, IngestConfig]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # `lakehouse run` prints the stage summaries only, unless --verbose; the full logs are in files either way
+    # (lake/_runs/silver/, logs/dbt.log).
+    brief = args.quiet or (args.command == "run" and not args.verbose)
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
+        level=logging.WARNING if brief else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # py4j logs every closed connection to the JVM at INFO ("Closing down clientserver connection").
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    if brief:
+        os.environ.setdefault("DBT_QUIET", "true")
     try:
         config, ingest = _resolve(args)
         lake = config.lake.resolve()
         if args.command in ("ingest", "run"):
-            pipeline.ingest(lake, ingest, progress=not args.quiet, ingested_at=args.ingested_at)
+            landed = pipeline.ingest(lake, ingest, progress=not brief, ingested_at=args.ingested_at)
+            if args.command == "run" and brief:
+                print(pipeline.ingest_report(landed))
         if args.command in ("silver", "run"):
             metrics = pipeline.silver(
                 lake,
@@ -167,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 release_jvm=args.command == "run",
                 repair=_repair_window(args),
             )
-            if args.command == "silver" and not args.quiet:
+            if not brief or args.command == "run":
                 print(pipeline.silver_report(metrics))
         if args.command in ("gold", "run"):
             pipeline.gold(lake, full_refresh=args.full_refresh, select=getattr(args, "select", None))

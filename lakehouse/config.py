@@ -59,7 +59,7 @@ class IngestConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SparkConfig:
-    """Local Spark for ``lakehouse silver``; README "Bounded memory" says why these defaults."""
+    """Local Spark for ``lakehouse silver``; docs/operations.md "Bounded memory" says why these defaults."""
 
     master: str = "local[2]"
     shuffle_partitions: int = 16

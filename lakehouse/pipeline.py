@@ -157,6 +157,13 @@ def silver(
     return metrics
 
 
+def ingest_report(landed: Any) -> str:
+    """One line: what an ingest wrote, or that its files had already landed."""
+    if not landed.files and landed.already_landed:
+        return f"ingest: {len(landed.already_landed)} file(s) of the same seed, dates and landing time already in bronze: nothing added"
+    return f"ingest: {landed.rows:,} rows in {len(landed.files)} new bronze file(s), {sum(landed.defects.values()):,} with an injected defect"
+
+
 def silver_report(metrics: RunMetrics) -> str:
     """A silver run's metrics as a few printable lines: where every bronze row went, and every file not read."""
     by_count = sorted(metrics.rejected_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -285,7 +292,7 @@ def summary(lake: Path, top: int = 5) -> str:
     if last:
         lines.append(
             f"  last silver run: {last.files_read} files, {last.rows_read:,} rows read, "
-            f"{last.duplicates_dropped:,} duplicates dropped"
+            f"{last.duplicates_dropped:,} duplicates dropped, {last.superseded:,} silver rows replaced by a newer version"
         )
 
     warehouse = lake / "warehouse.duckdb"
@@ -315,9 +322,9 @@ def summary(lake: Path, top: int = 5) -> str:
     lines += [
         "",
         "Where to look next:",
-        "  make docs                               dbt docs generate + serve (lineage, column docs)",
-        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse}', read_only=True)"
-        f".sql('from gold.gold_orders limit 5').show()\"",
-        "  dbt build -s gold_orders --profiles-dir profiles   rebuild one model after editing it",
+        "  make report    the KPI report, lake/reports/kpi_report.html",
+        "  make docs      the dbt docs and their lineage on http://localhost:8080",
+        "  source .venv/bin/activate && dbt build -s gold_orders    rebuild one model after editing it",
+        f"  full logs: {lake / '_runs' / 'silver'}/ (silver, spark.log), logs/dbt.log (gold)",
     ]
     return "\n".join(lines)

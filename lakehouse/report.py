@@ -59,6 +59,8 @@ def execute(notebook: Path, executed: Path, parameters: dict[str, str]) -> None:
             cwd=str(REPO),
             progress_bar=False,
             log_output=False,
+            # The kernel is local to this process; its warning about TCP without encryption is noise here.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as error:
         reason = f"{error.ename}: {error.evalue}".strip().splitlines()[0]

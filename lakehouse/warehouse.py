@@ -6,7 +6,7 @@
 A query never spells a schema or a Glue database: locally each name is looked up in the warehouse's catalog
 (`"gold"."gold_orders"`); on Athena dbt itself says where it builds each model (`dbt parse --target athena`:
 `"awsdatacatalog"."lakehouse_<env>_gold"."gold_orders"`), from the same DBT_ATHENA_* variables as dbt's athena
-target (README, "Deploying to AWS").
+target (docs/runbook.md, "Deploying to AWS").
 """
 
 from __future__ import annotations

@@ -11,10 +11,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import yaml
+
 from bench.baselines.duckdb_config import connect
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
+MARTS_DIR = REPO / "models" / "marts"
 
 MARTS = {
     "fct_orders": """
@@ -85,6 +88,13 @@ MARTS = {
         from monthly as m left join new_customers as n using (order_month, country)
     """,
 }
+
+
+def contract_columns(mart: str) -> list[str]:
+    """The mart's columns in the order of its enforced contract (models/marts/<mart>.yml)."""
+    spec = yaml.safe_load((MARTS_DIR / f"{mart}.yml").read_text())
+    (model,) = [m for m in spec["models"] if m["name"] == mart]
+    return [column["name"] for column in model["columns"]]
 
 
 def _silver_glob(silver_path: Path) -> str:

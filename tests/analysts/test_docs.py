@@ -181,6 +181,44 @@ def test_docs_pages_show_the_owner_and_no_path_in_chromium(site: Path, small_lak
         assert not [x for x in machine_paths(small_lake) if x in texts[unique_id]], unique_id
 
 
+# The nodes dbt-docs' lineage graph draws: its graph service's elements, as (resource type, unique id).
+DRAWN_NODES = """() => angular.element(document.body).injector().get('graph').graph.elements
+    .filter(e => e.group === 'nodes').map(e => [e.data.resource_type, e.data.unique_id])"""
+
+
+def test_the_site_opens_on_a_lineage_of_models_sources_seeds_and_exposures(
+    site: Path, manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    """Opened with no address beyond the file, the site shows the lineage graph first, and it draws every model,
+    source, seed and exposure and no test: dbt's own site draws 17 unit tests beside the 11 models."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto((site / "static_index.html").as_uri(), wait_until="load")
+            page.wait_for_function(f"() => ({DRAWN_NODES})().length > 0")
+            drawn = page.evaluate(DRAWN_NODES)
+            shown = page.is_visible("text=Lineage Graph")
+            page.screenshot(path=str(tmp_path / "lineage.png"))
+        finally:
+            browser.close()
+    assert shown, "the site does not open on the lineage graph"
+    readers = {
+        unique_id
+        for unique_id, node in [
+            *manifest["nodes"].items(),
+            *manifest["sources"].items(),
+            *manifest["exposures"].items(),
+        ]
+        if node["resource_type"] in ("model", "source", "seed", "exposure")
+    }
+    assert {unique_id for _, unique_id in drawn} == readers
+    assert {kind for kind, _ in drawn} == {"model", "source", "seed", "exposure"}
+
+
 def project_column_tests(manifest: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
     """(column, test name) of every project generic test on a column, per model or seed it tests."""
     found: dict[str, list[tuple[str, str]]] = {}

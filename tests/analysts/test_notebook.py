@@ -3,7 +3,6 @@ small lake, and the rendered report opens in headless Chromium with its charts a
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -17,27 +16,11 @@ import sqlfluff
 from lakehouse.dbt import REPO
 from lakehouse.report import NOTEBOOK, make_report
 from lakehouse.warehouse import WarehouseError, open_warehouse
-from tests.analysts.helpers import CHROMIUM_FLAGS, chromium_or_skip
+from tests.analysts.helpers import CHROMIUM_FLAGS, chromium_or_skip, notebook_queries
 
 pytestmark = pytest.mark.dbt
 
 CHARTS = 5
-
-
-def code_cells() -> list[str]:
-    notebook = json.loads(NOTEBOOK.read_text())
-    return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
-
-
-def notebook_queries() -> list[str]:
-    """Every SQL string the notebook passes to wh.query()."""
-    queries = []
-    for source in code_cells():
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "query":
-                assert isinstance(node.args[0], ast.Constant), "a query is a literal string"
-                queries.append(node.args[0].value)
-    return queries
 
 
 def test_notebook_is_committed_without_outputs() -> None:
@@ -57,7 +40,7 @@ def test_notebook_is_committed_without_outputs() -> None:
 
 def test_notebook_sql_parses_in_the_athena_dialect() -> None:
     """The same SQL runs on Athena: each query, with Athena's relation names, is valid Athena SQL."""
-    queries = notebook_queries()
+    queries = notebook_queries().values()
     assert len(queries) >= 6
     for query in queries:
         names = {
@@ -78,6 +61,17 @@ def test_report_embeds_every_chart_and_references_nothing_online(report: Path) -
     assert {p.name for p in (report.parent / "charts").glob("*.png")} >= {
         "revenue_and_orders_per_month_and_country.png"
     }
+
+
+def test_report_tables_show_thousands_separators_and_the_currency(report: Path) -> None:
+    """No bare 198182 beside 15,087,336.65: every number of four digits or more is grouped, money says USD."""
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", report.read_text(), re.S)
+    ]
+    assert cells
+    assert [c for c in cells if re.fullmatch(r"-?\d{4,}(\.\d+)?", c)] == []
+    assert any(re.fullmatch(r"USD \d{1,3}(,\d{3})*\.\d{2}", c) for c in cells)
 
 
 def test_report_opens_in_chromium_without_errors_and_shows_the_charts(report: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bench.baselines.gold_duckdb import run_gold_duckdb
+from bench.baselines.gold_duckdb import contract_columns, run_gold_duckdb
 from lakehouse.dbt import REPO, DbtError, run_dbt
 from tests.gold.helpers import (
     base_orders,
@@ -65,17 +65,56 @@ def test_build_is_green_and_gold_lands_in_schema_gold(built_lake: Path) -> None:
     assert rejected_rows == 0  # no rejected file yet: an empty view, not an error
 
 
+def baseline_column_mismatch(mart: str, baseline: list[str]) -> str | None:
+    """One line naming a column the baseline lacks (or has beyond the contract), and the file to add it to."""
+    contract = contract_columns(mart)
+    missing = [c for c in contract if c not in baseline]
+    extra = [c for c in baseline if c not in contract]
+    if missing:
+        return (
+            f"{mart}.{missing[0]} is in the contract (models/marts/{mart}.yml) but bench/baselines/gold_duckdb.py "
+            f"does not compute it: add it to MARTS['{mart}'] there"
+        )
+    if extra:
+        return (
+            f"{mart}.{extra[0]} is computed by bench/baselines/gold_duckdb.py but not in the contract "
+            f"(models/marts/{mart}.yml): remove it from MARTS['{mart}'] there"
+        )
+    return None
+
+
 def test_marts_equal_the_plain_duckdb_baseline(built_lake: Path, tmp_path: Path) -> None:
-    """The benchmark baseline computes the same marts as dbt: same rows, same types."""
+    """The benchmark baseline computes the same marts as dbt: same rows, same types, on the contract's columns."""
     run_gold_duckdb(built_lake / "silver", tmp_path / "baseline.duckdb")
     with duckdb.connect(str(built_lake / "warehouse.duckdb"), read_only=True) as con:
         con.execute(f"attach '{tmp_path / 'baseline.duckdb'}' as baseline (read_only)")
         for mart in MARTS:
+            baseline = [
+                name
+                for (name,) in con.execute(
+                    "select column_name from duckdb_columns() where database_name = 'baseline' "
+                    "and schema_name = 'gold' and table_name = ? order by column_index",
+                    [mart],
+                ).fetchall()
+            ]
+            mismatch = baseline_column_mismatch(mart, baseline)
+            if mismatch:
+                pytest.fail(mismatch, pytrace=False)
+            columns = ", ".join(contract_columns(mart))
             diff = con.execute(
-                f"select count(*) from ((from gold.{mart} except all from baseline.gold.{mart}) "
-                f"union all (from baseline.gold.{mart} except all from gold.{mart}))"
+                f"select count(*) from ((select {columns} from gold.{mart} except all "
+                f"select {columns} from baseline.gold.{mart}) union all (select {columns} from baseline.gold.{mart} "
+                f"except all select {columns} from gold.{mart}))"
             ).fetchone()[0]
             assert diff == 0, mart
+
+
+def test_a_column_the_baseline_lacks_is_one_line_naming_it_and_the_file() -> None:
+    contract = contract_columns("fct_orders")
+    line = baseline_column_mismatch("fct_orders", contract[:-1])
+    assert line is not None and "\n" not in line
+    assert f"fct_orders.{contract[-1]}" in line and "bench/baselines/gold_duckdb.py" in line
+    assert baseline_column_mismatch("fct_orders", contract) is None
 
 
 @pytest.fixture(scope="module")
@@ -275,3 +314,35 @@ def test_docs_generate_and_every_model_and_column_is_described(built_lake: Path,
             if column.lower() not in documented:
                 undocumented.append(f"{unique_id}.{column}")
     assert not undocumented
+
+
+def test_a_changed_column_on_an_incremental_mart_is_one_line_with_the_full_refresh_command(
+    built_lake: Path, tmp_path: Path
+) -> None:
+    """An analyst adds a column to a mart and runs `dbt build -s gold_orders`: the incremental run stops with the
+    project's one line and the command, not dbt's twenty lines suggesting append_new_columns. The built table
+    lacks a column the model now selects, as it would after an edit of the SQL and the YAML."""
+    lake = _copy_lake(built_lake, tmp_path)
+    with duckdb.connect(str(lake / "warehouse.duckdb")) as con:
+        con.execute("alter table gold.gold_orders drop column total_quantity")
+    expected = (
+        "gold_orders: its columns changed since it was built (added: total_quantity); an incremental build would "
+        "leave the old rows without them: rebuild it and what depends on it with "
+        "dbt build -s gold_orders+ --full-refresh"
+    )
+
+    with pytest.raises(DbtError) as failed:
+        run_dbt(["build", "-s", "gold_orders", *dbt_args(tmp_path)], lake)
+    assert expected in str(failed.value) and "\n" not in str(failed.value)
+
+    plain = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "-s", "gold_orders", *dbt_args(tmp_path)],
+        cwd=REPO,
+        env={**os.environ, "LAKEHOUSE_LAKE": str(lake), "DBT_PROFILES_DIR": str(REPO / "profiles")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert plain.returncode != 0
+    assert expected in plain.stdout
+    assert "append_new_columns" not in plain.stdout

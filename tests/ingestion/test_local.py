@@ -92,3 +92,23 @@ def test_a_backfill_lands_where_and_when_it_says(tmp_path: Path) -> None:
     # the stamp changes where the rows land, not what they are
     again = run(tmp_path / "now")
     assert [read_rows(p) for p in summary.files] == [read_rows(p) for p in again.files]
+
+
+def test_the_same_plan_and_landing_time_twice_adds_nothing(tmp_path: Path) -> None:
+    """`make demo` twice on one lake: the second ingest finds its files already landed and writes none."""
+    landed = dt.datetime(2026, 4, 1, 2, 0, tzinfo=dt.UTC)
+    first = run(tmp_path, rows_per_file=400, ingested_at=landed)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "bronze").rglob("*") if p.is_file()}
+
+    second = run(tmp_path, rows_per_file=400, ingested_at=landed)
+
+    after = {p: p.stat().st_mtime_ns for p in (tmp_path / "bronze").rglob("*") if p.is_file()}
+    assert after == before
+    assert second.files == [] and second.rows == 0
+    assert sorted(second.already_landed) == sorted(first.manifests)
+
+
+def test_another_landing_time_lands_new_files(tmp_path: Path) -> None:
+    run(tmp_path, ingested_at=dt.datetime(2026, 4, 1, 2, 0, tzinfo=dt.UTC))
+    later = run(tmp_path, ingested_at=dt.datetime(2026, 4, 2, 2, 0, tzinfo=dt.UTC))
+    assert later.files and not later.already_landed

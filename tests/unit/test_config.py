@@ -19,7 +19,7 @@ def test_local_config_loads_with_documented_defaults() -> None:
 
 
 def test_spark_memory_is_bounded_by_the_local_config() -> None:
-    """README "Bounded memory": a 2 GiB heap, 16 shuffle partitions, spill inside the lake unless overridden."""
+    """docs/operations.md "Bounded memory": a 2 GiB heap, 16 shuffle partitions, spill inside the lake unless overridden."""
     spark = load_config("local", environ={}).spark
     assert (spark.driver_memory, spark.shuffle_partitions, spark.local_dir) == ("2g", 16, "")
     moved = load_config("local", environ={"LAKEHOUSE_SPARK__LOCAL_DIR": "/data/spill"}).spark
