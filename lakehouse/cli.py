@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lakehouse import pipeline
-from lakehouse.config import Config, ConfigError, IngestConfig, load_config
+from lakehouse.config import Config, ConfigError, IngestConfig, check_ingest_dates, load_config
 
 log = logging.getLogger("lakehouse")
 
@@ -132,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, ingest = _resolve(args)
         lake = config.lake.resolve()
         if args.command in ("ingest", "run"):
+            check_ingest_dates(ingest, config.order_dates, args.ingested_at, dt.datetime.now(dt.UTC))
             pipeline.ingest(lake, ingest, progress=not args.quiet, ingested_at=args.ingested_at)
         if args.command in ("silver", "run"):
             metrics = pipeline.silver(
