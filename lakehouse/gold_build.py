@@ -14,7 +14,7 @@ import duckdb
 import yaml
 
 from lakehouse.dbt import REPO, DbtError, cause, run_dbt
-from lakehouse.warehouse import DAMAGED, WarehouseError, check_readable, open_problem
+from lakehouse.warehouse import DAMAGED, LOCKED, WarehouseError, check_readable, open_problem
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,12 @@ def lookback_covering(start: str, lookback: int, files: list[LateFile]) -> int:
 
 
 def _damaged(lake: Path, error: DbtError) -> DbtError | None:
-    """The one line for a build that failed reading the warehouse itself (a block damaged past its catalog)."""
+    """The one line for a build that failed on the warehouse itself: a block damaged past its catalog, or a lock
+    another process took (a reader: the check before the build opens read-only, which readers allow)."""
     warehouse = lake / "warehouse.duckdb"
     text = str(error)
-    if "Corrupt database file" in text or (str(warehouse) in text and any(word in text for word in DAMAGED)):
+    words = (*DAMAGED, *LOCKED)
+    if "Corrupt database file" in text or (str(warehouse) in text and any(word in text for word in words)):
         return DbtError(open_problem(warehouse, error, "run `lakehouse gold` again"))
     return None
 

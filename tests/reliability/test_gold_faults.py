@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,3 +174,31 @@ def test_deleting_a_damaged_warehouse_and_running_gold_rebuilds_it(
     assert gold_fingerprint(lake) == gold_fingerprint(gold_lakes.built)
     assert fingerprint(lake) == silver
     shutil.rmtree(lake)
+
+
+def test_gold_while_another_process_reads_the_warehouse_says_it_is_in_use(
+    gold_lakes: GoldLakes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reader (a notebook) holds the file: read-only opens still work, dbt's read-write open does not. The line
+    says the warehouse is in use, by whom, and what to do (it was dbt's bare IO error)."""
+    lake = copy_lake(gold_lakes.built, tmp_path / "lake")
+    warehouse = lake / "warehouse.duckdb"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); time.sleep(300)", str(warehouse)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
+        assert main(["-q", "gold", "--lake", str(lake)]) == 1
+    finally:
+        reader.kill()
+        reader.wait()
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(
+        f"lakehouse gold: error: gold failed: the warehouse {warehouse} is in use by another process ("
+    )
+    assert line.endswith(
+        "(`lakehouse gold` or dbt running?): wait for it to finish, then run `lakehouse gold` again"
+    )
+    assert gold_fingerprint(lake) == gold_fingerprint(gold_lakes.built)
