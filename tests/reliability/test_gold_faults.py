@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from ingestion.local import ingest_to_lake
 from lakehouse import gold_build
 from lakehouse.cli import main
 from lakehouse.pipeline import GOLD_TABLES
-from tests.reliability.helpers import Lakes, copy_lake, fingerprint, one_line
+from tests.reliability.helpers import Lakes, copy_lake, fingerprint, one_line, warehouse_held
 
 pytestmark = pytest.mark.dbt
 
@@ -183,17 +181,8 @@ def test_gold_while_another_process_reads_the_warehouse_says_it_is_in_use(
     says the warehouse is in use, by whom, and what to do (it was dbt's bare IO error)."""
     lake = copy_lake(gold_lakes.built, tmp_path / "lake")
     warehouse = lake / "warehouse.duckdb"
-    reader = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); time.sleep(300)", str(warehouse)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
+    with warehouse_held(warehouse, read_only=True):
         assert main(["-q", "gold", "--lake", str(lake)]) == 1
-    finally:
-        reader.kill()
-        reader.wait()
     line = one_line(capsys.readouterr().err)
     assert line.startswith(
         f"lakehouse gold: error: gold failed: the warehouse {warehouse} is in use by another process ("

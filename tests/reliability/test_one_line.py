@@ -19,7 +19,7 @@ from glue_jobs.storage import LocalStorage
 from lakehouse import cli
 from lakehouse.cli import main
 from lakehouse.config import load_config
-from tests.reliability.helpers import REPO, Lakes, one_line
+from tests.reliability.helpers import REPO, Lakes, one_line, warehouse_held
 
 
 def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], code: int) -> str:
@@ -86,19 +86,10 @@ def test_summary_while_another_process_writes_the_warehouse(
 ) -> None:
     warehouse = tmp_path / "lake" / "warehouse.duckdb"
     warehouse.parent.mkdir()
-    writer = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(120)", str(warehouse)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "open"
+    with warehouse_held(warehouse, read_only=False) as writer_pid:
         line = _fails(["summary", "--lake", str(tmp_path / "lake")], capsys, 1)
-    finally:
-        writer.kill()
-        writer.wait()
     assert f"lakehouse summary: error: the warehouse {warehouse} is in use by another process" in line
-    assert f"PID {writer.pid}" in line and "then run `lakehouse summary` again" in line
+    assert f"PID {writer_pid}" in line and "then run `lakehouse summary` again" in line
 
 
 def test_a_killed_ingest_leaves_no_temporary_file_for_long(
