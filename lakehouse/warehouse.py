@@ -66,7 +66,7 @@ def check_readable(warehouse: Path, then: str) -> None:
         return
     try:
         with duckdb.connect(str(warehouse), read_only=True) as connection:
-            connection.execute("select count(*) from information_schema.tables").fetchall()
+            connection.execute("select count(*) from duckdb_tables()").fetchall()
     except duckdb.Error as error:
         raise WarehouseError(open_problem(warehouse, error, then)) from None
 
