@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ingestion.dates import EARLIEST_ORDER_DATE, MAX_DAYS_AFTER_LANDING, OrderDateBounds
 from ingestion.plan import MAX_DAYS, MAX_SEED, RunPlan
 
 MAX_EVENT_ROWS = 1_000_000
@@ -24,11 +25,12 @@ ENV_ROWS, ENV_DAYS, ENV_SEED, ENV_DEFECT_RATE = (
     "INGEST_DEFECT_RATE",
 )
 DEFAULT_ROWS = 10_000
-# The order dates Athena can see: silver_orders' partition projection in infra/lakehouse.yaml,
-# projection.order_date.range = 2020-01-01,NOW+1DAYS (NOW is UTC). A row outside it would be invisible on Athena
-# while DuckDB reads it, and a future-dated order would defeat the marts' lookback: the event refuses both.
-EARLIEST_ORDER_DATE = dt.date(2020, 1, 1)
-MAX_DAYS_AHEAD = 1
+# The valid order dates (ingestion/dates.py), by default the dates Athena can see: silver_orders' partition
+# projection in infra/lakehouse.yaml, projection.order_date.range = 2020-01-01,NOW+1DAYS (NOW is UTC).
+ENV_EARLIEST_ORDER_DATE, ENV_MAX_DAYS_AFTER_LANDING = (
+    "INGEST_EARLIEST_ORDER_DATE",
+    "INGEST_MAX_DAYS_AFTER_LANDING",
+)
 
 
 class EventError(ValueError):
@@ -75,14 +77,23 @@ def _from_env(environ: Mapping[str, str], name: str, parse: type) -> Any:
         raise EventError(name, f"{text!r} is not a valid {parse.__name__}") from None
 
 
-def _within_projection(field: str, start: dt.date, days: int, today: dt.date) -> None:
-    last, latest = start + dt.timedelta(days=days - 1), today + dt.timedelta(days=MAX_DAYS_AHEAD)
-    if start < EARLIEST_ORDER_DATE or last > latest:
-        raise EventError(
-            field,
-            f"orders from {start} to {last} are outside the dates Athena's partition projection shows "
-            f"({EARLIEST_ORDER_DATE} to today + {MAX_DAYS_AHEAD} day, UTC: {latest})",
-        )
+def order_date_bounds(environ: Mapping[str, str]) -> OrderDateBounds:
+    """The valid order dates: ``INGEST_EARLIEST_ORDER_DATE`` (default 2020-01-01) and
+    ``INGEST_MAX_DAYS_AFTER_LANDING`` (default 1), validated like an event's fields."""
+    earliest = environ.get(ENV_EARLIEST_ORDER_DATE, "").strip()
+    skew = _from_env(environ, ENV_MAX_DAYS_AFTER_LANDING, int)
+    return OrderDateBounds(
+        _date(ENV_EARLIEST_ORDER_DATE, earliest) if earliest else EARLIEST_ORDER_DATE,
+        MAX_DAYS_AFTER_LANDING if skew is None else _integer(ENV_MAX_DAYS_AFTER_LANDING, skew, 0, 31),
+    )
+
+
+def _within_bounds(field: str, start: dt.date, days: int, environ: Mapping[str, str], today: dt.date) -> None:
+    last = start + dt.timedelta(days=days - 1)
+    landed = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+    problem = order_date_bounds(environ).orders_problem(start, last, landed)
+    if problem:
+        raise EventError(field, problem)
 
 
 def parse_event(event: Any, *, environ: Mapping[str, str], today: dt.date) -> RunPlan:
@@ -90,8 +101,9 @@ def parse_event(event: Any, *, environ: Mapping[str, str], today: dt.date) -> Ru
 
     - ``rows``: 1..1,000,000 (default env ``INGEST_ROWS``, else 10,000);
     - ``date`` (one day) or ``start_date`` + ``days`` (1..3660; default env ``INGEST_DAYS``, else 1); neither:
-      the invocation day (UTC). Every order date must be between 2020-01-01 and the invocation day + 1 (UTC):
-      the range the silver table's partition projection shows on Athena;
+      the invocation day (UTC). Every order date must be between 2020-01-01 and the invocation day + 1 (UTC),
+      the range the silver table's partition projection shows on Athena (`order_date_bounds`: env
+      ``INGEST_EARLIEST_ORDER_DATE`` and ``INGEST_MAX_DAYS_AFTER_LANDING`` change them);
     - ``seed``: 0..2**63-1 (default env ``INGEST_SEED``; unset: a fresh random seed, recorded in the manifest);
     - ``defect_rate``: 0..1 (default env ``INGEST_DEFECT_RATE``, else 0).
     """
@@ -126,5 +138,5 @@ def parse_event(event: Any, *, environ: Mapping[str, str], today: dt.date) -> Ru
         start = _date("start_date", event["start_date"]) if "start_date" in event else today
         source, days = pick("days", ENV_DAYS, int)
         days = _integer(source, 1 if days is None else days, 1, MAX_DAYS)
-    _within_projection("date" if "date" in event else "start_date", start, days, today)
+    _within_bounds("date" if "date" in event else "start_date", start, days, environ, today)
     return RunPlan(rows=rows, start_date=start, days=days, seed=seed, defect_rate=rate)

@@ -4,7 +4,8 @@ and write one CSV plus its manifest).
 Environment: ``LAKE_BUCKET`` (S3 bucket; unset: the local folder ``LAKE_ROOT``, default ``./lake``),
 ``LAKE_PREFIX`` (key prefix, default empty), ``LAKE_KMS_KEY_ID`` (SSE-KMS key; unset: SSE-S3 AES256),
 ``LOG_LEVEL`` (default INFO), and the event defaults ``INGEST_ROWS``, ``INGEST_DAYS``, ``INGEST_SEED``,
-``INGEST_DEFECT_RATE`` (see `ingestion.events.parse_event`)."""
+``INGEST_DEFECT_RATE`` (see `ingestion.events.parse_event`), and the valid order dates ``INGEST_EARLIEST_ORDER_DATE``
+(default 2020-01-01) and ``INGEST_MAX_DAYS_AFTER_LANDING`` (default 1; `ingestion.events.order_date_bounds`)."""
 
 from __future__ import annotations
 

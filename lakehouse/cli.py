@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lakehouse import pipeline
-from lakehouse.config import Config, ConfigError, IngestConfig, load_config
+from lakehouse.config import Config, ConfigError, IngestConfig, check_ingest_dates, load_config
 
 log = logging.getLogger("lakehouse")
 
@@ -171,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, ingest = _resolve(args)
         lake = config.lake.resolve()
         if args.command in ("ingest", "run"):
+            check_ingest_dates(ingest, config.order_dates, args.ingested_at, dt.datetime.now(dt.UTC))
             landed = pipeline.ingest(lake, ingest, progress=not brief, ingested_at=args.ingested_at)
             if args.command == "run" and brief:
                 print(pipeline.ingest_report(landed))

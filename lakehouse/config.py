@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from ingestion.dates import EARLIEST_ORDER_DATE, MAX_DAYS_AFTER_LANDING, OrderDateBounds
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 ENV_PREFIX = "LAKEHOUSE_"
 FIRST_DATE = dt.date(1900, 1, 1)
@@ -119,6 +121,32 @@ def physical_memory() -> int | None:
 
 
 @dataclasses.dataclass(frozen=True)
+class OrderDatesConfig:
+    """The valid order dates (`ingestion.dates`): ``lakehouse ingest`` refuses to write others."""
+
+    earliest: dt.date = EARLIEST_ORDER_DATE
+    max_days_after_landing: int = MAX_DAYS_AFTER_LANDING
+
+    def __post_init__(self) -> None:
+        _check(
+            FIRST_DATE <= self.earliest <= dt.date.today(),
+            "order_dates.earliest",
+            self.earliest,
+            f"a date between {FIRST_DATE} and today",
+        )
+        _check(
+            0 <= self.max_days_after_landing <= 31,
+            "order_dates.max_days_after_landing",
+            self.max_days_after_landing,
+            "between 0 and 31 (days an order date may be after the day its file landed, UTC)",
+        )
+
+    @property
+    def bounds(self) -> OrderDateBounds:
+        return OrderDateBounds(self.earliest, self.max_days_after_landing)
+
+
+@dataclasses.dataclass(frozen=True)
 class DbtConfig:
     target: str = "local"
 
@@ -128,6 +156,7 @@ class Config:
     lake: Path = Path("lake")
     ingest: IngestConfig = dataclasses.field(default_factory=IngestConfig)
     spark: SparkConfig = dataclasses.field(default_factory=SparkConfig)
+    order_dates: OrderDatesConfig = dataclasses.field(default_factory=OrderDatesConfig)
     dbt: DbtConfig = dataclasses.field(default_factory=DbtConfig)
 
     def __post_init__(self) -> None:
@@ -152,14 +181,47 @@ def check_lake(lake: Path) -> None:
     )
 
 
+def check_ingest_dates(
+    ingest: IngestConfig, order_dates: OrderDatesConfig, ingested_at: dt.datetime | None, now: dt.datetime
+) -> None:
+    """Refuse an ingest stamped later than now (plus the skew), or whose orders fall outside the valid order dates
+    for its landing time (``ingested_at``, default ``now``): silver would quarantine every row of it."""
+    bounds = order_dates.bounds
+    if ingested_at is not None:
+        problem = bounds.landing_problem(ingested_at, now)
+        _check(problem is None, "--ingested-at", ingested_at, str(problem))
+    latest = bounds.latest(ingested_at or now)
+    last_start = latest - dt.timedelta(days=ingest.days - 1)
+    _check(
+        bounds.earliest <= ingest.start_date <= last_start,
+        "ingest.start_date",
+        ingest.start_date,
+        f"between {bounds.earliest} (order_dates.earliest) and {last_start}, so that {ingest.days} days of orders "
+        f"end by {latest} (the landing day + order_dates.max_days_after_landing, {bounds.max_days_after_landing} "
+        "day): pass another --start-date or fewer --days",
+    )
+
+
 def _check(ok: bool, key: str, value: Any, expected: str) -> None:
     if not ok:
         shown = value.isoformat() if isinstance(value, dt.date) else repr(value)
         raise ConfigError(f"{key} is {shown}; it must be {expected}")
 
 
+def _env_name(key: str) -> str:
+    """The environment variable that overrides ``key``: ``ingest.start_date`` -> ``LAKEHOUSE_INGEST__START_DATE``."""
+    return ENV_PREFIX + key.upper().replace(".", "__")
+
+
 def _coerce(key: str, value: Any, kind: Any) -> Any:
     """Turn a YAML or environment value into the field's type, or say which key is wrong."""
+    # An empty path would be the current folder (Path('') is '.'), and a YAML key left empty is None, which
+    # str() would turn into a folder named 'None': neither is what anyone meant.
+    if value is None or (kind is Path and not str(value).strip()):
+        raise ConfigError(
+            f"{key} is empty; it must be {'a folder path' if kind is Path else 'a value'}: set it, or unset "
+            f"{_env_name(key)} and remove the key from the config file to get the default"
+        )
     try:
         if kind is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -176,9 +238,8 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
                 raise ValueError
             return str(value)
     except ValueError:
-        raise ConfigError(
-            f"{key} is {value!r}; it must be of type {getattr(kind, '__name__', kind)}"
-        ) from None
+        expected = "a date that exists, written YYYY-MM-DD" if kind is dt.date else f"of type {kind.__name__}"
+        raise ConfigError(f"{key} is {value!r}; it must be {expected}") from None
     raise ConfigError(f"{key}: unsupported type {kind!r}")  # pragma: no cover - a programming error
 
 
@@ -197,6 +258,14 @@ def _build(cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
         else:
             values[name] = _coerce(f"{prefix}{name}", value, kind)
     return cls(**values)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, but a date stays text: `_coerce` parses it and names the key of an impossible one
+    (``2025-02-30``), where PyYAML's own date parsing would raise a bare ValueError with no key."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -235,7 +304,11 @@ def load_config(
         known = ", ".join(sorted(p.stem for p in config_dir.glob("*.yaml")))
         raise ConfigError(f"no configuration for environment {env!r}: {path} does not exist (known: {known})")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}): save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, Mapping):

@@ -221,7 +221,8 @@ def finish_pending_silver(lake: Path) -> list[str]:
 def gold(lake: Path, *, full_refresh: bool = False, select: str | None = None) -> Any:
     from glue_jobs.commit import StateError
     from glue_jobs.lease import LakeBusy
-    from lakehouse.dbt import DbtError, run_dbt
+    from lakehouse import gold_build
+    from lakehouse.dbt import DbtError
 
     args = ["build"]
     if full_refresh:
@@ -232,7 +233,7 @@ def gold(lake: Path, *, full_refresh: bool = False, select: str | None = None) -
     def build() -> Any:
         with _lease(lake, "gold"):
             finish_pending_silver(lake)
-            return run_dbt(args, lake)
+            return gold_build.build(lake, args)
 
     return _guard("gold", build, (DbtError, LakeBusy, StateError, OSError))
 
@@ -258,19 +259,13 @@ def _last_run(lake: Path) -> RunMetrics | None:
 
 
 def _open_warehouse(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    from lakehouse.warehouse import WarehouseError, check_readable
+
     try:
-        return duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.IOException as exc:
-        holder = (
-            str(exc).split("Conflicting lock is held in", 1)[-1].strip().rstrip(".")
-            if "lock" in str(exc)
-            else ""
-        )
-        raise StageError(
-            f"the warehouse {warehouse} is in use by another process"
-            f"{' (' + _first_line(holder) + ')' if holder else ''} (`lakehouse gold` or dbt running?): wait for it "
-            "to finish, then run `lakehouse summary` again"
-        ) from exc
+        check_readable(warehouse, "run `lakehouse summary` again")
+    except WarehouseError as exc:
+        raise StageError(str(exc)) from None
+    return duckdb.connect(str(warehouse), read_only=True)
 
 
 def summary(lake: Path, top: int = 5) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from lakehouse.dbt import REPO, DbtError, run_dbt
+from lakehouse.dbt import REPO, DbtError, cause, run_dbt
 
 ENGINES = ("local", "athena")
 ATHENA_TARGET_VARS = ("DBT_ATHENA_REGION", "DBT_ATHENA_S3_STAGING_DIR", "DBT_ATHENA_S3_DATA_DIR")
@@ -29,6 +29,46 @@ ATHENA_TARGET_VARS = ("DBT_ATHENA_REGION", "DBT_ATHENA_S3_STAGING_DIR", "DBT_ATH
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be queried; the message is one line naming the cause and the fix."""
+
+
+# DuckDB's words for a file another process holds (its OS lock), and for a file it cannot read as a database.
+LOCKED = ("Could not set lock", "Conflicting lock")
+DAMAGED = ("not a valid DuckDB database file", "Could not read enough bytes", "Corrupt database file")
+
+
+def open_problem(warehouse: Path, error: BaseException, then: str) -> str:
+    """One line for a warehouse DuckDB could not open or read: in use (only when DuckDB names a lock), damaged, or
+    DuckDB's own first line. ``then``: what to do once a lock is released, e.g. "run `lakehouse summary` again"."""
+    text = str(error)
+    first = cause(text).replace(f' "{warehouse}"', "")
+    if any(word in text for word in LOCKED):
+        holder = (
+            cause(text.split("Conflicting lock is held in", 1)[1]).rstrip(".") if "held in" in text else ""
+        )
+        return (
+            f"the warehouse {warehouse} is in use by another process{' (' + holder + ')' if holder else ''} "
+            f"(`lakehouse gold` or dbt running?): wait for it to finish, then {then}"
+        )
+    if any(word in text for word in DAMAGED):
+        return (
+            f"the warehouse {warehouse} is damaged ({first}): delete it (and {warehouse.name}.wal if there is one), "
+            "then run `lakehouse gold`, which rebuilds it from silver"
+        )
+    return f"cannot open the warehouse {warehouse}: {first}"
+
+
+def check_readable(warehouse: Path, then: str) -> None:
+    """Open the warehouse read-only and read its catalog, so that a damaged or locked file is one line
+    (`open_problem`) before anything else uses it. Nothing to check when there is no file yet."""
+    import duckdb
+
+    if not warehouse.exists():
+        return
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            connection.execute("select count(*) from duckdb_tables()").fetchall()
+    except duckdb.Error as error:
+        raise WarehouseError(open_problem(warehouse, error, then)) from None
 
 
 def default_lake() -> Path:
@@ -98,8 +138,7 @@ def _local_cursor(lake: Path) -> Callable[[], Any]:
     try:
         connection = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error as error:
-        first = str(error).strip().splitlines()[0]
-        raise WarehouseError(f"cannot open {warehouse}: {first} (is a dbt run writing to it?)") from None
+        raise WarehouseError(open_problem(warehouse, error, "open it again")) from None
     return connection.cursor
 
 

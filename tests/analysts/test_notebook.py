@@ -129,6 +129,18 @@ def test_athena_engine_names_the_missing_settings(monkeypatch: pytest.MonkeyPatc
         open_warehouse("snowflake", tmp_path)
 
 
+def test_a_damaged_warehouse_is_not_said_to_be_in_use(tmp_path: Path) -> None:
+    """Issue 25: any error opening the file read "is a dbt run writing to it?"; a damaged one says so, and the fix."""
+    (tmp_path / "warehouse.duckdb").write_bytes(b"")
+    with pytest.raises(WarehouseError) as info:
+        open_warehouse("local", tmp_path)
+    assert str(info.value) == (
+        f"the warehouse {tmp_path / 'warehouse.duckdb'} is damaged (IO Error: The file exists, but it is not a valid "
+        "DuckDB database file!): delete it (and warehouse.duckdb.wal if there is one), then run `lakehouse gold`, "
+        "which rebuilds it from silver"
+    )
+
+
 def test_local_engine_reads_gold_with_the_relation_names_of_the_warehouse(small_lake: Path) -> None:
     wh = open_warehouse("local", small_lake)
     assert wh.relations["gold_orders"] == '"gold"."gold_orders"'

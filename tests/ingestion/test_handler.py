@@ -133,7 +133,15 @@ def test_malformed_events_name_the_field_and_write_nothing(lake: Path, event: An
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("INGEST_ROWS", "ten"), ("INGEST_ROWS", "0"), ("INGEST_DEFECT_RATE", "2")]
+    ("name", "value"),
+    [
+        ("INGEST_ROWS", "ten"),
+        ("INGEST_ROWS", "0"),
+        ("INGEST_DEFECT_RATE", "2"),
+        ("INGEST_EARLIEST_ORDER_DATE", "2020-02-30"),
+        ("INGEST_MAX_DAYS_AFTER_LANDING", "a day"),
+        ("INGEST_MAX_DAYS_AFTER_LANDING", "400"),
+    ],
 )
 def test_bad_environment_defaults_are_named(
     lake: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
@@ -261,3 +269,30 @@ def test_a_failed_manifest_removes_the_csv(lake: Path, monkeypatch: pytest.Monke
     with pytest.raises(OSError, match="manifest lost"):
         handler.lambda_handler({"rows": 10, "seed": 1})
     assert files(lake) == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "date", "accepted"),
+    [
+        ({}, "2020-01-01", True),
+        ({}, "2019-12-31", False),
+        ({}, "2026-01-08", True),
+        ({}, "2026-01-09", False),
+        ({"INGEST_EARLIEST_ORDER_DATE": "2025-06-01"}, "2025-05-31", False),
+        ({"INGEST_EARLIEST_ORDER_DATE": "2025-06-01"}, "2025-06-01", True),
+        ({"INGEST_MAX_DAYS_AFTER_LANDING": "0"}, "2026-01-08", False),
+        ({"INGEST_MAX_DAYS_AFTER_LANDING": "3"}, "2026-01-10", True),
+    ],
+)
+def test_order_dates_are_bounded_by_the_lambdas_configuration(
+    environ: dict[str, str], date: str, accepted: bool
+) -> None:
+    """The same bounds as `lakehouse ingest` (ingestion/dates.py): the earliest order date, and the landing day
+    (the invocation's, UTC) plus a skew; both from the Lambda's environment, 2020-01-01 and 1 day by default."""
+    event = {"date": date, "seed": 1}
+    if accepted:
+        assert parse_event(event, environ=environ, today=dt.date(2026, 1, 7)).start_date.isoformat() == date
+        return
+    with pytest.raises(EventError) as refused:
+        parse_event(event, environ=environ, today=dt.date(2026, 1, 7))
+    assert refused.value.field == "date" and "outside the valid order dates" in str(refused.value)

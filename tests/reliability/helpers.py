@@ -10,7 +10,10 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +118,24 @@ def one_line(stderr: str) -> str:
         f"expected one line on stderr, got:\n{stderr[-3000:]}"
     )
     return lines[0]
+
+
+@contextmanager
+def warehouse_held(warehouse: Path, *, read_only: bool) -> Iterator[int]:
+    """Another process (its pid yielded) holds ``warehouse`` open while the block runs: a writer (dbt) or a reader
+    (a notebook)."""
+    code = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == '1'); print('open', flush=True); time.sleep(300)"  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(warehouse), "1" if read_only else "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ names the cause and the fix, with a failing exit code: never a traceback."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,8 +16,10 @@ import pytest
 
 from glue_jobs.lease import Holder, hold
 from glue_jobs.storage import LocalStorage
+from lakehouse import cli
 from lakehouse.cli import main
-from tests.reliability.helpers import REPO, Lakes, one_line
+from lakehouse.config import load_config
+from tests.reliability.helpers import REPO, Lakes, one_line, warehouse_held
 
 
 def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], code: int) -> str:
@@ -82,19 +86,10 @@ def test_summary_while_another_process_writes_the_warehouse(
 ) -> None:
     warehouse = tmp_path / "lake" / "warehouse.duckdb"
     warehouse.parent.mkdir()
-    writer = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(120)", str(warehouse)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "open"
+    with warehouse_held(warehouse, read_only=False) as writer_pid:
         line = _fails(["summary", "--lake", str(tmp_path / "lake")], capsys, 1)
-    finally:
-        writer.kill()
-        writer.wait()
     assert f"lakehouse summary: error: the warehouse {warehouse} is in use by another process" in line
-    assert f"PID {writer.pid}" in line and "then run `lakehouse summary` again" in line
+    assert f"PID {writer_pid}" in line and "then run `lakehouse summary` again" in line
 
 
 def test_a_killed_ingest_leaves_no_temporary_file_for_long(
@@ -162,3 +157,81 @@ def test_a_full_disk_is_one_line_for_silver_and_gold(lakes: Lakes, tmp_path: Pat
             f"lakehouse {stage}: error: {stage} failed: the disk is full (No space left on device"
         )
         assert f"free some space, then run `lakehouse {stage}` again" in line
+
+
+def _files(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` and a hash of its bytes: what a refused command must leave as it was."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+CLEAN_DAY = ["--rows", "10", "--days", "1", "--start-date", "2026-03-01", "--ingested-at", "2026-03-02T02:00:00"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--start-date", "9999-12-31", "--days", "1"], "lakehouse ingest: error: ingest.start_date is 9999-12-31; it must be between 2020-01-01 (order_dates.earliest) and "),
+        (["--start-date", "2019-12-31", "--days", "1"], "lakehouse ingest: error: ingest.start_date is 2019-12-31; it must be between 2020-01-01 (order_dates.earliest) and "),
+        (["--start-date", "2026-03-01", "--days", "1", "--ingested-at", "2099-01-01"], "lakehouse ingest: error: --ingested-at is 2099-01-01T00:00:00+00:00; it must be the time its files landed: at most 1 day after now ("),
+        (["--start-date", "2026-03-05", "--days", "1", "--ingested-at", "2026-03-02T02:00:00"], "lakehouse ingest: error: ingest.start_date is 2026-03-05; it must be between 2020-01-01 (order_dates.earliest) and 2026-03-03, so that 1 days of orders end by 2026-03-03"),
+    ],
+    ids=["start-date-9999", "start-date-2019", "ingested-at-2099", "orders-after-their-landing"],
+)  # fmt: skip
+def test_an_ingest_outside_the_valid_order_dates_is_refused_and_writes_nothing(
+    flags: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25: `--start-date 9999-12-31` and `--ingested-at 2099` were accepted (exit 0) and wrote files whose
+    every row silver would have to quarantine. Refused now by the configured bounds, and bronze is left as a clean
+    ingest made it."""
+    lake = tmp_path / "lake"
+    assert main(["-q", "ingest", "--lake", str(lake), *CLEAN_DAY]) == 0
+    clean = _files(lake)
+    assert expected in _fails(["-q", "ingest", "--lake", str(lake), "--rows", "10", *flags], capsys, 2)
+    assert _files(lake) == clean
+
+
+@pytest.mark.parametrize(
+    ("config", "encoding", "expected"),
+    [
+        ("ingest:\n  start_date: 2025-02-30\n", "utf-8", "lakehouse ingest: error: ingest.start_date is '2025-02-30'; it must be a date that exists, written YYYY-MM-DD"),
+        ("lake: lake\n", "utf-16", "is not UTF-8 text (byte 0xff at offset 0): save it as UTF-8"),
+    ],
+    ids=["impossible-date", "utf-16"],
+)  # fmt: skip
+def test_a_bad_config_file_is_one_line_and_writes_nothing(
+    config: str,
+    encoding: str,
+    expected: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 25, item 6: both gave a traceback."""
+    lake, configs = tmp_path / "lake", tmp_path / "configs"
+    assert main(["-q", "ingest", "--lake", str(lake), *CLEAN_DAY]) == 0
+    clean = _files(lake)
+    configs.mkdir()
+    (configs / "local.yaml").write_bytes(config.encode(encoding))
+    monkeypatch.setattr(cli, "load_config", functools.partial(load_config, config_dir=configs))
+    assert expected in _fails(["-q", "ingest", "--lake", str(lake), *CLEAN_DAY], capsys, 2)
+    assert _files(lake) == clean
+
+
+def test_an_empty_lake_variable_is_refused_not_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25, item 6: LAKEHOUSE_LAKE='' silently made the current folder the lake (bronze/ written into it)."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("LAKEHOUSE_LAKE", "")
+    line = _fails(["-q", "ingest", *CLEAN_DAY], capsys, 2)
+    assert line == (
+        "lakehouse ingest: error: lake is empty; it must be a folder path: set it, or unset LAKEHOUSE_LAKE and "
+        "remove the key from the config file to get the default"
+    )
+    assert _files(here) == {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from lakehouse.config import ConfigError, load_config
+from lakehouse.config import ConfigError, check_ingest_dates, load_config
 
 
 def test_local_config_loads_with_documented_defaults() -> None:
@@ -83,3 +84,90 @@ def test_broken_yaml_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not valid YAML") as info:
         load_config("local", environ={}, config_dir=tmp_path)
     assert "\n" not in str(info.value)
+
+
+def _config_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
+    (tmp_path / "local.yaml").write_bytes(text.encode(encoding))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ingest:\n  start_date: 2025-02-30\n", "ingest.start_date is '2025-02-30'; it must be a date that exists"),
+        ("order_dates:\n  earliest: 2025-13-01\n", "order_dates.earliest is '2025-13-01'; it must be a date"),
+        ("lake:\n", "lake is empty; it must be a folder path"),
+        ("spark:\n  master:\n", "spark.master is empty; it must be a value"),
+        ("order_dates:\n  max_days_after_landing: 40\n", "order_dates.max_days_after_landing is 40; it must be"),
+        ("order_dates:\n  earliest: 1899-12-31\n", "order_dates.earliest is 1899-12-31; it must be a date between"),
+    ],
+    ids=["impossible-date", "impossible-earliest", "empty-lake", "empty-value", "skew", "earliest"],
+)  # fmt: skip
+def test_bad_config_file_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    """Issue 25, item 6: an impossible date in the file was a bare ValueError (PyYAML's own date parsing), and an
+    empty key silently became the folder 'None'."""
+    with pytest.raises(ConfigError) as info:
+        load_config("local", environ={}, config_dir=_config_file(tmp_path, text))
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_config_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    config_dir = _config_file(tmp_path, "lake: lake\n", encoding="utf-16")
+    with pytest.raises(ConfigError) as info:
+        load_config("local", environ={}, config_dir=config_dir)
+    assert (
+        str(info.value)
+        == f"{config_dir / 'local.yaml'} is not UTF-8 text (byte 0xff at offset 0): save it as UTF-8"
+    )
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_lake_variable_is_refused_not_the_current_folder(value: str) -> None:
+    """Issue 25, item 6: LAKEHOUSE_LAKE='' was Path(''), the current folder, silently made the lake."""
+    with pytest.raises(ConfigError) as info:
+        load_config("local", environ={"LAKEHOUSE_LAKE": value})
+    assert str(info.value) == (
+        "lake is empty; it must be a folder path: set it, or unset LAKEHOUSE_LAKE and remove the key from the "
+        "config file to get the default"
+    )
+
+
+def test_dates_in_the_config_file_are_still_dates() -> None:
+    config = load_config("local", environ={})
+    assert (config.order_dates.earliest, config.order_dates.max_days_after_landing) == (
+        dt.date(2020, 1, 1),
+        1,
+    )
+
+
+NOW = dt.datetime(2026, 4, 2, 13, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "ingested_at", "expected"),
+    [
+        (dt.date(2026, 4, 3), 1, None, None),
+        (dt.date(2026, 3, 30), 5, None, None),
+        (dt.date(2020, 1, 1), 1, None, None),
+        (dt.date(2026, 3, 1), 1, dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC), None),
+        (dt.date(9999, 12, 31), 1, None, "ingest.start_date is 9999-12-31; it must be between 2020-01-01 (order_dates.earliest) and 2026-04-03, so that 1 days of orders end by 2026-04-03"),
+        (dt.date(2026, 3, 31), 5, None, "ingest.start_date is 2026-03-31; it must be between 2020-01-01 (order_dates.earliest) and 2026-03-30"),
+        (dt.date(2019, 12, 31), 1, None, "ingest.start_date is 2019-12-31; it must be between 2020-01-01"),
+        (dt.date(2026, 3, 1), 1, dt.datetime(2026, 2, 27, tzinfo=dt.UTC), "ingest.start_date is 2026-03-01; it must be between 2020-01-01 (order_dates.earliest) and 2026-02-28"),
+        (dt.date(2026, 3, 1), 1, dt.datetime(2099, 1, 1, tzinfo=dt.UTC), "--ingested-at is 2099-01-01T00:00:00+00:00; it must be the time its files landed: at most 1 day after now (2026-04-03T13:00:00Z): pass a time in the past"),
+        (dt.date(2020, 1, 1), 1, dt.datetime(2019, 12, 31, tzinfo=dt.UTC), "--ingested-at is 2019-12-31T00:00:00+00:00; it must be the time its files landed: on or after the earliest order date 2020-01-01: pass a later time"),
+    ],
+)  # fmt: skip
+def test_an_ingest_outside_the_valid_order_dates_is_refused(
+    start: dt.date, days: int, ingested_at: dt.datetime | None, expected: str | None
+) -> None:
+    """Issue 25, item 2: `lakehouse ingest --start-date 9999-12-31 --days 1` and `--ingested-at 2099` were accepted;
+    the bounds are configuration (order_dates), the clock a parameter."""
+    config = load_config("local", environ={})
+    ingest = dataclasses.replace(config.ingest, start_date=start, days=days)
+    if expected is None:
+        check_ingest_dates(ingest, config.order_dates, ingested_at, NOW)
+        return
+    with pytest.raises(ConfigError) as info:
+        check_ingest_dates(ingest, config.order_dates, ingested_at, NOW)
+    assert str(info.value).startswith(expected)
