@@ -5,6 +5,7 @@ Standard library only: it runs before (and without) the project's virtualenv.
     python infra/package.py lambda --out build/infra/ingestion.zip     # prints the content-addressed S3 key
     python infra/package.py glue --out build/infra/glue_jobs.zip       # the same for the Glue library
     python infra/package.py glue-script                                # the S3 key of the Glue entry script
+    python infra/package.py dbt-project --out build/infra/project.zip  # the dbt stages' CodeBuild source
     python infra/package.py params infra/parameters/dev.json           # Key=Value lines for cloudformation deploy
     python infra/package.py param infra/parameters/dev.json ProjectName lakehouse
     python infra/package.py exports outputs.json                       # the dbt athena export block
@@ -35,6 +36,12 @@ GLUE_ENTRY_SCRIPT = "glue_jobs/bronze_to_silver_orders.py"
 LAMBDA_KEY_PREFIX = "artifacts/lambda/ingestion"
 GLUE_ZIP_KEY_PREFIX = "artifacts/glue/glue_jobs"
 GLUE_SCRIPT_KEY_PREFIX = "artifacts/glue/bronze_to_silver_orders"
+DBT_PROJECT_KEY_PREFIX = "artifacts/dbt/project"
+# The CodeBuild source of the pipeline's dbt stages (lakehouse/stage.py): the dbt project, the pinned requirements
+# the buildspec installs, and the lakehouse package the stage command is.
+DBT_PROJECT_FILES: tuple[str, ...] = ("dbt_project.yml", "requirements/gold-runner.txt")
+DBT_PROJECT_DIRS: tuple[str, ...] = ("models", "macros", "seeds", "data-tests", "analyses", "profiles")
+DBT_PROJECT_PACKAGES: tuple[str, ...] = ("lakehouse",)
 # delete-objects takes at most 1,000 keys per request.
 DELETE_BATCH = 1000
 LAMBDA_HANDLER = "ingestion.handler.lambda_handler"
@@ -106,6 +113,22 @@ def build_glue_zip(out: Path, root: Path = REPO_ROOT) -> Path:
     return _write_zip(out, entries)
 
 
+def build_dbt_project_zip(out: Path, root: Path = REPO_ROOT) -> Path:
+    """What `python -m lakehouse.stage <stage>` needs in CodeBuild, at the paths it has in the repository."""
+    missing = [name for name in (*DBT_PROJECT_FILES, *DBT_PROJECT_DIRS) if not (root / name).exists()]
+    if missing:
+        raise PackageError(f"the dbt project is incomplete: {', '.join(missing)} not found in {root}")
+    files = [root / name for name in DBT_PROJECT_FILES]
+    for folder in DBT_PROJECT_DIRS:
+        files += [
+            p
+            for p in sorted((root / folder).rglob("*"))
+            if p.is_file() and p.suffix not in _EXCLUDED_SUFFIXES
+        ]
+    files += [p for pkg in DBT_PROJECT_PACKAGES for p in _package_files(root, pkg)]
+    return _write_zip(out, [(p.relative_to(root).as_posix(), p) for p in files])
+
+
 def content_key(path: Path, prefix: str = LAMBDA_KEY_PREFIX) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return f"{prefix}-{digest}{path.suffix}"
@@ -156,10 +179,18 @@ def export_block(outputs: list[dict[str, str]] | dict[str, str]) -> str:
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in dbt_env(outputs).items())
 
 
+# The zips deploy.sh builds: subcommand -> (builder, S3 key prefix).
+ZIPS = {
+    "lambda": (build_lambda_zip, LAMBDA_KEY_PREFIX),
+    "glue": (build_glue_zip, GLUE_ZIP_KEY_PREFIX),
+    "dbt-project": (build_dbt_project_zip, DBT_PROJECT_KEY_PREFIX),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="infra/package.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for name in ("lambda", "glue"):
+    for name in ZIPS:
         p = sub.add_parser(name)
         p.add_argument("--out", type=Path, required=True)
     sub.add_parser("glue-script")
@@ -178,10 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--github-env", action="store_true", help="KEY=value lines for $GITHUB_ENV")
     args = parser.parse_args(argv)
     try:
-        if args.cmd == "lambda":
-            print(content_key(build_lambda_zip(args.out)))
-        elif args.cmd == "glue":
-            print(content_key(build_glue_zip(args.out), GLUE_ZIP_KEY_PREFIX))
+        if args.cmd in ZIPS:
+            build, prefix = ZIPS[args.cmd]
+            print(content_key(build(args.out), prefix))
         elif args.cmd == "glue-script":
             print(content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX))
         elif args.cmd == "delete-requests":

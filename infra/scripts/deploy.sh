@@ -12,7 +12,8 @@
 #   BUILD_DIR                    where the zips and the outputs go (default build/infra)
 #   AWS_ENDPOINT_URL             the CLI's own: every call goes there (tests/infra points it at moto's server)
 #
-# What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/) and the glue_jobs zip,
+# What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/), the glue_jobs zip and the
+# dbt project zip (the CodeBuild source of the pipeline's dbt stages),
 # creates the stack without compute on the very first run (the Lambda code has to be in the bucket before
 # the function can exist), uploads the artifacts (each under a key named by its content hash) and the reference
 # seeds, deploys the full stack and prints the dbt athena environment as an export block on stdout (everything
@@ -67,6 +68,7 @@ LAMBDA_KEY="$(pkg lambda --out "$BUILD/ingestion.zip")"
 GLUE_ZIP_KEY="$(pkg glue --out "$BUILD/glue_jobs.zip")"
 GLUE_SCRIPT="glue_jobs/bronze_to_silver_orders.py"
 GLUE_SCRIPT_KEY="$(pkg glue-script)"
+DBT_PROJECT_KEY="$(pkg dbt-project --out "$BUILD/dbt-project.zip")"
 [[ -f "$GLUE_SCRIPT" ]] || die "missing $GLUE_SCRIPT"
 
 cfn_deploy() {
@@ -74,7 +76,7 @@ cfn_deploy() {
   # (a read loop, not mapfile: macOS ships bash 3.2)
   while IFS= read -r line; do overrides+=("$line"); done < <(pkg params "$PARAMS_FILE" \
     "PandasLayerArn=$PANDAS_LAYER_ARN" "LambdaCodeKey=$LAMBDA_KEY" "GlueZipKey=$GLUE_ZIP_KEY" \
-    "GlueScriptKey=$GLUE_SCRIPT_KEY" "$@")
+    "GlueScriptKey=$GLUE_SCRIPT_KEY" "DbtProjectKey=$DBT_PROJECT_KEY" "$@")
   aws cloudformation deploy \
     --stack-name "$STACK" \
     --template-file "$TEMPLATE" \
@@ -112,11 +114,12 @@ upload_once() {  # the key names its content: an object already there is this ve
 upload_once "$BUILD/ingestion.zip" "$LAMBDA_KEY"
 upload_once "$BUILD/glue_jobs.zip" "$GLUE_ZIP_KEY"
 upload_once "$GLUE_SCRIPT" "$GLUE_SCRIPT_KEY"
+upload_once "$BUILD/dbt-project.zip" "$DBT_PROJECT_KEY"
 # seeds/*.csv, not its subfolders (filters are relative to seeds/, the last match wins)
 aws s3 cp --only-show-errors --recursive seeds/ "${LAKE_ROOT}reference/" \
   --exclude "*" --include "*.csv" --exclude "*/*"
 
-log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job $GLUE_SCRIPT_KEY, schedules)"
+log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job $GLUE_SCRIPT_KEY, dbt $DBT_PROJECT_KEY, pipeline)"
 cfn_deploy DeployCompute=true
 
 aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].Outputs' --output json >"$BUILD/outputs.json"
@@ -126,7 +129,7 @@ print({o["OutputKey"]: o["OutputValue"] for o in json.load(open(sys.argv[1]))}.g
     "$BUILD/outputs.json" "$1"
 }
 log "done. Ingest now: aws lambda invoke --function-name $(output IngestFunctionName) --payload '{\"rows\": 1000}' --cli-binary-format raw-in-base64-out /dev/stdout"
-log "      silver now: aws glue start-job-run --job-name $(output SilverJobName)"
+log "      whole pipeline now: aws stepfunctions start-execution --state-machine-arn $(output PipelineStateMachineArn)"
 pkg exports "$BUILD/outputs.json" >"$BUILD/dbt-athena.env"
 log "dbt athena target environment (also in $BUILD/dbt-athena.env: source it):"
 cat "$BUILD/dbt-athena.env"
