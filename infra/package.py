@@ -6,6 +6,7 @@ Standard library only: it runs before (and without) the project's virtualenv.
     python infra/package.py glue --out build/infra/glue_jobs.zip       # the same for the Glue library
     python infra/package.py glue-script                                # the S3 key of the Glue entry script
     python infra/package.py dbt-project --out build/infra/project.zip  # the dbt stages' CodeBuild source
+    python infra/package.py phase1-template infra/lakehouse.yaml OUT   # the template as the first create makes it
     python infra/package.py params infra/parameters/dev.json           # Key=Value lines for cloudformation deploy
     python infra/package.py param infra/parameters/dev.json ProjectName lakehouse
     python infra/package.py exports outputs.json                       # the dbt athena export block
@@ -129,6 +130,46 @@ def build_dbt_project_zip(out: Path, root: Path = REPO_ROOT) -> Path:
     return _write_zip(out, [(p.relative_to(root).as_posix(), p) for p in files])
 
 
+# CloudFormation takes a template of at most 51,200 bytes inline; a larger one has to come from S3.
+INLINE_TEMPLATE_LIMIT = 51_200
+COMPUTE_CONDITION = "DeployComputeCond"
+
+
+def bucket_only_template(text: str, condition: str = COMPUTE_CONDITION) -> str:
+    """The template as the first (bucket-only) create makes it: the resources and outputs under `condition` left
+    out, with comments and blank lines. The full template is over the inline limit and goes through the bucket,
+    which does not exist before this create; what it leaves out would not be created by it anyway.
+
+    Works on the text (standard library only): top-level sections at column 0, their entries at two spaces, an
+    entry's own keys at four (as infra/lakehouse.yaml is written; tests/infra checks the result parses to the
+    full template minus those entries)."""
+    kept: list[str] = []
+    entry: list[str] = []
+    section = ""
+
+    def flush() -> None:
+        if f"    Condition: {condition}" not in entry or section not in ("Resources", "Outputs"):
+            kept.extend(entry)
+        entry.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if indent == 0:
+            flush()
+            section = stripped.rstrip(":")
+            kept.append(line)
+        elif indent == 2:
+            flush()
+            entry.append(line)
+        else:
+            entry.append(line)
+    flush()
+    return "\n".join(kept) + "\n"
+
+
 def content_key(path: Path, prefix: str = LAMBDA_KEY_PREFIX) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return f"{prefix}-{digest}{path.suffix}"
@@ -187,6 +228,25 @@ ZIPS = {
 }
 
 
+def write_phase1_template(template: Path, out: Path) -> int:
+    """bucket_only_template of `template` to `out`; its size, which must be under the inline limit."""
+    out.write_text(bucket_only_template(template.read_text()))
+    size = out.stat().st_size
+    if size > INLINE_TEMPLATE_LIMIT:
+        raise PackageError(
+            f"{out} is {size} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}"
+        )
+    return size
+
+
+# The other subcommands with one answer to print.
+OTHERS: dict[str, Any] = {
+    "glue-script": lambda args: content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX),
+    "delete-requests": lambda args: write_delete_requests(args.page, args.out_dir),
+    "phase1-template": lambda args: write_phase1_template(args.template, args.out),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="infra/package.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -194,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--out", type=Path, required=True)
     sub.add_parser("glue-script")
+    p = sub.add_parser("phase1-template")
+    p.add_argument("template", type=Path)
+    p.add_argument("out", type=Path)
     p = sub.add_parser("delete-requests")
     p.add_argument("page", type=Path, help="JSON output of s3api list-object-versions")
     p.add_argument("out_dir", type=Path)
@@ -212,10 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd in ZIPS:
             build, prefix = ZIPS[args.cmd]
             print(content_key(build(args.out), prefix))
-        elif args.cmd == "glue-script":
-            print(content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX))
-        elif args.cmd == "delete-requests":
-            print(write_delete_requests(args.page, args.out_dir))
+        elif args.cmd in OTHERS:
+            print(OTHERS[args.cmd](args))
         elif args.cmd == "params":
             extra = dict(o.split("=", 1) for o in args.overrides)
             print("\n".join(parameter_overrides(args.file, **extra)))

@@ -71,15 +71,20 @@ GLUE_SCRIPT_KEY="$(pkg glue-script)"
 DBT_PROJECT_KEY="$(pkg dbt-project --out "$BUILD/dbt-project.zip")"
 [[ -f "$GLUE_SCRIPT" ]] || die "missing $GLUE_SCRIPT"
 
+# The template is over CloudFormation's 51,200-byte inline limit: every deploy after the first create passes it
+# through the lake bucket (artifacts/cloudformation/); the first create, before the bucket exists, passes the part
+# of it that create makes (package.py phase1-template: no compute), which is under the limit.
 cfn_deploy() {
-  local overrides=() line
+  local template="$1" overrides=() line s3=()
+  shift
+  [[ -n "${BUCKET:-}" ]] && s3=(--s3-bucket "$BUCKET" --s3-prefix artifacts/cloudformation)
   # (a read loop, not mapfile: macOS ships bash 3.2)
   while IFS= read -r line; do overrides+=("$line"); done < <(pkg params "$PARAMS_FILE" \
     "PandasLayerArn=$PANDAS_LAYER_ARN" "LambdaCodeKey=$LAMBDA_KEY" "GlueZipKey=$GLUE_ZIP_KEY" \
     "GlueScriptKey=$GLUE_SCRIPT_KEY" "DbtProjectKey=$DBT_PROJECT_KEY" "$@")
   aws cloudformation deploy \
     --stack-name "$STACK" \
-    --template-file "$TEMPLATE" \
+    --template-file "$template" ${s3[@]+"${s3[@]}"} \
     --capabilities CAPABILITY_NAMED_IAM \
     --no-fail-on-empty-changeset \
     --parameter-overrides "${overrides[@]}" \
@@ -97,7 +102,8 @@ if [[ "$STATUS" == REVIEW_IN_PROGRESS ]]; then
 fi
 if [[ "$STATUS" == NONE ]]; then
   log "phase 1/2: creating $STACK in $REGION (bucket, key, catalog, workgroup)"
-  cfn_deploy DeployCompute=false
+  pkg phase1-template "$TEMPLATE" "$BUILD/phase1.yaml"
+  cfn_deploy "$BUILD/phase1.yaml" DeployCompute=false
 fi
 
 # (one call for both outputs: each aws call costs about a second of CLI start-up)
@@ -120,7 +126,7 @@ aws s3 cp --only-show-errors --recursive seeds/ "${LAKE_ROOT}reference/" \
   --exclude "*" --include "*.csv" --exclude "*/*"
 
 log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job $GLUE_SCRIPT_KEY, dbt $DBT_PROJECT_KEY, pipeline)"
-cfn_deploy DeployCompute=true
+cfn_deploy "$TEMPLATE" DeployCompute=true
 
 aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].Outputs' --output json >"$BUILD/outputs.json"
 output() {

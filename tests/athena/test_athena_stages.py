@@ -71,8 +71,9 @@ def gold(standin: AthenaStandIn, tmp_path_factory: pytest.TempPathFactory) -> di
     load(standin, work / "lake", first)
     codes = [run_stage(standin, "gold", work, "run-1")]
     load(standin, work / "lake", second)
+    logged = len(standin.statements)
     codes.append(run_stage(standin, "gold", work, "run-2"))
-    return {"work": work, "codes": codes}
+    return {"work": work, "codes": codes, "incremental": standin.statements[logged:]}
 
 
 def test_gold_runs_make_athena_locals_command_and_publishes_its_artifacts(
@@ -95,6 +96,23 @@ def test_gold_runs_make_athena_locals_command_and_publishes_its_artifacts(
     results = json.loads(body["Body"].read())["results"]
     assert results and {r["status"] for r in results} <= {"success", "pass"}
     assert rows_of(standin, "fct_orders")
+
+
+def test_incremental_builds_stage_in_tmp_tables_of_their_own(gold: dict[str, Any]) -> None:
+    """unique_tmp_table_suffix: two builds at once never share <model>__dbt_tmp."""
+    created = [s.sql for s in gold["incremental"] if s.kind == "ctas_iceberg" and "__dbt_tmp" in s.sql]
+    assert created, "the incremental build staged nothing"
+    for sql in created:
+        assert re.search(r"__dbt_tmp_[0-9a-f]{8}", sql), sql[:200]
+
+
+def test_a_dev_build_without_a_prefix_is_refused_in_one_line(
+    standin: AthenaStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with standin.environment(DBT_DEV_SHARED="", DBT_DEV_PREFIX=""):
+        assert main(["gold", "--work", str(tmp_path)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "DBT_DEV_PREFIX is not set" in line and "export DBT_DEV_PREFIX=" in line, line
 
 
 def test_upkeep_sets_retention_compacts_recent_partitions_and_vacuums(

@@ -500,3 +500,24 @@ def test_schedules_start_the_pipeline_and_the_weekly_sweep(template: dict[str, A
     for env in ("dev", "prod"):
         data = json.loads((REPO_ROOT / "infra" / "parameters" / f"{env}.json").read_text())["Parameters"]
         assert data["PipelineSchedule"].split()[0] != data["SweepSchedule"].split()[0], env
+
+
+def test_the_first_create_passes_cloudformation_the_part_it_makes_under_the_inline_limit(
+    template: dict[str, Any], package: ModuleType, tmp_path: Path
+) -> None:
+    """The template (with the pipeline) is over CloudFormation's 51,200-byte inline limit, and the first create has
+    no bucket to pass it through: it gets the template without the compute it would not create anyway."""
+    from tests.infra.helpers import TEMPLATE, load_template
+
+    assert TEMPLATE.stat().st_size > package.INLINE_TEMPLATE_LIMIT
+    out = tmp_path / "phase1.yaml"
+    out.write_text(package.bucket_only_template(TEMPLATE.read_text()))
+    assert out.stat().st_size <= package.INLINE_TEMPLATE_LIMIT
+    phase1 = load_template(out)
+    compute = package.COMPUTE_CONDITION
+    for section in ("Resources", "Outputs"):
+        expected = {k: v for k, v in template[section].items() if v.get("Condition") != compute}
+        assert phase1[section] == expected, section
+    assert {k: v for k, v in phase1.items() if k not in ("Resources", "Outputs")} == {
+        k: v for k, v in template.items() if k not in ("Resources", "Outputs")
+    }
