@@ -102,7 +102,7 @@ if [[ "$STATUS" == REVIEW_IN_PROGRESS ]]; then
 fi
 if [[ "$STATUS" == NONE ]]; then
   log "phase 1/2: creating $STACK in $REGION (bucket, key, catalog, workgroup)"
-  pkg phase1-template "$TEMPLATE" "$BUILD/phase1.yaml"
+  log "phase 1 template: $(pkg phase1-template "$TEMPLATE" "$BUILD/phase1.yaml") bytes (no compute)"
   cfn_deploy "$BUILD/phase1.yaml" DeployCompute=false
 fi
 

@@ -28,9 +28,18 @@ PARTITIONED = {"fct_orders", "gold_orders"}
 
 
 def run_stage(standin: AthenaStandIn, stage: str, work: Path, run_id: str) -> int:
-    env = {"ARTIFACTS_URI": f"s3://{standin.bucket}/artifacts/dbt", "RUN_ID": run_id}
+    env = {
+        "ARTIFACTS_URI": f"s3://{standin.bucket}/artifacts/dbt",
+        "RUN_ID": run_id,
+        "DBT_DOCS_URL": docs_url(standin),
+    }
     with standin.environment(**env):
         return main([stage, "--work", str(work / f"{run_id}-{stage}")])
+
+
+def docs_url(standin: AthenaStandIn) -> str:
+    """What the CodeBuild project sets (infra/lakehouse.yaml): the S3 console's view of the published docs."""
+    return f"https://s3.console.aws.amazon.com/s3/buckets/{standin.bucket}?region=eu-west-1&prefix=artifacts/dbt/docs/"
 
 
 def load(standin: AthenaStandIn, lake: Path, silver: Silver) -> None:
@@ -96,6 +105,11 @@ def test_gold_runs_make_athena_locals_command_and_publishes_its_artifacts(
     results = json.loads(body["Body"].read())["results"]
     assert results and {r["status"] for r in results} <= {"success", "pass"}
     assert rows_of(standin, "fct_orders")
+    # the exposure of the docs points where the gold stage published them
+    body = standin.client("s3").get_object(Bucket=standin.bucket, Key="artifacts/dbt/docs/manifest.json")
+    exposure = json.loads(body["Body"].read())["exposures"]["exposure.lakehouse.dbt_docs"]
+    assert exposure["url"] == docs_url(standin)
+    assert exposure["url"].endswith("prefix=artifacts/dbt/docs/")
 
 
 def test_incremental_builds_stage_in_tmp_tables_of_their_own(gold: dict[str, Any]) -> None:

@@ -475,6 +475,10 @@ def test_the_dbt_stages_build_from_pinned_requirements_with_the_stacks_dbt_envir
     for output, variable in package.OUTPUT_TO_ENV.items():
         assert env[variable] == str(outputs[output]), variable
     assert env["ARTIFACTS_URI"] == f"s3://{resolver.values['LakeBucket']}/artifacts/dbt"
+    # the dbt_docs exposure's URL: where lakehouse.stage publishes the site (<ARTIFACTS_URI>/docs/)
+    assert env["DBT_DOCS_URL"].endswith(
+        f"/s3/buckets/{resolver.values['LakeBucket']}?region=us-east-1&prefix=artifacts/dbt/docs/"
+    )
     zipped = package.build_dbt_project_zip(tmp_path / "project.zip")
     with zipfile.ZipFile(zipped) as zf:
         members = set(zf.namelist())
