@@ -10,6 +10,9 @@ restores moto):
   no Outputs at all. apply() now refreshes both, as CloudFormation does.
 * a function created by CloudFormation with ReservedConcurrentExecutions skips moto's quota check (Lambda's
   PutFunctionConcurrency); it now goes through it, as in Lambda, so the stack fails on a quota that refuses it.
+  Its Layers are dropped by moto's create (only its update reads them); they are now set, as CreateFunction does.
+  (A function first created by a stack update, as deploy.sh's phase 2 does since the first create gets a template
+  without compute, goes through that create.)
 * a template passed by URL (`aws cloudformation deploy --s3-bucket`, as deploy.sh does for a template over the
   51,200-byte inline limit) is read from moto's S3 only when the URL's host is `localhost` or an amazonaws.com
   host: the CLI's path-style URL of this server (http://127.0.0.1:<port>/<bucket>/<key>) would be taken for a
@@ -221,6 +224,9 @@ class MotoServer:
             function = create_function.__func__(
                 cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
             )
+            layers = cloudformation_json["Properties"].get("Layers")
+            if layers:
+                function.update_configuration({"Layers": layers})
             reserved = cloudformation_json["Properties"].get("ReservedConcurrentExecutions")
             if reserved is not None:  # CreateFunction, then PutFunctionConcurrency, as CloudFormation does
                 backend = lambda_backends[account_id][region_name]
