@@ -113,11 +113,17 @@ def test_gold_runs_make_athena_locals_command_and_publishes_its_artifacts(
 
 
 def test_incremental_builds_stage_in_tmp_tables_of_their_own(gold: dict[str, Any]) -> None:
-    """unique_tmp_table_suffix: two builds at once never share <model>__dbt_tmp."""
-    created = [s.sql for s in gold["incremental"] if s.kind == "ctas_iceberg" and "__dbt_tmp" in s.sql]
-    assert created, "the incremental build staged nothing"
-    for sql in created:
-        assert re.search(r"__dbt_tmp_[0-9a-f]{8}", sql), sql[:200]
+    """unique_tmp_table_suffix: two builds of a mart at once never share <mart>__dbt_tmp."""
+    staged = {}
+    for statement in gold["incremental"]:
+        if statement.kind == "ctas_iceberg":
+            found = re.search(r'create table "awsdatacatalog"\."\w+"\."(\w+?)__dbt_tmp(\w*)"', statement.sql)
+            if found:
+                staged[found.group(1)] = found.group(2)
+    marts = {"gold_orders", "fct_orders", "dim_customers", "dim_products", "fct_country_monthly_kpis"}
+    assert marts <= set(staged), staged
+    for mart in marts:
+        assert re.fullmatch(r"_[0-9a-f_]{8,}", staged[mart]), (mart, staged[mart])
 
 
 def test_a_dev_build_without_a_prefix_is_refused_in_one_line(
