@@ -128,6 +128,7 @@ requirements: ## re-pin requirements/*.txt from the .in files
 	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/checkov.in -o requirements/checkov.txt
 	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/lambda-layer.in -o requirements/lambda-layer.txt
 	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/glue.in -c requirements/runtime.txt -o requirements/glue.txt
+	$(UV) pip compile -q --python-version 3.11 --no-annotate requirements/gold-runner.in -c requirements/dev.txt -o requirements/gold-runner.txt
 
 clean: ## remove the venv, the local lake and dbt's build output
 	rm -rf $(VENV) $(LAKE) target logs dbt_packages .pytest_cache .ruff_cache

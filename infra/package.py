@@ -6,6 +6,8 @@ Standard library only: it runs before (and without) the project's virtualenv.
     python infra/package.py glue --out build/infra/glue_jobs.zip       # the same for the Glue library
     python infra/package.py glue-script                                # the S3 key of the Glue entry script
     python infra/package.py glue-requirements KEY                      # the S3 key of the job's pins, by its zip's
+    python infra/package.py dbt-project --out build/infra/project.zip  # the dbt stages' CodeBuild source
+    python infra/package.py phase1-template infra/lakehouse.yaml OUT   # the template as the first create makes it
     python infra/package.py params infra/parameters/dev.json           # Key=Value lines for cloudformation deploy
     python infra/package.py param infra/parameters/dev.json ProjectName lakehouse
     python infra/package.py exports outputs.json                       # the dbt athena export block
@@ -41,6 +43,12 @@ GLUE_REQUIREMENTS_IN_ZIP = "glue_jobs/requirements.txt"
 LAMBDA_KEY_PREFIX = "artifacts/lambda/ingestion"
 GLUE_ZIP_KEY_PREFIX = "artifacts/glue/glue_jobs"
 GLUE_SCRIPT_KEY_PREFIX = "artifacts/glue/bronze_to_silver_orders"
+DBT_PROJECT_KEY_PREFIX = "artifacts/dbt/project"
+# The CodeBuild source of the pipeline's dbt stages (lakehouse/stage.py): the dbt project, the pinned requirements
+# the buildspec installs, and the lakehouse package the stage command is.
+DBT_PROJECT_FILES: tuple[str, ...] = ("dbt_project.yml", "requirements/gold-runner.txt")
+DBT_PROJECT_DIRS: tuple[str, ...] = ("models", "macros", "seeds", "data-tests", "analyses", "profiles")
+DBT_PROJECT_PACKAGES: tuple[str, ...] = ("lakehouse",)
 # delete-objects takes at most 1,000 keys per request.
 DELETE_BATCH = 1000
 LAMBDA_HANDLER = "ingestion.handler.lambda_handler"
@@ -123,6 +131,62 @@ def glue_requirements_key(zip_key: str) -> str:
     return zip_key.removesuffix(".zip") + GLUE_REQUIREMENTS_SUFFIX
 
 
+def build_dbt_project_zip(out: Path, root: Path = REPO_ROOT) -> Path:
+    """What `python -m lakehouse.stage <stage>` needs in CodeBuild, at the paths it has in the repository."""
+    missing = [name for name in (*DBT_PROJECT_FILES, *DBT_PROJECT_DIRS) if not (root / name).exists()]
+    if missing:
+        raise PackageError(f"the dbt project is incomplete: {', '.join(missing)} not found in {root}")
+    files = [root / name for name in DBT_PROJECT_FILES]
+    for folder in DBT_PROJECT_DIRS:
+        files += [
+            p
+            for p in sorted((root / folder).rglob("*"))
+            if p.is_file() and p.suffix not in _EXCLUDED_SUFFIXES
+        ]
+    files += [p for pkg in DBT_PROJECT_PACKAGES for p in _package_files(root, pkg)]
+    return _write_zip(out, [(p.relative_to(root).as_posix(), p) for p in files])
+
+
+# CloudFormation takes a template of at most 51,200 bytes inline; a larger one has to come from S3.
+INLINE_TEMPLATE_LIMIT = 51_200
+COMPUTE_CONDITION = "DeployComputeCond"
+
+
+def bucket_only_template(text: str, condition: str = COMPUTE_CONDITION) -> str:
+    """The template as the first (bucket-only) create makes it: the resources and outputs under `condition` left
+    out, with comments and blank lines. The full template is over the inline limit and goes through the bucket,
+    which does not exist before this create; what it leaves out would not be created by it anyway.
+
+    Works on the text (standard library only): top-level sections at column 0, their entries at two spaces, an
+    entry's own keys at four (as infra/lakehouse.yaml is written; tests/infra checks the result parses to the
+    full template minus those entries)."""
+    kept: list[str] = []
+    entry: list[str] = []
+    section = ""
+
+    def flush() -> None:
+        if f"    Condition: {condition}" not in entry or section not in ("Resources", "Outputs"):
+            kept.extend(entry)
+        entry.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if indent == 0:
+            flush()
+            section = stripped.rstrip(":")
+            kept.append(line)
+        elif indent == 2:
+            flush()
+            entry.append(line)
+        else:
+            entry.append(line)
+    flush()
+    return "\n".join(kept) + "\n"
+
+
 def content_key(path: Path, prefix: str = LAMBDA_KEY_PREFIX) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return f"{prefix}-{digest}{path.suffix}"
@@ -173,26 +237,46 @@ def export_block(outputs: list[dict[str, str]] | dict[str, str]) -> str:
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in dbt_env(outputs).items())
 
 
-def _artifact_key(args: argparse.Namespace) -> str:
-    """The S3 key of the artifact a build command names (building it first where it is a zip)."""
-    if args.cmd == "lambda":
-        return content_key(build_lambda_zip(args.out))
-    if args.cmd == "glue":
-        return content_key(build_glue_zip(args.out), GLUE_ZIP_KEY_PREFIX)
-    if args.cmd == "glue-script":
-        return content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX)
-    return glue_requirements_key(args.zip_key)
+# The zips deploy.sh builds: subcommand -> (builder, S3 key prefix).
+ZIPS = {
+    "lambda": (build_lambda_zip, LAMBDA_KEY_PREFIX),
+    "glue": (build_glue_zip, GLUE_ZIP_KEY_PREFIX),
+    "dbt-project": (build_dbt_project_zip, DBT_PROJECT_KEY_PREFIX),
+}
+
+
+def write_phase1_template(template: Path, out: Path) -> int:
+    """bucket_only_template of `template` to `out`; its size, which must be under the inline limit."""
+    out.write_text(bucket_only_template(template.read_text()))
+    size = out.stat().st_size
+    if size > INLINE_TEMPLATE_LIMIT:
+        raise PackageError(
+            f"{out} is {size} bytes, over CloudFormation's inline limit of {INLINE_TEMPLATE_LIMIT}"
+        )
+    return size
+
+
+# The other subcommands with one answer to print.
+OTHERS: dict[str, Any] = {
+    "glue-requirements": lambda args: glue_requirements_key(args.zip_key),
+    "glue-script": lambda args: content_key(REPO_ROOT / GLUE_ENTRY_SCRIPT, GLUE_SCRIPT_KEY_PREFIX),
+    "delete-requests": lambda args: write_delete_requests(args.page, args.out_dir),
+    "phase1-template": lambda args: write_phase1_template(args.template, args.out),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="infra/package.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for name in ("lambda", "glue"):
+    for name in ZIPS:
         p = sub.add_parser(name)
         p.add_argument("--out", type=Path, required=True)
     sub.add_parser("glue-script")
     p = sub.add_parser("glue-requirements")
     p.add_argument("zip_key", help="the key `glue` printed")
+    p = sub.add_parser("phase1-template")
+    p.add_argument("template", type=Path)
+    p.add_argument("out", type=Path)
     p = sub.add_parser("delete-requests")
     p.add_argument("page", type=Path, help="JSON output of s3api list-object-versions")
     p.add_argument("out_dir", type=Path)
@@ -208,10 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--github-env", action="store_true", help="KEY=value lines for $GITHUB_ENV")
     args = parser.parse_args(argv)
     try:
-        if args.cmd in ("lambda", "glue", "glue-script", "glue-requirements"):
-            print(_artifact_key(args))
-        elif args.cmd == "delete-requests":
-            print(write_delete_requests(args.page, args.out_dir))
+        if args.cmd in ZIPS:
+            build, prefix = ZIPS[args.cmd]
+            print(content_key(build(args.out), prefix))
+        elif args.cmd in OTHERS:
+            print(OTHERS[args.cmd](args))
         elif args.cmd == "params":
             extra = dict(o.split("=", 1) for o in args.overrides)
             print("\n".join(parameter_overrides(args.file, **extra)))

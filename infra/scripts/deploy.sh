@@ -12,7 +12,8 @@
 #   BUILD_DIR                    where the zips and the outputs go (default build/infra)
 #   AWS_ENDPOINT_URL             the CLI's own: every call goes there (tests/infra points it at moto's server)
 #
-# What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/) and the glue_jobs zip,
+# What it does: builds the Lambda zip (ingestion/ + seeds as ingestion/reference/), the glue_jobs zip and the
+# dbt project zip (the CodeBuild source of the pipeline's dbt stages),
 # creates the stack without compute on the very first run (the Lambda code has to be in the bucket before
 # the function can exist), uploads the artifacts (each under a key named by its content hash) and the reference
 # seeds, deploys the full stack and prints the dbt athena environment as an export block on stdout (everything
@@ -68,22 +69,23 @@ GLUE_ZIP_KEY="$(pkg glue --out "$BUILD/glue_jobs.zip")"
 GLUE_SCRIPT="glue_jobs/bronze_to_silver_orders.py"
 GLUE_SCRIPT_KEY="$(pkg glue-script)"
 GLUE_REQUIREMENTS_KEY="$(pkg glue-requirements "$GLUE_ZIP_KEY")"
-# The template without its comment lines: with them it passes the 51,200 bytes CloudFormation takes inline.
-TEMPLATE_BODY="$BUILD/lakehouse.yaml"
-grep -v -E '^[[:space:]]*#' "$TEMPLATE" >"$TEMPLATE_BODY"
-(($(wc -c <"$TEMPLATE_BODY") <= 51200)) \
-  || die "$TEMPLATE is $(wc -c <"$TEMPLATE_BODY") bytes without comments, over the 51,200 CloudFormation takes inline: deploy it through S3 (aws cloudformation deploy --s3-bucket)"
+DBT_PROJECT_KEY="$(pkg dbt-project --out "$BUILD/dbt-project.zip")"
 [[ -f "$GLUE_SCRIPT" ]] || die "missing $GLUE_SCRIPT"
 
+# The template is over CloudFormation's 51,200-byte inline limit: every deploy after the first create passes it
+# through the lake bucket (artifacts/cloudformation/); the first create, before the bucket exists, passes the part
+# of it that create makes (package.py phase1-template: no compute), which is under the limit.
 cfn_deploy() {
-  local overrides=() line
+  local template="$1" overrides=() line s3=()
+  shift
+  [[ -n "${BUCKET:-}" ]] && s3=(--s3-bucket "$BUCKET" --s3-prefix artifacts/cloudformation)
   # (a read loop, not mapfile: macOS ships bash 3.2)
   while IFS= read -r line; do overrides+=("$line"); done < <(pkg params "$PARAMS_FILE" \
     "PandasLayerArn=$PANDAS_LAYER_ARN" "LambdaCodeKey=$LAMBDA_KEY" "GlueZipKey=$GLUE_ZIP_KEY" \
-    "GlueScriptKey=$GLUE_SCRIPT_KEY" "$@")
+    "GlueScriptKey=$GLUE_SCRIPT_KEY" "DbtProjectKey=$DBT_PROJECT_KEY" "$@")
   aws cloudformation deploy \
     --stack-name "$STACK" \
-    --template-file "$TEMPLATE_BODY" \
+    --template-file "$template" ${s3[@]+"${s3[@]}"} \
     --capabilities CAPABILITY_IAM \
     --no-fail-on-empty-changeset \
     --parameter-overrides "${overrides[@]}" \
@@ -101,7 +103,8 @@ if [[ "$STATUS" == REVIEW_IN_PROGRESS ]]; then
 fi
 if [[ "$STATUS" == NONE ]]; then
   log "phase 1/2: creating $STACK in $REGION (bucket, key, catalog, workgroup)"
-  cfn_deploy DeployCompute=false
+  log "phase 1 template: $(pkg phase1-template "$TEMPLATE" "$BUILD/phase1.yaml") bytes (no compute)"
+  cfn_deploy "$BUILD/phase1.yaml" DeployCompute=false
 fi
 
 # (one call for both outputs: each aws call costs about a second of CLI start-up)
@@ -119,12 +122,13 @@ upload_once "$BUILD/ingestion.zip" "$LAMBDA_KEY"
 upload_once "$BUILD/glue_jobs.zip" "$GLUE_ZIP_KEY"
 upload_once requirements/glue.txt "$GLUE_REQUIREMENTS_KEY"
 upload_once "$GLUE_SCRIPT" "$GLUE_SCRIPT_KEY"
+upload_once "$BUILD/dbt-project.zip" "$DBT_PROJECT_KEY"
 # seeds/*.csv, not its subfolders (filters are relative to seeds/, the last match wins)
 aws s3 cp --only-show-errors --recursive seeds/ "${LAKE_ROOT}reference/" \
   --exclude "*" --include "*.csv" --exclude "*/*"
 
-log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job $GLUE_SCRIPT_KEY, schedules)"
-cfn_deploy DeployCompute=true
+log "phase 2/2: deploying $STACK (Lambda $LAMBDA_KEY, Glue job $GLUE_SCRIPT_KEY, dbt $DBT_PROJECT_KEY, pipeline)"
+cfn_deploy "$TEMPLATE" DeployCompute=true
 
 aws cloudformation describe-stacks --stack-name "$STACK" --query 'Stacks[0].Outputs' --output json >"$BUILD/outputs.json"
 output() {
@@ -133,7 +137,7 @@ print({o["OutputKey"]: o["OutputValue"] for o in json.load(open(sys.argv[1]))}.g
     "$BUILD/outputs.json" "$1"
 }
 log "done. Ingest now: aws lambda invoke --function-name $(output IngestFunctionName) --payload '{\"rows\": 1000}' --cli-binary-format raw-in-base64-out /dev/stdout"
-log "      silver now: aws glue start-job-run --job-name $(output SilverJobName)"
+log "      whole pipeline now: aws stepfunctions start-execution --state-machine-arn $(output PipelineStateMachineArn)"
 pkg exports "$BUILD/outputs.json" >"$BUILD/dbt-athena.env"
 log "dbt athena target environment (also in $BUILD/dbt-athena.env: source it):"
 cat "$BUILD/dbt-athena.env"

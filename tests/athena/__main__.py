@@ -1,6 +1,6 @@
 """`make athena-local`: a dbt command on the athena target, against the local Athena stand-in.
 
-    python -m tests.athena                          # dbt build, on the silver of ./lake
+    python -m tests.athena                          # dbt build, on the silver of ./lake (the pipeline's gold stage)
     python -m tests.athena build -s +gold_orders    # any dbt command and selection
     python -m tests.athena --repeat 2 build         # twice: the second run takes the incremental (MERGE) path
 
@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 from lakehouse.dbt import DbtError, run_dbt
+from lakehouse.stage import dbt_command
 from tests.athena.standin import AthenaStandIn
 
 
@@ -29,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lake", type=Path, default=Path(os.environ.get("LAKEHOUSE_LAKE", "lake")))
     parser.add_argument("--log", type=Path, help="statement log (default <lake>/_athena/statements.sql)")
     parser.add_argument("--repeat", type=int, default=1, help="run the dbt command this many times")
-    parser.add_argument("dbt", nargs=argparse.REMAINDER, help="the dbt command (default: build)")
+    parser.add_argument(
+        "dbt", nargs=argparse.REMAINDER, help="the dbt command (default: the gold stage's, build)"
+    )
     args = parser.parse_args(argv)
     lake = args.lake.resolve()
     if not (lake / "silver" / "silver_orders").is_dir():
@@ -39,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     log = (args.log or lake / "_athena" / "statements.sql").resolve()
-    command = args.dbt or ["build"]
+    # by default the very command the pipeline's gold stage runs in AWS (lakehouse/stage.py)
+    command = args.dbt or dbt_command("gold")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")

@@ -14,7 +14,15 @@ there with the table type, location and columns Athena would record.
 The Athena rules that bite in real accounts fail the query with Athena's own error text:
 CTAS into a non-empty location, `external_location` on a Hive CTAS in a workgroup that enforces its settings
 (without it, the data lands under `<results location>/tables/<query-id>/`, as in Athena), more than 100
-partitions written by one CTAS or INSERT, an Iceberg table without a location, MERGE into a non-Iceberg table.
+partitions written by one CTAS or INSERT, an Iceberg table without a location, MERGE, OPTIMIZE or VACUUM on a
+non-Iceberg table.
+
+Iceberg upkeep is modelled on the stand-in's metadata objects, each a snapshot (its time, its data files, the
+previous metadata object): `OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE p]` rewrites the data files holding rows
+that match `p` (every file without it) into one, when there are at least two, as a new snapshot; `VACUUM t` expires
+the snapshots older than the table's `vacuum_max_snapshot_age_seconds` (Athena's default 432000) beyond the newest
+`vacuum_min_snapshots_to_keep` (default 1) and deletes their metadata and the data files no kept snapshot names.
+The clock is `Engine.clock` (time.time), so a test can age snapshots without waiting.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import io
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +57,15 @@ CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
 # Trino functions sqlglot's parser has no expression class for (it keeps them as Anonymous): known to Athena.
 # Any other Anonymous function is one Athena does not have (FUNCTION_NOT_FOUND), e.g. DuckDB's strftime.
 TRINO_ONLY_NAMES = frozenset({"date_parse", "from_iso8601_timestamp", "from_iso8601_date", "typeof", "try"})
+# Iceberg upkeep statements, which sqlglot keeps as an unparsed Command: Athena's grammar for each.
+OPTIMIZE = re.compile(
+    r"^\s*optimize\s+(?P<table>\S+)\s+rewrite\s+data\s+using\s+bin_pack(?:\s+where\s+(?P<where>.+?))?\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+VACUUM = re.compile(r"^\s*vacuum\s+(?P<table>\S+)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+# Athena's defaults for the Iceberg table properties VACUUM reads.
+DEFAULT_SNAPSHOT_AGE_SECONDS = 432000
+DEFAULT_MIN_SNAPSHOTS = 1
 
 
 class AthenaQueryError(Exception):
@@ -195,6 +213,7 @@ class Engine:
         )  # dbt runs 4 threads: each has its own DuckDB connection and temp views
         self._log = log or (lambda kind, outcome, sql: None)
         self._files: dict[tuple[str, str, str], pa.Table] = {}
+        self.clock: Callable[[], float] = time.time
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -231,6 +250,8 @@ class Engine:
         return outcome
 
     def _execute(self, sql: str, context: Context) -> Outcome:
+        if re.match(r"\s*(optimize|vacuum)\s", sql, re.IGNORECASE):  # sqlglot keeps them as a bare Command
+            return self._upkeep(sql, context)
         statement = self._parse(sql)
         if isinstance(statement, exp.Create):
             kind = (statement.args.get("kind") or "").upper()
@@ -626,7 +647,12 @@ class Engine:
         return Outcome("DDL", "ctas_iceberg" if iceberg else "ctas_hive", update_count=rows)
 
     def _write_iceberg_metadata(
-        self, location: str, data_files: list[str], columns: list[tuple[str, str]], spec: list[str]
+        self,
+        location: str,
+        data_files: list[str],
+        columns: list[tuple[str, str]],
+        spec: list[str],
+        previous: str | None = None,
     ) -> str:
         metadata = {
             "format-version": 2,
@@ -634,6 +660,8 @@ class Engine:
             "schema": [[n, duckdb_to_glue(t)] for n, t in columns],
             "partition-spec": spec,
             "data-files": data_files,
+            "timestamp-ms": int(self.clock() * 1000),
+            "previous-metadata": previous,
         }
         uri = f"{as_prefix(location)}metadata/{uuid.uuid4()}.metadata.json"
         bucket, key = split_s3(uri)
@@ -806,7 +834,8 @@ class Engine:
         spec: list[str],
     ) -> None:
         location = table["StorageDescriptor"]["Location"]
-        metadata_location = self._write_iceberg_metadata(location, files, columns, spec)
+        previous = table["Parameters"].get("metadata_location") or None
+        metadata_location = self._write_iceberg_metadata(location, files, columns, spec, previous)
         updated = table_input_of(table)
         updated["Parameters"] = {
             **updated["Parameters"],
@@ -836,6 +865,80 @@ class Engine:
         self.con.execute("drop table __merge_target")
         self._commit_iceberg(table, database, [uri], cols, metadata["partition-spec"])
         return Outcome("DML", "merge", update_count=rows)
+
+    # ---- Iceberg upkeep
+
+    def _upkeep(self, sql: str, context: Context) -> Outcome:
+        match = OPTIMIZE.match(sql) or VACUUM.match(sql)
+        kind = sql.strip().split(None, 1)[0].lower()
+        if match is None:
+            raise AthenaQueryError(
+                f"SYNTAX_ERROR: line 1:1: {kind.upper()} statement not recognised: {sql[:80]}"
+            )
+        database, name = self._name(exp.to_table(match["table"], dialect=ATHENA), context)
+        table = self.glue_table(database, name)
+        if table is None:
+            raise AthenaQueryError(f"TABLE_NOT_FOUND: Table awsdatacatalog.{database}.{name} does not exist")
+        if table.get("Parameters", {}).get("table_type", "").upper() != "ICEBERG":
+            raise AthenaQueryError(f"NOT_SUPPORTED: {kind.upper()} is only supported for Iceberg tables")
+        if kind == "optimize":
+            return self._optimize(table, database, match["where"])
+        return self._vacuum(table)
+
+    def _optimize(self, table: dict[str, Any], database: str, where: str | None) -> Outcome:
+        metadata = self._iceberg_metadata(table)
+        columns = list(table["StorageDescriptor"]["Columns"]) + list(table.get("PartitionKeys", []))
+        condition = sqlglot.condition(where, dialect=ATHENA).sql("duckdb") if where else "true"
+        touched, kept = [], []
+        for key in metadata["data-files"]:
+            view = self._view(
+                self._typed_select(columns, self._arrow(self._parquet(*split_s3(key), "iceberg")))
+            )
+            ((matches,),) = self.con.execute(f'select count(*) from "{view}" where {condition}').fetchall()
+            (touched if matches else kept).append((key, view))
+        if len(touched) < 2:  # nothing to bin-pack: Athena commits no snapshot
+            return Outcome("DML", "optimize", update_count=0)
+        location = table["StorageDescriptor"]["Location"]
+        uri, rows, cols = self._write_parquet(
+            " union all ".join(f'select * from "{view}"' for _, view in touched), f"{as_prefix(location)}data"
+        )
+        self._commit_iceberg(
+            table, database, [key for key, _ in kept] + [uri], cols, metadata["partition-spec"]
+        )
+        return Outcome("DML", "optimize", update_count=rows)
+
+    def _snapshots(self, table: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """(metadata URI, metadata) of the table's snapshots, newest first, as far back as their objects exist."""
+        chain, uri = [], table.get("Parameters", {}).get("metadata_location")
+        while uri:
+            try:
+                metadata = json.loads(self._get(*split_s3(uri)))
+            except (self.s3.exceptions.NoSuchKey, KeyError):
+                break
+            chain.append((uri, metadata))
+            uri = metadata.get("previous-metadata")
+        return chain
+
+    def _vacuum(self, table: dict[str, Any]) -> Outcome:
+        params = table.get("Parameters", {})
+        max_age_ms = 1000 * int(params.get("vacuum_max_snapshot_age_seconds", DEFAULT_SNAPSHOT_AGE_SECONDS))
+        keep_newest = int(params.get("vacuum_min_snapshots_to_keep", DEFAULT_MIN_SNAPSHOTS))
+        now_ms = int(self.clock() * 1000)
+        chain = self._snapshots(table)
+        kept = [
+            (uri, metadata)
+            for i, (uri, metadata) in enumerate(chain)
+            if i < keep_newest or now_ms - int(metadata.get("timestamp-ms", now_ms)) <= max_age_ms
+        ]
+        named = {uri for uri, _ in kept} | {key for _, metadata in kept for key in metadata["data-files"]}
+        expired = [(uri, metadata) for uri, metadata in chain if uri not in named]
+        doomed = {uri for uri, _ in expired} | {
+            key for _, metadata in expired for key in metadata["data-files"]
+        }
+        for uri in sorted(doomed - named):
+            bucket, key = split_s3(uri)
+            self.s3.delete_object(Bucket=bucket, Key=key)
+        return Outcome("DML", "vacuum", update_count=len(doomed - named))
 
 
 # --------------------------------------------------------------------------------------------------- helpers

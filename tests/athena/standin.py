@@ -176,6 +176,8 @@ class AthenaStandIn:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             **self.dbt_env(),
+            # the stand-in is the stack's own shared dev databases, as CI's main build and the pipeline see them
+            "DBT_DEV_SHARED": "true",
             **extra,
         }
         with patched_environ(values):

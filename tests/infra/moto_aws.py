@@ -2,7 +2,7 @@
 
 The scripts reach it through AWS_ENDPOINT_URL, which the CLI honours for every service. The account is a new
 one: Lambda's concurrency quota is 10 (MOTO_LAMBDA_CONCURRENCY_QUOTA), so any reserved concurrency is refused
-(AWS keeps 100 unreserved). Four gaps in moto's CloudFormation are closed here, for this process only (undo()
+(AWS keeps 100 unreserved). Five gaps in moto's CloudFormation are closed here, for this process only (undo()
 restores moto):
 
 * a stack created or updated through a change set (what `aws cloudformation deploy` does) keeps the template
@@ -10,6 +10,13 @@ restores moto):
   no Outputs at all. apply() now refreshes both, as CloudFormation does.
 * a function created by CloudFormation with ReservedConcurrentExecutions skips moto's quota check (Lambda's
   PutFunctionConcurrency); it now goes through it, as in Lambda, so the stack fails on a quota that refuses it.
+  Its Layers are dropped by moto's create (only its update reads them); they are now set, as CreateFunction does.
+  (A function first created by a stack update, as deploy.sh's phase 2 does since the first create gets a template
+  without compute, goes through that create.)
+* a template passed by URL (`aws cloudformation deploy --s3-bucket`, as deploy.sh does for a template over the
+  51,200-byte inline limit) is read from moto's S3 only when the URL's host is `localhost` or an amazonaws.com
+  host: the CLI's path-style URL of this server (http://127.0.0.1:<port>/<bucket>/<key>) would be taken for a
+  bucket named "127". A URL of this server is read path-style.
 * AWS::Glue::Database, AWS::Glue::Table and AWS::Athena::WorkGroup have no CloudFormation support in moto: the
   stack would skip them and every output that refers to them (the dbt schema, silver database and workgroup).
   They are handed to moto's own Glue and Athena backends, so they exist for the Glue and Athena APIs like any
@@ -28,11 +35,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlparse
 
 from moto.athena.models import athena_backends
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
+from moto.cloudformation import responses as cfn_responses
 from moto.glue.models import glue_backends
 from moto.server import ThreadedMotoServer
 
@@ -215,6 +224,9 @@ class MotoServer:
             function = create_function.__func__(
                 cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
             )
+            layers = cloudformation_json["Properties"].get("Layers")
+            if layers:
+                function.update_configuration({"Layers": layers})
             reserved = cloudformation_json["Properties"].get("ReservedConcurrentExecutions")
             if reserved is not None:  # CreateFunction, then PutFunctionConcurrency, as CloudFormation does
                 backend = lambda_backends[account_id][region_name]
@@ -236,11 +248,21 @@ class MotoServer:
                 AthenaWorkGroup.cf_type: AthenaWorkGroup,
             }
 
+        read_url = cfn_responses.get_stack_from_s3_url
+
+        def read_url_of_this_server(template_url: str, account_id: str, partition: str) -> str:
+            parts = urlparse(template_url)
+            if not parts.netloc.endswith("amazonaws.com"):  # this server, path-style: /<bucket>/<key>
+                template_url = f"http://localhost{parts.path}"
+            return read_url(template_url, account_id=account_id, partition=partition)
+
+        cfn_responses.get_stack_from_s3_url = read_url_of_this_server
         cfn_models.ChangeSet.apply = apply_and_refresh  # type: ignore[method-assign]
         LambdaFunction.create_from_cloudformation_json = classmethod(create_function_within_quota)  # type: ignore[assignment,method-assign]
         cfn_parsing.get_model_map = extended_model_map  # type: ignore[assignment]
 
         def undo() -> None:
+            cfn_responses.get_stack_from_s3_url = read_url
             cfn_models.ChangeSet.apply = apply  # type: ignore[method-assign]
             LambdaFunction.create_from_cloudformation_json = create_function  # type: ignore[method-assign]
             cfn_parsing.get_model_map = model_map  # type: ignore[assignment]

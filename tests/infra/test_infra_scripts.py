@@ -185,6 +185,13 @@ def test_first_deploy_creates_the_stack_in_two_phases_and_prints_its_outputs(
     assert re.fullmatch(r"artifacts/lambda/ingestion-[0-9a-f]{16}\.zip", key), key
     assert re.fullmatch(r"artifacts/glue/glue_jobs-[0-9a-f]{16}\.zip", glue_zip), glue_zip
     assert re.fullmatch(r"artifacts/glue/bronze_to_silver_orders-[0-9a-f]{16}\.py", glue_script), glue_script
+    # issue 23: the dbt stages' CodeBuild source, and the template itself (over CloudFormation's inline limit, the
+    # update after the first create passes it through the bucket)
+    dbt_project = params["DbtProjectKey"]
+    assert re.fullmatch(r"artifacts/dbt/project-[0-9a-f]{16}\.zip", dbt_project), dbt_project
+    (template_key,) = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=LAKE, Prefix="artifacts/cloudformation/")["Contents"]
+    ]
     build = account.build / "dev"
     expected = {
         key: (build / "ingestion.zip").read_bytes(),
@@ -193,6 +200,8 @@ def test_first_deploy_creates_the_stack_in_two_phases_and_prints_its_outputs(
             REPO_ROOT / "requirements/glue.txt"
         ).read_bytes(),
         glue_script: (REPO_ROOT / "glue_jobs/bronze_to_silver_orders.py").read_bytes(),
+        dbt_project: (build / "dbt-project.zip").read_bytes(),
+        template_key: (REPO_ROOT / "infra/lakehouse.yaml").read_bytes(),
         **{f"reference/{p.name}": p.read_bytes() for p in (REPO_ROOT / "seeds").glob("*.csv")},
     }
     assert {o["Key"] for o in s3.list_objects_v2(Bucket=LAKE)["Contents"]} == set(expected)
@@ -264,7 +273,8 @@ def test_redeploy_is_one_phase_and_skips_an_unchanged_zip(dev: Deployed) -> None
     # the lake bucket is versioned: no artifact is put again (same content, same key)
     after = _versions_per_key(account)
     artifacts = {k: n for k, n in after.items() if k.startswith("artifacts/")}
-    assert len(artifacts) == 3 and set(artifacts.values()) == {1} and artifacts.items() <= versions.items()
+    # (issue 23: the dbt project zip and the template passed through the bucket are artifacts too)
+    assert len(artifacts) == 5 and set(artifacts.values()) == {1} and artifacts.items() <= versions.items()
 
 
 @pytest.mark.parametrize(

@@ -183,10 +183,16 @@ def test_lake_paths_follow_the_documented_layout(template: dict[str, Any]) -> No
     assert args["--runs_path"] == root + "_runs/silver/"
 
 
-def test_silver_trigger_runs_the_job_on_a_schedule(template: dict[str, Any]) -> None:
-    (trigger,) = resources_of(template, "AWS::Glue::Trigger").values()
-    assert trigger["Properties"]["Type"] == "SCHEDULED"
-    assert trigger["Properties"]["Actions"] == [{"JobName": {"Ref": "SilverJob"}}]
+def test_silver_runs_after_ingestion_not_on_a_cron(template: dict[str, Any]) -> None:
+    """Issue 23: the Glue trigger fired 20 minutes after the ingestion schedule whether or not ingestion had
+    finished; the pipeline's state machine starts the job once ingestion succeeded (and waits for it)."""
+    assert not resources_of(template, "AWS::Glue::Trigger")
+    states = template["Resources"]["PipelineStateMachine"]["Properties"]["Definition"]["States"]
+    assert states["Ingest"]["Next"] == "Silver"
+    assert states["Silver"]["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
+    subs = template["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert states["Silver"]["Parameters"]["JobName"] == "${SilverJobName}"
+    assert subs["SilverJobName"] == {"Ref": "SilverJob"}
 
 
 # ---------------------------------------------------------------------------------------------- Glue catalog
@@ -288,13 +294,19 @@ def test_lambda_failure_handling_and_schedule(template: dict[str, Any]) -> None:
     queue = template["Resources"]["IngestDeadLetterQueue"]["Properties"]
     assert "KmsMasterKeyId" in queue
     rules = resources_of(template, "AWS::Events::Rule")
-    schedule = [r for r in rules.values() if "ScheduleExpression" in r["Properties"]]
-    assert len(schedule) == 1
-    assert json.loads(
-        schedule[0]["Properties"]["Targets"][0]["Input"]["Fn::Sub"].replace("${IngestRowsPerRun}", "1")
-    )
+    schedule = {n: r for n, r in rules.items() if "ScheduleExpression" in r["Properties"]}
+    # Issue 23: the Lambda is no schedule's target any more; the pipeline schedule starts the state machine,
+    # whose first stage invokes it with the input's "ingest" event.
+    assert set(schedule) == {"PipelineScheduleRule", "SweepScheduleRule"}
+    for rule in schedule.values():
+        ((target),) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Ref": "PipelineStateMachine"}
+    pipeline = schedule["PipelineScheduleRule"]["Properties"]["Targets"][0]
+    assert json.loads(pipeline["Input"]["Fn::Sub"].replace("${IngestRowsPerRun}", "1"))["ingest"] == {
+        "rows": 1
+    }
     alarms = {
-        a["Properties"]["MetricName"] for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        a["Properties"].get("MetricName") for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
     }
     assert {"Errors", "ApproximateNumberOfMessagesVisible"} <= alarms
     log_groups = resources_of(template, "AWS::Logs::LogGroup").values()
