@@ -24,13 +24,27 @@ BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/lakehouse-dev-DeployBoundaryPolic
 # the services whose Arn attribute the roles' policies use, as IAM spells those ARNs
 ARNS = {
     "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{}}",
+    "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{}}",
     "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{{}}:*",
     "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{{}}",
+}
+
+# the resources whose Ref (not only their Arn attribute) is an ARN
+REF_ARNS = {
+    "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{{}}",
+    "AWS::StepFunctions::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{}}",
 }
 
 
 class ArnResolver(Resolver):
     """The helpers' resolver, with the real ARN shape of the resources the roles' policies name by GetAtt."""
+
+    def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None) -> None:
+        super().__init__(template, overrides)
+        # a topic's and a state machine's Ref is their ARN, not their name
+        for name, res in template["Resources"].items():
+            if res["Type"] in REF_ARNS:
+                self.values[name] = REF_ARNS[res["Type"]].format(self.values[name])
 
     def _attribute(self, res: str, attr: str) -> str:
         kind = self.template["Resources"][res]["Type"]
