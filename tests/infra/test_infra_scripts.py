@@ -273,8 +273,9 @@ def test_redeploy_is_one_phase_and_skips_an_unchanged_zip(dev: Deployed) -> None
     # the lake bucket is versioned: no artifact is put again (same content, same key)
     after = _versions_per_key(account)
     artifacts = {k: n for k, n in after.items() if k.startswith("artifacts/")}
-    # (issue 23: the dbt project zip and the template passed through the bucket are artifacts too)
-    assert len(artifacts) == 5 and set(artifacts.values()) == {1} and artifacts.items() <= versions.items()
+    # the Lambda zip, the Glue zip, its pins and its script, the dbt project zip, and the template passed through
+    # the bucket
+    assert len(artifacts) == 6 and set(artifacts.values()) == {1} and artifacts.items() <= versions.items()
 
 
 @pytest.mark.parametrize(
