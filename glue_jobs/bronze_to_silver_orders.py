@@ -11,6 +11,9 @@ the same code runs in Glue and on a laptop).
     --state_path      bookmark folder, e.g. <lake>/_state/silver/
     --runs_path       run metrics folder, e.g. <lake>/_runs/silver/
     --full_refresh    true/false (default false): rebuild silver from all of bronze
+    --earliest_order_date  YYYY-MM-DD (default 2020-01-01): an older order_date is quarantined (glue_jobs.bounds)
+    --max_skew_hours  hours (default 24) an order_date may pass its file's landing time, and a landing time the
+                      run's clock, before the row is quarantined as out of range
 
 Glue adds arguments of its own (``--JOB_ID``, ``--JOB_RUN_ID``, ``--job-bookmark-option``, ``--TempDir``, ...), in
 no fixed order: they are ignored. A missing or bad argument stops the job before Spark starts, with one line on
@@ -29,8 +32,8 @@ if TYPE_CHECKING:
 
 PROG = "bronze_to_silver_orders"
 REQUIRED_ARGS = ("JOB_NAME", "bronze_path", "silver_path", "reference_path", "state_path", "runs_path")
-OPTIONAL_ARGS = ("full_refresh",)
-DEFAULTS = {"full_refresh": "false"}
+OPTIONAL_ARGS = ("full_refresh", "earliest_order_date", "max_skew_hours")
+DEFAULTS = {"full_refresh": "false", "earliest_order_date": "", "max_skew_hours": ""}
 
 
 def _bool(value: str) -> bool:
@@ -85,11 +88,13 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
 def job_args(argv: list[str]) -> JobArgs:
     """The parsed arguments as the runner's ``JobArgs``."""
+    from glue_jobs.bounds import parse
     from glue_jobs.runner import JobArgs
 
     options = parse_args(argv)
     try:
         full_refresh = _bool(options.get("full_refresh", "false"))
+        bounds = parse(options.get("earliest_order_date"), options.get("max_skew_hours"))
     except ValueError as error:
         _usage_error(str(error))
     return JobArgs(
@@ -100,6 +105,7 @@ def job_args(argv: list[str]) -> JobArgs:
         state_path=options["state_path"],
         runs_path=options["runs_path"],
         full_refresh=full_refresh,
+        bounds=bounds,
     )
 
 

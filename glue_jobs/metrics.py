@@ -49,6 +49,8 @@ class RunMetrics:
     files_changed: list[str] = field(default_factory=list)
     files_not_read: list[FileNote] = field(default_factory=list)
     files_quarantined: list[FileNote] = field(default_factory=list)
+    # new names whose content was read already (a duplicate upload): bookmarked, not read, reported once
+    files_duplicate: list[FileNote] = field(default_factory=list)
     records_counted: int = 0
     rows_read: int = 0
     rows_written: int = 0
@@ -86,7 +88,7 @@ class RunMetrics:
         """Metrics read back from a run file (unknown keys ignored, so older files still load)."""
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("files_not_read", "files_quarantined"):
+        for key in ("files_not_read", "files_quarantined", "files_duplicate"):
             values[key] = [
                 FileNote(**{**n, "missing_columns": tuple(n.get("missing_columns", ()))})
                 for n in values.get(key, [])

@@ -159,6 +159,7 @@ def silver_report(metrics: RunMetrics) -> str:
         lines.append(f"  file quarantined whole: {f.file} ({why})")
     lines += [f"  file changed since it was read, read again whole: {f}" for f in metrics.files_changed]
     lines += [f"  file not read: {f.file} ({f.reason})" for f in metrics.files_not_read]
+    lines += [f"  file not read: {f.file} ({f.reason})" for f in metrics.files_duplicate]
     if metrics.order_index_rebuilt:
         lines.append(f"  order index rebuilt from silver: {metrics.order_index_rebuilt}")
     return "\n".join(lines)
