@@ -97,7 +97,7 @@ def read_bronze(spark: SparkSession, groups: dict[Group, list[BronzeFile]]) -> D
     """All rows of the given files, one DataFrame with the raw bronze columns as strings plus:
 
     ``_corrupt_record`` (the raw record when Spark could not parse it into the header's fields; every record of
-    a file quarantined whole), ``_fields`` (the header's field count), ``_file_reason`` (why the whole file is
+    a file quarantined whole), ``_file_reason`` (why the whole file is
     quarantined, or null), ``source_file`` (file name), ``ingested_at`` (from the file name), ``ingest_date``
     (the bronze folder) and ``_line`` (increasing with the record's position within its file, for the
     deterministic tie-break)."""
@@ -170,7 +170,7 @@ def _whole_file_rows(reason: str, f: BronzeFile) -> list[tuple[object, ...]]:
             fields = []
         values = [fields[index[c]] if c in index and index[c] < len(fields) else None for c in BRONZE_COLUMNS]
         raw = text.rstrip("\r\n") if f.utf8 else base64.b64encode(record).decode("ascii")
-        rows.append((*values, raw, len(f.header), reason, name, f.path, line))
+        rows.append((*values, raw, reason, name, f.path, line))
     return rows
 
 
@@ -178,7 +178,6 @@ def _read_whole_files(spark: SparkSession, whole: list[tuple[str, BronzeFile]]) 
     schema = T.StructType(
         [T.StructField(c, T.StringType()) for c in (*BRONZE_COLUMNS, CORRUPT)]
         + [
-            T.StructField("_fields", T.IntegerType()),
             T.StructField("_file_reason", T.StringType()),
             T.StructField("source_file", T.StringType()),
             T.StructField("_file_path", T.StringType()),
@@ -230,11 +229,13 @@ def _read_group(spark: SparkSession, group: Group, paths: list[str]) -> DataFram
     ]
     # Spark's file_name is URL-encoded ("a b.csv" is "a%20b.csv"): decoded back to the object's real name; a
     # literal "+" is kept ("%2B"), which URL decoding would otherwise turn into a space
-    name = F.url_decode(F.regexp_replace(F.col("_metadata.file_name"), r"\+", "%2B"))
+    encoded = F.col("_metadata.file_name")
+    name = F.when(encoded.contains("%"), F.url_decode(F.regexp_replace(encoded, r"\+", "%2B"))).otherwise(
+        encoded
+    )
     return raw.select(
         *cols,
         F.col(CORRUPT),
-        F.lit(len(header)).alias("_fields"),
         F.lit(None).cast("string").alias("_file_reason"),
         name.alias("source_file"),
         F.col("_metadata.file_path").alias("_file_path"),

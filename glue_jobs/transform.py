@@ -17,8 +17,8 @@ REASONS = (
     "missing_header",  # the file's first record names no order column: the whole file is quarantined, first row too
     "missing_column",  # the file's header lacks a required column: the whole file is quarantined
     "ingested_at_out_of_range",  # the file's landing time is after the run's clock plus the skew (bounds.py)
-    "too_many_fields",  # the record has more fields than the file's header
-    "malformed_row",  # the record does not parse into the header's fields (too few fields, broken quoting)
+    "too_many_fields",  # the record has more fields than any order could (MAX_FIELDS), e.g. 25,001
+    "malformed_row",  # the record does not parse into the header's fields (wrong field count, broken quoting)
     "missing_required_field",  # a required value is empty
     "value_too_long",  # a value is longer than its column's bound (MAX_LENGTH), checked before any cast
     "bad_date",  # order_date is not a valid YYYY-MM-DD date
@@ -61,6 +61,9 @@ INT_RE = r"^[+-]?[0-9]+$"
 PRICE_RE = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_REVENUE = 9_999_999_999.99
+# Fields a record may have before it is quarantined as too_many_fields rather than malformed_row: Spark's default
+# CSV parser width, far above any header (the parser itself is sized for the widest record, bronze.Group).
+MAX_FIELDS = 20_480
 # Characters (after trimming) a value may have. Every value is bounded *before* it is parsed: casting a price of
 # three million digits to decimal takes Spark minutes; these bounds are far above any valid value.
 MAX_LENGTH = {
@@ -106,7 +109,7 @@ def validate(
     reason = (
         F.when(F.col("_file_reason").isNotNull(), F.col("_file_reason"))
         .when(late_landing, "ingested_at_out_of_range")
-        .when(F.col(CORRUPT).isNotNull() & (fields > F.col("_fields")), "too_many_fields")
+        .when(F.col(CORRUPT).isNotNull() & (fields > MAX_FIELDS), "too_many_fields")
         .when(F.col(CORRUPT).isNotNull(), "malformed_row")
         .when(missing_any, "missing_required_field")
         .when(too_long, "value_too_long")

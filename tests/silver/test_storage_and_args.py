@@ -116,7 +116,7 @@ def test_arguments_contract() -> None:
         "state_path",
         "runs_path",
     )
-    assert script.OPTIONAL_ARGS == ("full_refresh",)
+    assert script.OPTIONAL_ARGS == ("full_refresh", "earliest_order_date", "max_skew_hours")
     argv = []
     for name in script.REQUIRED_ARGS:
         argv += [f"--{name}", f"{name}-value"]
@@ -130,6 +130,22 @@ def test_arguments_contract() -> None:
     assert script._bool("TRUE") and not script._bool("false")
     with pytest.raises(ValueError):
         script._bool("maybe")
+    bounds = script.job_args([*argv, "--earliest_order_date", "2024-01-01", "--max_skew_hours", "6"]).bounds
+    assert (str(bounds.earliest_order_date), bounds.max_skew_hours) == ("2024-01-01", 6)
+
+
+@pytest.mark.parametrize(
+    ("arg", "value"),
+    [("earliest_order_date", "2025-02-30"), ("max_skew_hours", "-1"), ("max_skew_hours", "1h")],
+)
+def test_a_bad_date_bound_is_one_line_and_exit_2(
+    arg: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [x for name in script.REQUIRED_ARGS for x in (f"--{name}", f"{name}-value")]
+    with pytest.raises(SystemExit) as stopped:
+        script.job_args([*argv, f"--{arg}", value])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and len(err.splitlines()) == 1 and arg in err and repr(value) in err
 
 
 def test_header_parsing_normalises_names() -> None:
