@@ -23,14 +23,13 @@ import io
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from glue_jobs.inventory import BLANK, BronzeFile, open_quote_after
+from glue_jobs.inventory import BronzeFile, iter_records
 from glue_jobs.storage import storage_for
 
 BRONZE_COLUMNS = ("order_id", "order_date", "customer_id", "country", "product", "quantity", "unit_price")
@@ -112,26 +111,6 @@ def read_bronze(spark: SparkSession, groups: dict[Group, list[BronzeFile]]) -> D
     for frame in frames[1:]:
         df = df.unionByName(frame)
     return _with_ingest_stamps(df)
-
-
-def iter_records(data: bytes, quoted: bool) -> Iterator[bytes]:
-    """A file's records as :mod:`glue_jobs.inventory` counts them (the header first), each with its bytes."""
-    lines = data.splitlines(keepends=True)
-    if not quoted:
-        yield from (line for line in lines if line.strip(BLANK))
-        return
-    record: list[bytes] = []
-    in_quotes = False
-    for line in lines:
-        record.append(line)
-        if b'"' in line or in_quotes:
-            in_quotes = open_quote_after(line, in_quotes)
-        if not in_quotes:
-            joined, record = b"".join(record), []
-            if joined.strip(b"\r\n"):
-                yield joined
-    if record and b"".join(record).strip(b"\r\n"):
-        yield b"".join(record)
 
 
 def _file_bytes(path: str) -> bytes:

@@ -136,6 +136,26 @@ def open_quote_after(line: bytes, in_quotes: bool) -> bool:
             i, at_field_start = k + 1, True
 
 
+def iter_records(data: bytes, quoted: bool) -> Iterator[bytes]:
+    """A file's records as :mod:`glue_jobs.inventory` counts them (the header first), each with its bytes."""
+    lines = data.splitlines(keepends=True)
+    if not quoted:
+        yield from (line for line in lines if line.strip(BLANK))
+        return
+    record: list[bytes] = []
+    in_quotes = False
+    for line in lines:
+        record.append(line)
+        if b'"' in line or in_quotes:
+            in_quotes = open_quote_after(line, in_quotes)
+        if not in_quotes:
+            joined, record = b"".join(record), []
+            if joined.strip(b"\r\n"):
+                yield joined
+    if record and b"".join(record).strip(b"\r\n"):
+        yield b"".join(record)
+
+
 class _Counter:
     """Streams a file's bytes: the header line, the records after it, whether it is valid UTF-8, whether it
     quotes (then records are counted as RFC 4180), and its widest record."""
