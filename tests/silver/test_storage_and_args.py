@@ -38,6 +38,17 @@ def test_s3_listing_reading_and_writing(s3: S3Storage) -> None:
     assert isinstance(storage_for("s3://b/k"), S3Storage) and isinstance(storage_for("/tmp/x"), LocalStorage)
 
 
+def test_s3_entries_carry_the_etag_that_changes_with_the_content(s3: S3Storage) -> None:
+    root = f"s3://{BUCKET}/p/bronze/orders"
+    key = "p/bronze/orders/ingest_date=2026-03-01/a b.csv"
+    _put(s3, key, b"order_id\n1\n")
+    (before,) = s3.list_entries(root)
+    _put(s3, key, b"order_id\n2\n")  # a corrected upload of the same size
+    (after,) = s3.list_entries(root)
+    assert before.path == after.path == f"s3://{BUCKET}/{key}" and before.size == after.size
+    assert before.etag and after.etag and before.etag != after.etag and not after.not_regular
+
+
 def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     base = f"s3://{BUCKET}/lake"
     paths = commit.Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
