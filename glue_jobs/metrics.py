@@ -4,8 +4,8 @@ All about *this run's new bronze rows* except ``superseded``:
 
 - ``records_counted``: records of the bronze files read by this run, counted by the job itself from the bytes
   (:mod:`glue_jobs.inventory`), independently of Spark's CSV parse;
-- ``rows_read``: rows Spark read from those files (header excluded, malformed lines included, one record per
-  physical line);
+- ``rows_read``: rows Spark read from those files (header excluded, malformed records included, one row per
+  record: a line, or an RFC 4180 record in a file that quotes);
 - ``rows_rejected``: of those, rows written to ``silver_orders_rejected`` (``rejected_by_reason`` splits them);
 - ``rows_written``: valid rows that are now the silver row of their order_id (each inserts or replaces one row);
 - ``duplicates_dropped``: valid rows that lost to another version of the same order_id (a later ingest in this
