@@ -14,6 +14,9 @@ the same code runs in Glue and on a laptop).
                       silver holds rows of bronze files that are gone: glue_jobs.repair)
     --from_date       YYYY-MM-DD: a bounded repair: read again the bronze files of the ingest days from this one...
     --to_date         YYYY-MM-DD: ...to this one (both included; either alone leaves that side open)
+    --earliest_order_date  YYYY-MM-DD (default 2020-01-01): an older order_date is quarantined (glue_jobs.bounds)
+    --max_skew_hours  hours (default 24) an order_date may pass its file's landing time, and a landing time the
+                      run's clock, before the row is quarantined as out of range
 
 Glue adds arguments of its own (``--JOB_ID``, ``--JOB_RUN_ID``, ``--job-bookmark-option``, ``--TempDir``, ...), in
 no fixed order: they are ignored. A missing or bad argument stops the job before Spark starts, with one line on
@@ -35,8 +38,14 @@ if TYPE_CHECKING:
 
 PROG = "bronze_to_silver_orders"
 REQUIRED_ARGS = ("JOB_NAME", "bronze_path", "silver_path", "reference_path", "state_path", "runs_path")
-OPTIONAL_ARGS = ("full_refresh", "from_date", "to_date")
-DEFAULTS = {"full_refresh": "false", "from_date": "", "to_date": ""}
+OPTIONAL_ARGS = ("full_refresh", "from_date", "to_date", "earliest_order_date", "max_skew_hours")
+DEFAULTS = {
+    "full_refresh": "false",
+    "from_date": "",
+    "to_date": "",
+    "earliest_order_date": "",
+    "max_skew_hours": "",
+}
 
 
 def _bool(value: str) -> bool:
@@ -112,12 +121,14 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
 def job_args(argv: list[str]) -> JobArgs:
     """The parsed arguments as the runner's ``JobArgs``."""
+    from glue_jobs.bounds import parse
     from glue_jobs.runner import JobArgs
 
     options = parse_args(argv)
     try:
         full_refresh = _bool(options.get("full_refresh", "false"))
         window = _window(options, full_refresh)
+        bounds = parse(options.get("earliest_order_date"), options.get("max_skew_hours"))
     except ValueError as error:
         _usage_error(str(error))
     return JobArgs(
@@ -129,6 +140,7 @@ def job_args(argv: list[str]) -> JobArgs:
         runs_path=options["runs_path"],
         full_refresh=full_refresh,
         repair=window,
+        bounds=bounds,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from glue_jobs.bounds import DateBounds
 from glue_jobs.metrics import RunMetrics
 from glue_jobs.session import local_session
 
@@ -29,10 +30,21 @@ def glue_argv(
     full_refresh: bool = False,
     reference_path: Path = SEEDS,
     repair: tuple[dt.date | None, dt.date | None] | None = None,
+    bounds: DateBounds | None = None,
 ) -> list[str]:
     """The Glue-style arguments for a local lake: the same names the CloudFormation job passes (and, for a
     repair, the ingest days a run is given with ``start-job-run --arguments``)."""
     paths = lake_paths(lake)
+    dates = (
+        [
+            "--earliest_order_date",
+            bounds.earliest_order_date.isoformat(),
+            "--max_skew_hours",
+            str(bounds.max_skew_hours),
+        ]
+        if bounds
+        else []
+    )
     first, last = repair or (None, None)
     window = [
         *(["--from_date", first.isoformat()] if first else []),
@@ -47,6 +59,7 @@ def glue_argv(
         "--runs_path", paths["runs_path"],
         "--full_refresh", "true" if full_refresh else "false",
         *window,
+        *dates,
     ]  # fmt: skip
 
 
@@ -55,6 +68,7 @@ def run_silver(
     *,
     full_refresh: bool = False,
     repair: tuple[dt.date | None, dt.date | None] | None = None,
+    bounds: DateBounds | None = None,
     spark_master: str = "local[2]",
     shuffle_partitions: int = 16,
     driver_memory: str = "2g",
@@ -68,4 +82,4 @@ def run_silver(
     log_file = Path(lake_paths(lake)["runs_path"]) / "spark.log"
     spill = Path(local_dir) if local_dir is not None else Path(lake) / "_tmp" / "spark"
     local_session(spark_master, shuffle_partitions, driver_memory, log_file=log_file, local_dir=spill)
-    return main(glue_argv(lake, full_refresh=full_refresh, repair=repair))
+    return main(glue_argv(lake, full_refresh=full_refresh, repair=repair, bounds=bounds))

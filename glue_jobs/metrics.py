@@ -4,8 +4,8 @@ All about *this run's new bronze rows* except ``superseded``:
 
 - ``records_counted``: records of the bronze files read by this run, counted by the job itself from the bytes
   (:mod:`glue_jobs.inventory`), independently of Spark's CSV parse;
-- ``rows_read``: rows Spark read from those files (header excluded, malformed lines included, one record per
-  physical line);
+- ``rows_read``: rows Spark read from those files (header excluded, malformed records included, one row per
+  record: a line, or an RFC 4180 record in a file that quotes);
 - ``rows_rejected``: of those, rows written to ``silver_orders_rejected`` (``rejected_by_reason`` splits them);
 - ``rows_written``: valid rows that are now the silver row of their order_id (each inserts or replaces one row);
 - ``duplicates_dropped``: valid rows that lost to another version of the same order_id (a later ingest in this
@@ -52,6 +52,8 @@ class RunMetrics:
     files_repaired: int = 0
     files_not_read: list[FileNote] = field(default_factory=list)
     files_quarantined: list[FileNote] = field(default_factory=list)
+    # new names whose content was read already (a duplicate upload): bookmarked, not read, reported once
+    files_duplicate: list[FileNote] = field(default_factory=list)
     records_counted: int = 0
     rows_read: int = 0
     rows_written: int = 0
@@ -89,7 +91,7 @@ class RunMetrics:
         """Metrics read back from a run file (unknown keys ignored, so older files still load)."""
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("files_not_read", "files_quarantined"):
+        for key in ("files_not_read", "files_quarantined", "files_duplicate"):
             values[key] = [
                 FileNote(**{**n, "missing_columns": tuple(n.get("missing_columns", ()))})
                 for n in values.get(key, [])

@@ -35,6 +35,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from glue_jobs import bronze, commit, inventory, lease, order_index, repair, session, swaps, transform
+from glue_jobs.bounds import DEFAULT, DateBounds
 from glue_jobs.bronze import spark_path
 from glue_jobs.metrics import FileNote, ReconciliationError, RunMetrics
 from glue_jobs.storage import LocalStorage, Storage, join, relative, storage_for
@@ -58,6 +59,7 @@ class JobArgs:
     full_refresh: bool = False
     # bronze ingest days to read again whatever the bookmark says (a bounded repair: glue_jobs.repair)
     repair: repair.Window | None = None
+    bounds: DateBounds = DEFAULT
 
 
 @dataclass
@@ -66,6 +68,15 @@ class RunIndex:
 
     before: order_index.Index | None = None
     ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+
+
+@dataclass
+class Seen:
+    """What the bookmark records of each bronze file's content (relative path -> ``{"id", "mtime_ns"}``), as the
+    run will leave it, and the duplicate uploads it bookmarks without reading them (path -> size)."""
+
+    content: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Context:
     layout: swaps.Layout
     metrics: RunMetrics
     index: RunIndex = field(default_factory=RunIndex)
+    seen: Seen = field(default_factory=Seen)
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,8 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
             metrics.order_dates_touched = swaps.touched_order_dates(plan, ctx.layout)
             metrics.partitions_touched = len(metrics.order_dates_touched)
             metrics.duration_s = round(time.perf_counter() - started, 3)
-            journal = journal_commit(ctx, plan, updated_bookmark(args, bookmark, files), held)
+            new_bookmark = {**updated_bookmark(args, bookmark, files), **ctx.seen.duplicates}
+            journal = journal_commit(ctx, plan, new_bookmark, held)
         except BaseException:
             ctx.storage.delete_tree(ctx.layout.staging)  # nothing was committed: drop the partial output
             raise
@@ -152,30 +165,80 @@ def start(spark: SparkSession, args: JobArgs, metrics: RunMetrics, held: lease.L
 
 # ------------------------------------------------------------------------------------------ 1. the new files
 def find_new_files(ctx: Context, bookmark: dict[str, int]) -> list[inventory.BronzeFile]:
-    """Bronze files not in the bookmark, or whose size changed since they were read (read again, whole);
-    every other file under bronze that the run does not read is reported with the reason."""
+    """Bronze files not in the bookmark, or whose content changed since they were read (read again, whole): a
+    new size, a new ETag on S3, or locally a new modification time and a new content hash (the hash is taken
+    only then, on doubt). A new name whose content was read already is a duplicate upload: reported once,
+    bookmarked, not read. Every other entry under bronze that the run does not read (symbolic links, named
+    pipes and other non-regular files among them) is reported with the reason."""
     bronze_path, metrics = ctx.args.bronze_path, ctx.metrics
     bronze_storage = storage_for(bronze_path)
-    todo = []
-    for info in bronze_storage.list_files(bronze_path, include_hidden=True):
+    known = {} if ctx.args.full_refresh else _bookmarked_content(ctx)
+    ctx.seen.content.update(known)
+    todo, doubt = [], set()
+    for info in bronze_storage.list_entries(bronze_path):
         rel = relative(bronze_path, info.path)
-        if rel in bookmark and bookmark[rel] != info.size:
-            log.warning(
-                "silver: %s changed since it was read (%d bytes, now %d): reading it again",
-                rel,
-                bookmark[rel],
-                info.size,
-            )
-            metrics.files_changed.append(rel)
-        if bookmark.get(rel) != info.size or _repaired(ctx, rel, bookmark):
+        if info.not_regular:
+            metrics.files_not_read.append(FileNote(info.path, info.not_regular))
+            log.warning("silver: not reading %s: %s", info.path, info.not_regular)
+            continue
+        if rel not in bookmark or _repaired(ctx, rel, bookmark):
             todo.append(info)
+        elif bookmark[rel] != info.size:
+            _changed(metrics, rel, f"{bookmark[rel]} bytes, now {info.size}")
+            todo.append(info)
+        elif rel in known and info.etag and known[rel].get("id") != f"etag:{info.etag}":
+            _changed(metrics, rel, "the same size, a new ETag")
+            todo.append(info)
+        elif rel in known and not info.etag and known[rel].get("mtime_ns") != info.mtime_ns:
+            todo.append(info)
+            doubt.add(rel)
     stock = inventory.take_stock(bronze_storage, bronze_path, todo)
     for skipped in stock.not_read:
         log.warning("silver: not reading %s: %s", skipped.path, skipped.reason)
         metrics.files_not_read.append(FileNote(skipped.path, skipped.reason))
-    metrics.files_read = len(stock.files)
-    metrics.records_counted = sum(f.records for f in stock.files)
-    return stock.files
+    mtimes = {relative(bronze_path, i.path): i.mtime_ns for i in todo}
+    files = _new_content(ctx, stock.files, doubt, mtimes)
+    metrics.files_read = len(files)
+    metrics.records_counted = sum(bronze.rows_expected(f) for f in files)
+    return files
+
+
+def _bookmarked_content(ctx: Context) -> dict[str, dict[str, Any]]:
+    data = commit.bookmark_data(ctx.storage, ctx.paths)
+    content = data.get("content") if isinstance(data, dict) else None
+    return {k: v for k, v in (content or {}).items() if isinstance(v, dict)}
+
+
+def _changed(metrics: RunMetrics, rel: str, how: str) -> None:
+    log.warning("silver: %s changed since it was read (%s): reading it again", rel, how)
+    metrics.files_changed.append(rel)
+
+
+def _new_content(
+    ctx: Context, inspected: list[inventory.BronzeFile], doubt: set[str], mtimes: dict[str, int]
+) -> list[inventory.BronzeFile]:
+    """Of the files inspected, those to read: a file touched but with the content it had is not read again, a
+    new name with content already read is a duplicate upload. Records each one's content for the bookmark."""
+    bronze_path, seen, metrics = ctx.args.bronze_path, ctx.seen, ctx.metrics
+    read_as = {v.get("id"): rel for rel, v in sorted(seen.content.items(), reverse=True)}
+    files = []
+    for f in sorted(inspected, key=lambda f: f.path):
+        rel = relative(bronze_path, f.path)
+        before = seen.content.get(rel, {}).get("id")
+        seen.content[rel] = {"id": f.content_id, "mtime_ns": mtimes.get(rel, 0)}
+        if rel in doubt and before == f.content_id:
+            continue  # touched, not changed: its new modification time is bookmarked
+        if rel in doubt:
+            _changed(metrics, rel, "the same size, a new content hash")
+        first = read_as.setdefault(f.content_id, rel)
+        if first != rel and rel not in ctx.seen.duplicates and before is None:
+            reason = f"a duplicate upload: the same content as {first}, which is read already"
+            log.warning("silver: not reading %s: %s", f.path, reason)
+            metrics.files_duplicate.append(FileNote(f.path, reason))
+            seen.duplicates[rel] = f.size
+            continue
+        files.append(f)
+    return files
 
 
 def _repaired(ctx: Context, rel: str, bookmark: dict[str, int]) -> bool:
@@ -248,14 +311,15 @@ def read_new_rows(
     ref = storage_for(ref_path)
     countries = read_codes(ref, join(ref_path, "countries.csv"), "country_code")
     products = read_codes(ref, join(ref_path, "products.csv"), "product_code")
-    return raw, transform.validate(raw, countries, products)
+    now = dt.datetime.fromisoformat(ctx.metrics.started_at).replace(tzinfo=None)
+    return raw, transform.validate(raw, countries, products, ctx.args.bounds, now)
 
 
 def _whole_file_reject(f: inventory.BronzeFile) -> FileNote | None:
-    missing = bronze.missing_columns(f.header) if f.header else ()
-    if not f.utf8:
-        return FileNote(f.path, "not_utf8")
-    return FileNote(f.path, "missing_column", missing) if missing else None
+    reason = bronze.whole_file_reason(f) if f.header else ""
+    if reason == "missing_column":
+        return FileNote(f.path, reason, bronze.missing_columns(f.header))
+    return FileNote(f.path, reason) if reason else None
 
 
 # ------------------------------------------------------------------------------------------ 2. quarantine
@@ -310,7 +374,7 @@ def count_records(ctx: Context, raw: DataFrame | None, files: list[inventory.Bro
     expected: dict[str, int] = {}
     for f in files:
         name = f.path.rsplit("/", 1)[-1]
-        expected[name] = expected.get(name, 0) + f.records
+        expected[name] = expected.get(name, 0) + bronze.rows_expected(f)
     actual = (
         {}
         if raw is None
@@ -454,7 +518,12 @@ def journal_commit(
         *plan,
         *puts,
         commit.bookmark_swap(
-            ctx.storage, ctx.paths, ctx.metrics.run_id, bookmark, order_index=order_index.manifest(files)
+            ctx.storage,
+            ctx.paths,
+            ctx.metrics.run_id,
+            bookmark,
+            order_index=order_index.manifest(files),
+            content=ctx.seen.content,
         ),
         *[{"kind": "delete", "target": path} for path in unlisted],
     ]

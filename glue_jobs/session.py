@@ -108,6 +108,9 @@ def configure(spark: Any, *, local_files: bool = False) -> None:
     conf.set("spark.sql.session.timeZone", "UTC")
     conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     conf.set("spark.sql.parquet.compression.codec", "snappy")
+    # A quarantined row keeps whatever landing time its file's name gave (year 1025 too): written as is, in the
+    # proleptic calendar every reader of the lake uses, rather than failing the run (WRITE_ANCIENT_DATETIME).
+    conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
     # Without this, Spark parses only the selected CSV columns and never fills the corrupt-record column.
     conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
     conf.set("spark.sql.adaptive.enabled", "true")

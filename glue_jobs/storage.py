@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from typing import Protocol
 class FileInfo:
     path: str
     size: int
+    etag: str = ""  # S3's name for the object's content ("" locally)
+    mtime_ns: int = 0  # a local file's modification time
+    # why it is no regular file and is never opened (a symbolic link, a named pipe, ...); "" for a file
+    not_regular: str = ""
 
 
 def join(base: str, *parts: str) -> str:
@@ -63,6 +68,11 @@ class Storage(Protocol):
 
     def list_dirs(self, root: str) -> list[str]:
         """Names of the immediate sub-folders of ``root``."""
+
+    def list_entries(self, root: str) -> list[FileInfo]:
+        """Everything below ``root``, hidden names included, with what identifies each file's content (ETag,
+        modification time); an entry that is not a regular file (a symbolic link, to a file or a folder, a named
+        pipe, a socket, a device) is listed with ``not_regular`` set and never followed or opened."""
 
     def exists(self, path: str) -> bool: ...
 
@@ -116,6 +126,25 @@ class LocalStorage:
     def list_dirs(self, root: str) -> list[str]:
         base = Path(root)
         return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def list_entries(self, root: str) -> list[FileInfo]:
+        if not Path(root).is_dir():
+            return []
+        out = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            # (os.walk lists a symbolic link to a folder among the folders, and does not descend into it)
+            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            dirnames[:] = sorted(d for d in dirnames if d not in links)
+            for name in [*links, *filenames]:
+                full = os.path.join(dirpath, name)
+                try:
+                    info = os.lstat(full)
+                except FileNotFoundError:  # removed since it was listed
+                    continue
+                why = _not_regular(info.st_mode)
+                size = info.st_size if not why else 0
+                out.append(FileInfo(full, size, mtime_ns=info.st_mtime_ns, not_regular=why))
+        return sorted(out, key=lambda f: f.path)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
@@ -199,6 +228,20 @@ class LocalStorage:
                     os.remove(os.path.join(dirpath, name))
 
 
+def _not_regular(mode: int) -> str:
+    """Why an entry of this ``st_mode`` (from lstat) is not read: "" for a regular file."""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISLNK(mode):
+        return (
+            "a symbolic link (to a file or a folder, or dangling): links are not followed; copy or move the real"
+            " file into bronze"
+        )
+    if stat.S_ISFIFO(mode):
+        return "a named pipe, not a file: reading it could wait forever; remove it and copy the real file in"
+    return "not a regular file (a socket or a device): remove it and copy the real file in"
+
+
 def split_s3(uri: str) -> tuple[str, str]:
     if not uri.startswith(("s3://", "s3a://")):
         raise ValueError(f"not an S3 URI: {uri}")
@@ -232,6 +275,17 @@ class S3Storage:
                 continue
             if key.endswith(suffix) and not key.endswith("/"):
                 out.append(FileInfo(f"s3://{bucket}/{key}", size))
+        return sorted(out, key=lambda f: f.path)
+
+    def list_entries(self, root: str) -> list[FileInfo]:
+        bucket, prefix = split_s3(root)
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        out = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                if not obj["Key"].endswith("/"):
+                    etag = obj.get("ETag", "").strip('"')
+                    out.append(FileInfo(f"s3://{bucket}/{obj['Key']}", obj["Size"], etag=etag))
         return sorted(out, key=lambda f: f.path)
 
     def list_dirs(self, root: str) -> list[str]:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from glue_jobs.bounds import DEFAULT, DateBounds
 from glue_jobs.bronze import BRONZE_COLUMNS, CORRUPT
 
 # Stable reject reason codes, in the order they are checked (the first failing check is the row's reason).
 REASONS = (
-    "not_utf8",  # the file is not valid UTF-8 (read as Latin-1, every byte kept): the whole file is quarantined
+    "not_utf8",  # the file is not valid UTF-8 (raw_record: base64 of the row's bytes): the whole file is quarantined
+    "missing_header",  # the file's first record names no order column: the whole file is quarantined, first row too
     "missing_column",  # the file's header lacks a required column: the whole file is quarantined
-    "malformed_row",  # the line does not parse into the header's fields (wrong field count, broken quoting)
+    "ingested_at_out_of_range",  # the file's landing time is after the run's clock plus the skew (bounds.py)
+    "too_many_fields",  # the record has more fields than any order could (MAX_FIELDS), e.g. 25,001
+    "malformed_row",  # the record does not parse into the header's fields (wrong field count, broken quoting)
     "missing_required_field",  # a required value is empty
     "value_too_long",  # a value is longer than its column's bound (MAX_LENGTH), checked before any cast
     "bad_date",  # order_date is not a valid YYYY-MM-DD date
+    "date_out_of_range",  # order_date before the earliest order date or after ingested_at plus the skew
     "bad_quantity",  # quantity is not an integer (or does not fit in int)
     "non_positive_quantity",  # quantity <= 0
     "bad_price",  # unit_price is not a decimal with at most 2 places that fits decimal(10,2)
@@ -54,6 +61,9 @@ INT_RE = r"^[+-]?[0-9]+$"
 PRICE_RE = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_REVENUE = 9_999_999_999.99
+# Fields a record may have before it is quarantined as too_many_fields rather than malformed_row: Spark's default
+# CSV parser width, far above any header (the parser itself is sized for the widest record, bronze.Group).
+MAX_FIELDS = 20_480
 # Characters (after trimming) a value may have. Every value is bounded *before* it is parsed: casting a price of
 # three million digits to decimal takes Spark minutes; these bounds are far above any valid value.
 MAX_LENGTH = {
@@ -67,8 +77,16 @@ MAX_LENGTH = {
 }
 
 
-def validate(df: DataFrame, countries: set[str], products: set[str]) -> DataFrame:
-    """Add the normalised, typed columns and ``reject_reason`` (null for a valid row) to raw bronze rows."""
+def validate(
+    df: DataFrame,
+    countries: set[str],
+    products: set[str],
+    bounds: DateBounds = DEFAULT,
+    now: dt.datetime | None = None,
+) -> DataFrame:
+    """Add the normalised, typed columns and ``reject_reason`` (null for a valid row) to raw bronze rows.
+    ``now`` (naive UTC, default: the clock) bounds the landing times with ``bounds``."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     t = {c: F.trim(F.col(c)) for c in BRONZE_COLUMNS}
     fits = {c: F.length(t[c]) <= MAX_LENGTH[c] for c in BRONZE_COLUMNS}
     country, product = F.upper(t["country"]), F.upper(t["product"])
@@ -79,17 +97,24 @@ def validate(df: DataFrame, countries: set[str], products: set[str]) -> DataFram
     quantity = F.when(qty_ok, F.expr("try_cast(trim(quantity) AS int)"))
     unit_price = F.when(price_ok, F.expr("try_cast(trim(unit_price) AS decimal(10,2))"))
     revenue_raw = quantity.cast("decimal(10,0)") * unit_price
+    earliest = F.lit(bounds.earliest_order_date)
+    latest = F.to_date(F.col("ingested_at") + F.expr(f"INTERVAL {bounds.max_skew_hours} HOURS"))
+    late_landing = F.col("ingested_at") > F.lit(bounds.latest_ingested_at(now)).cast("timestamp_ntz")
+    # fields of a malformed record, counted outside quoted sections ("..." holds no separator that counts)
+    fields = F.size(F.split(F.regexp_replace(F.col(CORRUPT), '"[^"]*"', ""), ",", -1))
     missing_any, too_long = F.lit(False), F.lit(False)
     for c in BRONZE_COLUMNS:
         missing_any = missing_any | t[c].isNull() | (t[c] == "")
         too_long = too_long | ~fits[c]
     reason = (
-        F.when(F.col("_not_utf8"), "not_utf8")
-        .when(F.col("_missing_column"), "missing_column")
+        F.when(F.col("_file_reason").isNotNull(), F.col("_file_reason"))
+        .when(late_landing, "ingested_at_out_of_range")
+        .when(F.col(CORRUPT).isNotNull() & (fields > MAX_FIELDS), "too_many_fields")
         .when(F.col(CORRUPT).isNotNull(), "malformed_row")
         .when(missing_any, "missing_required_field")
         .when(too_long, "value_too_long")
         .when(order_date.isNull(), "bad_date")
+        .when((order_date < earliest) | (order_date > latest), "date_out_of_range")
         .when(quantity.isNull(), "bad_quantity")
         .when(quantity <= 0, "non_positive_quantity")
         .when(unit_price.isNull(), "bad_price")

@@ -182,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 full_refresh=args.full_refresh,
                 release_jvm=args.command == "run",
                 repair=_repair_window(args),
+                order_dates=config.order_dates,
             )
             if not brief or args.command == "run":
                 print(pipeline.silver_report(metrics))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from glue_jobs.metrics import RunMetrics
-from lakehouse.config import IngestConfig, SparkConfig
+from lakehouse.config import IngestConfig, OrderDatesConfig, SparkConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -116,11 +116,14 @@ def silver(
     full_refresh: bool = False,
     release_jvm: bool = False,
     repair: tuple[dt.date | None, dt.date | None] | None = None,
+    order_dates: OrderDatesConfig | None = None,
 ) -> RunMetrics:
     """The silver job on local Spark. With ``release_jvm`` (``lakehouse run``: gold comes next, in this process),
     a JVM this run started is ended once it is done, so gold's DuckDB does not run beside an idle Spark heap
     (their peaks would add up: 5.3 GiB at 10M orders instead of the larger of the two). A session that was already
-    running (a test's) is left alone. ``repair``: the ingest days (first, last) to read again (glue_jobs.repair)."""
+    running (a test's) is left alone. ``repair``: the ingest days (first, last) to read again (glue_jobs.repair).
+    ``order_dates``: the valid order dates, the same ones ``lakehouse ingest`` enforces (glue_jobs.bounds)."""
+    from glue_jobs.bounds import DateBounds
     from glue_jobs.commit import StateError
     from glue_jobs.lease import LakeBusy, LeaseLost, LeaseUnsupported
     from glue_jobs.local import run_silver
@@ -135,6 +138,9 @@ def silver(
             lake,
             full_refresh=full_refresh,
             repair=repair,
+            bounds=None
+            if order_dates is None
+            else DateBounds(order_dates.earliest, order_dates.max_days_after_landing * 24),
             spark_master=spark.master,
             shuffle_partitions=spark.shuffle_partitions,
             driver_memory=spark.driver_memory,
@@ -187,6 +193,7 @@ def silver_report(metrics: RunMetrics) -> str:
         lines.append(
             f"  repair: read again the {metrics.files_repaired} bronze files of ingest days {metrics.repair_window}"
         )
+    lines += [f"  file not read: {f.file} ({f.reason})" for f in metrics.files_duplicate]
     if metrics.order_index_rebuilt:
         lines.append(f"  order index rebuilt from silver: {metrics.order_index_rebuilt}")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from glue_jobs import bounds
 from tests.infra.helpers import INFRA, REPO_ROOT, Resolver
 
 GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "bronze_to_silver_orders.py"
@@ -72,10 +73,15 @@ def test_glue_job_arguments_match_what_the_job_reads(template: dict[str, Any], r
     }
     own_args -= glue_args
     assert own_args == (required | optional) - GLUE_MANAGED_ARGS - RUN_ONLY_ARGS
-    for name in own_args - {"full_refresh"}:
+    settings = {"full_refresh", "earliest_order_date", "max_skew_hours"}
+    for name in own_args - settings:
         assert args[f"--{name}"].startswith("s3://lakehouse-dev-lake-"), (name, args[f"--{name}"])
         assert args[f"--{name}"].endswith("/"), name
     assert args["--full_refresh"] == "false"
+    assert (args["--earliest_order_date"], args["--max_skew_hours"]) == (
+        bounds.EARLIEST_ORDER_DATE.isoformat(),
+        str(bounds.MAX_SKEW_HOURS),
+    ), "the template passes the job's own defaults (glue_jobs/bounds.py)"
 
 
 def test_glue_job_settings(template: dict[str, Any], resolver: Resolver) -> None:

@@ -3,7 +3,9 @@ file can delimit its lines, or a run would be refused (or, worse, a lost row go 
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import zlib
 from pathlib import Path
 
@@ -15,6 +17,20 @@ from glue_jobs.storage import FileInfo, LocalStorage
 
 HEADER = b"order_id,order_date,customer_id,country,product,quantity,unit_price"
 ROW = b"1,2026-03-01,C1,US,P001,1,1.00"
+
+
+def _python_csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows([HEADER.decode().split(","), *rows])
+    return out.getvalue().encode()
+
+
+TRICKY = [
+    ["1", "2026-03-01", 'O"Brien', "US", "P001", "1", "1.00"],
+    ["2", "2026-03-01", "a,b\r\nc\n\nd", "US", "P001", "1", "1.00"],
+    ["3", "2026-03-01", '""', "US", "P001", "1", "1.00"],
+    ["4", "2026-03-01", "", "US", "P001", "1", "1.00"],
+]
 FILES = {
     "plain.csv": HEADER + b"\n" + ROW + b"\n" + ROW + b"\n",
     "no_final_newline.csv": HEADER + b"\n" + ROW + b"\n" + ROW,
@@ -28,6 +44,8 @@ FILES = {
     "empty.csv": b"",
     "latin1.csv": HEADER + b"\n1,2026-03-01,M\xfcller,US,P001,1,1.00\n",
     "gzipped.csv.gz": gzip.compress(HEADER + b"\n" + ROW + b"\n") + gzip.compress(ROW + b"\n" + ROW),
+    "python_csv.csv": _python_csv(TRICKY),
+    "wide.csv": HEADER + b"\n" + ROW + b"\n" + b",".join([b"x"] * 25_001) + b"\n",
 }
 
 
@@ -51,14 +69,18 @@ def test_records_counted_without_spark(inspected: dict[str, BronzeFile]) -> None
         "crlf.csv": 2,
         "cr_only.csv": 2,
         "blank_lines.csv": 2,
-        "quote_across_lines.csv": 3,  # one record per physical line, as Spark's line-based reader sees it
+        "quote_across_lines.csv": 2,  # RFC 4180: the quoted line break is in a field, as Python's csv reads it
         "nul_first.csv": 1,
         "bom.csv": 1,
         "header_only.csv": 0,
         "empty.csv": 0,
         "latin1.csv": 1,
         "gzipped.csv.gz": 3,
+        "python_csv.csv": len(TRICKY),  # as many as Python's csv module reads back
+        "wide.csv": 2,
     }
+    assert len(list(csv.reader(io.StringIO(FILES["python_csv.csv"].decode())))) == len(TRICKY) + 1
+    assert inspected["wide.csv"].max_fields == 25_001 and inspected["python_csv.csv"].quoted
     assert [name for name, f in inspected.items() if not f.utf8] == ["latin1.csv"]
     assert (
         inspected["bom.csv"].header[0] == "order_id" and inspected["blank_lines.csv"].header[0] == "order_id"

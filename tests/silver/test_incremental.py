@@ -79,7 +79,7 @@ def test_correction_that_moves_the_order_date_removes_the_old_version(
         lake, "20260302_080000", "one", ["a,2026-03-01,C1,US,P001,1,1.00", "b,2026-03-02,C1,US,P001,1,1.00"]
     )
     run_job(lake)
-    bronze_file(lake, "20260302_090000", "two", ["a,2026-03-05,C1,US,P001,1,1.00"])
+    bronze_file(lake, "20260305_090000", "two", ["a,2026-03-05,C1,US,P001,1,1.00"])
     metrics = run_job(lake)
     rows = silver_rows(lake)
     assert {k: str(v["order_date"]) for k, v in rows.items()} == {"a": "2026-03-05", "b": "2026-03-02"}

@@ -31,7 +31,7 @@ AFTER_DAY2 = {("a", "2026-03-09"), ("b", "2026-03-02"), ("c", "2026-03-02"), ("d
 def two_days(lake: Path, run_job: Callable[..., object]) -> object:
     bronze_file(lake, "20260302_080000", "day1", DAY1)
     run_job(lake)
-    bronze_file(lake, "20260303_080000", "day2", DAY2)
+    bronze_file(lake, "20260309_080000", "day2", DAY2)
     return run_job(lake)
 
 
@@ -44,7 +44,7 @@ def test_the_index_follows_corrections_that_move_orders(lake: Path, run_job: Cal
         == {("a", "2026-03-01"), ("b", "2026-03-02"), ("c", "2026-03-03")}
     )
 
-    bronze_file(lake, "20260303_080000", "day2", DAY2)
+    bronze_file(lake, "20260309_080000", "day2", DAY2)
     second = run_job(lake)
     assert index_pairs(lake) == silver_pairs(lake) == AFTER_DAY2
     assert second.order_dates_touched == [
@@ -57,7 +57,7 @@ def test_the_index_follows_corrections_that_move_orders(lake: Path, run_job: Cal
     assert second.order_index_rebuilt == ""
 
     # a moves back to where it was first: the index's entry of day 1 for a must not be taken for its place now
-    bronze_file(lake, "20260304_080000", "day3", ["a,2026-03-01,C1,US,P001,7,1.00"])
+    bronze_file(lake, "20260310_080000", "day3", ["a,2026-03-01,C1,US,P001,7,1.00"])
     third = run_job(lake)
     assert index_pairs(lake) == silver_pairs(lake)
     assert silver_rows(lake)["a"]["quantity"] == 7 and "2026-03-09" in third.order_dates_touched
@@ -84,7 +84,7 @@ def test_a_run_killed_at_each_commit_point_leaves_index_and_silver_agreeing(
 ) -> None:
     bronze_file(lake, "20260302_080000", "day1", DAY1)
     run_job(lake)
-    bronze_file(lake, "20260303_080000", "day2", DAY2)  # 3 rows after 3: the two files are compacted into one
+    bronze_file(lake, "20260309_080000", "day2", DAY2)  # 3 rows after 3: the two files are compacted into one
     die_during_commit(monkeypatch, lambda: run_job(lake), KILL_POINTS[point])
 
     rerun = run_job(lake)
@@ -148,7 +148,7 @@ def test_a_damaged_index_is_rebuilt_from_silver_and_reported(
     bronze_file(lake, "20260302_080000", "day1", DAY1)
     run_job(lake)
     DAMAGE[damage](lake)
-    bronze_file(lake, "20260303_080000", "day2", DAY2)
+    bronze_file(lake, "20260309_080000", "day2", DAY2)
     second = run_job(lake)
     assert second.order_index_rebuilt, "the run says it rebuilt the index"
     assert silver_pairs(lake) == AFTER_DAY2, "the moved orders left their old dates"

@@ -40,6 +40,17 @@ def test_s3_listing_reading_and_writing(s3: S3Storage) -> None:
     assert isinstance(storage_for("s3://b/k"), S3Storage) and isinstance(storage_for("/tmp/x"), LocalStorage)
 
 
+def test_s3_entries_carry_the_etag_that_changes_with_the_content(s3: S3Storage) -> None:
+    root = f"s3://{BUCKET}/p/bronze/orders"
+    key = "p/bronze/orders/ingest_date=2026-03-01/a b.csv"
+    _put(s3, key, b"order_id\n1\n")
+    (before,) = s3.list_entries(root)
+    _put(s3, key, b"order_id\n2\n")  # a corrected upload of the same size
+    (after,) = s3.list_entries(root)
+    assert before.path == after.path == f"s3://{BUCKET}/{key}" and before.size == after.size
+    assert before.etag and after.etag and before.etag != after.etag and not after.not_regular
+
+
 def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     base = f"s3://{BUCKET}/lake"
     paths = commit.Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
@@ -123,7 +134,13 @@ def test_arguments_contract() -> None:
         "state_path",
         "runs_path",
     )
-    assert script.OPTIONAL_ARGS == ("full_refresh", "from_date", "to_date")
+    assert script.OPTIONAL_ARGS == (
+        "full_refresh",
+        "from_date",
+        "to_date",
+        "earliest_order_date",
+        "max_skew_hours",
+    )
     argv = []
     for name in script.REQUIRED_ARGS:
         argv += [f"--{name}", f"{name}-value"]
@@ -137,6 +154,22 @@ def test_arguments_contract() -> None:
     assert script._bool("TRUE") and not script._bool("false")
     with pytest.raises(ValueError):
         script._bool("maybe")
+    bounds = script.job_args([*argv, "--earliest_order_date", "2024-01-01", "--max_skew_hours", "6"]).bounds
+    assert (str(bounds.earliest_order_date), bounds.max_skew_hours) == ("2024-01-01", 6)
+
+
+@pytest.mark.parametrize(
+    ("arg", "value"),
+    [("earliest_order_date", "2025-02-30"), ("max_skew_hours", "-1"), ("max_skew_hours", "1h")],
+)
+def test_a_bad_date_bound_is_one_line_and_exit_2(
+    arg: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [x for name in script.REQUIRED_ARGS for x in (f"--{name}", f"{name}-value")]
+    with pytest.raises(SystemExit) as stopped:
+        script.job_args([*argv, f"--{arg}", value])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and len(err.splitlines()) == 1 and arg in err and repr(value) in err
 
 
 def test_a_repair_window_is_parsed_and_checked_before_spark(capsys: pytest.CaptureFixture[str]) -> None:

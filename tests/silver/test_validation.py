@@ -20,7 +20,6 @@ CASES = {
     "lower,2026-03-01,C3,de,p003,1,5": None,
     "extra,2026-03-01,C1,US,P001,2,10.50,surplus": "malformed_row",
     "short,2026-03-01,C1,US,P001,2": "malformed_row",
-    'quote,"2026-03-01,C1,US,P001,2,10.50': "malformed_row",
     "empty,2026-03-01,,US,P001,2,10.50": "missing_required_field",
     "blank,2026-03-01,C1,  ,P001,2,10.50": "missing_required_field",
     "slash,01/03/2026,C1,US,P001,2,10.50": "bad_date",
@@ -48,6 +47,8 @@ CASES = {
     f"longqty,2026-03-01,C1,US,P001,{'1' * 21},10.50": "value_too_long",
     f"longprice,2026-03-01,C1,US,P001,2,{'1' * 41}": "value_too_long",
     f"maxprice,2026-03-01,C1,US,P001,2,{'0' * 37}1.5": None,  # at the bound: parsed (leading zeros)
+    # last: as RFC 4180 (Python's csv module) reads it, a quote never closed runs to the end of the file
+    'quote,"2026-03-01,C1,US,P001,2,10.50': "malformed_row",
 }
 
 

@@ -171,3 +171,16 @@ def test_an_ingest_outside_the_valid_order_dates_is_refused(
     with pytest.raises(ConfigError) as info:
         check_ingest_dates(ingest, config.order_dates, ingested_at, NOW)
     assert str(info.value).startswith(expected)
+
+
+def test_ingestion_and_silver_declare_the_same_date_bounds() -> None:
+    """The Lambda ships without glue_jobs, so ingestion/dates.py keeps its own copy of the bounds: the copies agree,
+    and lakehouse silver hands the configured ones to the job (in hours)."""
+    from glue_jobs import bounds
+    from glue_jobs.local import glue_argv
+    from ingestion import dates
+
+    assert dates.EARLIEST_ORDER_DATE == bounds.EARLIEST_ORDER_DATE
+    assert dates.MAX_DAYS_AFTER_LANDING * 24 == bounds.MAX_SKEW_HOURS
+    argv = glue_argv(Path("lake"), bounds=bounds.DateBounds(dt.date(2024, 1, 1), 48))
+    assert argv[-4:] == ["--earliest_order_date", "2024-01-01", "--max_skew_hours", "48"]

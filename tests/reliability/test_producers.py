@@ -1,0 +1,288 @@
+"""Real producers' files (issue 25): standard CSV read as Python's csv module reads it, no single row that can stop
+the run, every change of a file noticed, and a quarantine that neither loses nor doubles a row.
+
+Each case lands its files beside the two clean landings and is judged against the clean run: the rows of every
+other file are exactly the clean run's (row counts and a checksum of every value of both silver tables), and the
+case's own rows are where they belong, with their values, reasons and raw text."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glue_jobs.metrics import RunMetrics
+from tests.reliability.helpers import Lakes, bronze_files, fingerprint
+from tests.silver.helpers import HEADER, rejected_rows, silver_rows
+
+pytestmark = pytest.mark.spark
+
+DAY = "bronze/orders/ingest_date=2026-03-06"
+STAMP = "orders_lambda_20260306_030000"
+
+
+def _run(lake: Path, **kwargs: Any) -> RunMetrics:
+    from glue_jobs.local import run_silver
+
+    return run_silver(lake, **kwargs)
+
+
+def _write(lake: Path, name: str, data: bytes, folder: str = DAY) -> Path:
+    path = lake / folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    """Rows as Python's csv module writes them (RFC 4180: quotes doubled, fields with separators quoted)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER.split(","))
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _rest_is_clean(lake: Path, lakes: Lakes, names: tuple[str, ...]) -> None:
+    """Every row not from ``names`` is exactly as the clean run left it: the case cost no other row."""
+    rest = fingerprint(lake, without=names)
+    assert (rest.counts, rest.checksums) == (lakes.clean.counts, lakes.clean.checksums), str(rest)
+
+
+def _rejected_of(lake: Path, name: str) -> dict[str, dict[str, Any]]:
+    rows = [r for r in rejected_rows(lake) if r["source_file"] == name]
+    by_id = {r["order_id"]: r for r in rows}
+    assert len(by_id) == len(rows), f"each rejected row of {name} once: {rows}"
+    return by_id
+
+
+def _reconciles(metrics: RunMetrics) -> None:
+    assert metrics.records_counted == metrics.rows_read
+    assert metrics.rows_read == metrics.rows_written + metrics.rows_rejected + metrics.duplicates_dropped
+
+
+# ------------------------------------------------------------------------------------------ RFC 4180, whole files
+RFC_ROWS = [
+    ["rfc-1", "2026-03-01", 'O"Brien', "US", "P001", "2", "3.50"],
+    ["rfc-2", "2026-03-02", "Smith, Jr.", "GB", "P002", "1", "10.00"],
+    ["rfc-3", "2026-03-03", "two\nlines", "DE", "P003", "3", "1.25"],
+]
+MALFORMED = 'rfc-4,2026-03-03,"C4,US,P001,1,2.00\r\n'
+HEADERLESS_LINES = [
+    "hl-1,2026-03-01,C1,US,P001,1,2.00",
+    "hl-2,2026-03-02,C1,US,P001,1,2.00",
+    "hl-3,x,C1,US,P001,1,2",
+]
+UTF16_TEXT = HEADER + "\nu16-1,2026-03-01,Zoë,US,P001,1,2.00\nu16-2,2026-03-02,C2,US,P001,1,2.00\n"
+NAMES = {
+    "rfc": f"{STAMP}_rfc.csv",
+    "headerless": f"{STAMP}_headerless.csv",
+    "utf16": f"{STAMP}_utf16.csv",
+}
+
+
+@pytest.fixture(scope="module")
+def producers(lakes: Lakes, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunMetrics]:
+    """The clean landings plus a file written by Python's csv module, a headerless file and a UTF-16 file."""
+    lake = lakes.lake_with_day2(tmp_path_factory.mktemp("producers") / "lake")
+    _write(lake, NAMES["rfc"], _csv(RFC_ROWS) + MALFORMED.encode())
+    _write(lake, NAMES["headerless"], ("\n".join(HEADERLESS_LINES) + "\n").encode())
+    _write(lake, NAMES["utf16"], UTF16_TEXT.encode("utf-16"))
+    return lake, _run(lake)
+
+
+def test_rfc4180_values_are_read_as_pythons_csv_module_writes_them(
+    lakes: Lakes, producers: tuple[Path, RunMetrics]
+) -> None:
+    lake, metrics = producers
+    silver = silver_rows(lake)
+    assert {oid: silver[oid]["customer_id"] for oid in ("rfc-1", "rfc-2", "rfc-3")} == {
+        row[0]: row[2] for row in RFC_ROWS
+    }, "a doubled quote is one quote; a quoted separator or line break is part of the value"
+    assert [silver["rfc-1"]["quantity"], str(silver["rfc-3"]["revenue"])] == [2, "3.75"]
+    malformed = _rejected_of(lake, NAMES["rfc"])
+    assert set(malformed) == {"rfc-4"} and malformed["rfc-4"]["reject_reason"] == "malformed_row"
+    assert malformed["rfc-4"]["raw_record"].startswith('rfc-4,2026-03-03,"C4,US'), "its raw text is kept"
+    _reconciles(metrics)
+    _rest_is_clean(lake, lakes, tuple(NAMES.values()))
+
+
+def test_a_headerless_file_loses_no_row(producers: tuple[Path, RunMetrics]) -> None:
+    lake, metrics = producers
+    rows = [r for r in rejected_rows(lake) if r["source_file"] == NAMES["headerless"]]
+    assert sorted(str(r["raw_record"]) for r in rows) == HEADERLESS_LINES, "the first row is a row too"
+    assert {r["reject_reason"] for r in rows} == {"missing_header"}
+    assert not {"hl-1", "hl-2", "hl-3"} & set(silver_rows(lake))
+    assert any(f.file.endswith(NAMES["headerless"]) for f in metrics.files_quarantined)
+
+
+def test_a_utf16_file_keeps_every_rows_raw_bytes(producers: tuple[Path, RunMetrics]) -> None:
+    lake, _ = producers
+    rows = [r for r in rejected_rows(lake) if r["source_file"] == NAMES["utf16"]]
+    assert rows and {r["reject_reason"] for r in rows} == {"not_utf8"}
+    assert all(r["raw_record"] for r in rows), "no NULL: the raw bytes of every row are kept"
+    kept = b"".join(base64.b64decode(r["raw_record"]) for r in rows)
+    for line in UTF16_TEXT.splitlines():
+        assert line.encode("utf-16-le") in kept, f"{line!r} is in the quarantine, byte for byte"
+
+
+# ------------------------------------------------------------------------------------------ poison pills
+WIDE = ["wide-1", "2026-03-01", *(["x"] * 24_999)]
+POISON = {
+    "wide": {
+        f"{STAMP}_wide.csv": _csv([["wide-ok", "2026-03-02", "C1", "US", "P001", "1", "2.00"], WIDE]),
+    },
+    "dates": {
+        f"{STAMP}_dates.csv": _csv(
+            [
+                ["date-ancient", "1025-01-02", "C1", "US", "P001", "1", "2.00"],
+                ["date-2019", "2019-12-31", "C1", "US", "P001", "1", "2.00"],
+                ["date-2099", "2099-01-01", "C1", "US", "P001", "1", "2.00"],
+                ["date-ok", "2026-03-02", "C1", "US", "P001", "1", "2.00"],
+            ]
+        ),
+        "orders_lambda_20990101_000000_future.csv": _csv([["future-1", "2026-03-02", "C1", "US", "P001", "1", "2.00"]]),
+        "orders_lambda_10250102_000000_ancient.csv": _csv([["landed-1025", "2026-03-02", "C1", "US", "P001", "1", "2.00"]]),
+    },
+}  # fmt: skip
+EXPECTED = {
+    "wide": ({"wide-ok"}, {"wide-1": "too_many_fields"}),
+    "dates": (
+        {"date-ok"},
+        {
+            "date-ancient": "date_out_of_range",
+            "date-2019": "date_out_of_range",
+            "date-2099": "date_out_of_range",
+            "future-1": "ingested_at_out_of_range",
+            "landed-1025": "date_out_of_range",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POISON))
+def test_no_single_row_stops_the_run(lakes: Lakes, tmp_path: Path, case: str) -> None:
+    lake = lakes.lake_with_day2(tmp_path / "lake")
+    for name, data in POISON[case].items():
+        _write(lake, name, data)
+    metrics = _run(lake)
+
+    valid, rejected = EXPECTED[case]
+    names = tuple(POISON[case])
+    silver = silver_rows(lake)
+    assert {oid for oid, r in silver.items() if r["source_file"] in names} == valid, "good rows are committed"
+    reasons = {r["order_id"]: r["reject_reason"] for r in rejected_rows(lake) if r["source_file"] in names}
+    assert reasons == rejected
+    if case == "wide":
+        (row,) = [r for r in rejected_rows(lake) if r["order_id"] == "wide-1"]
+        assert row["raw_record"] == ",".join(WIDE), "the whole row is kept"
+    _reconciles(metrics)
+    _rest_is_clean(lake, lakes, names)
+
+
+# ------------------------------------------------------------------------------------------ changes noticed
+def _same_size_correction(path: Path, order_id: str) -> None:
+    """Rewrite ``order_id``'s quantity (one digit, 1-8) one higher: a corrected file of the same byte count."""
+    lines = path.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        fields = line.rstrip("\r\n").split(",")
+        if fields[0] == order_id:
+            assert len(fields[5]) == 1 and fields[5] in "12345678"
+            fields[5] = str(int(fields[5]) + 1)
+            lines[i] = ",".join(fields) + line[len(line.rstrip("\r\n")) :]
+    size = path.stat().st_size
+    path.write_text("".join(lines))
+    assert path.stat().st_size == size
+
+
+def _correctable(lake: Path, path: Path) -> str:
+    """An order_id whose silver row comes from ``path`` with a one-digit quantity below 9."""
+    return next(
+        oid
+        for oid, r in sorted(silver_rows(lake).items())
+        if r["source_file"] == path.name and 1 <= r["quantity"] <= 8
+    )
+
+
+def test_a_same_size_reupload_is_read_again_and_replaces_its_rows(lakes: Lakes, tmp_path: Path) -> None:
+    lake = lakes.lake_with_day2(tmp_path / "lake")
+    _run(lake)
+    victim = bronze_files(lake)[-1]
+    order_id = _correctable(lake, victim)
+    before = silver_rows(lake)[order_id]["quantity"]
+    _same_size_correction(victim, order_id)
+
+    metrics = _run(lake)
+    rel = str(victim.relative_to(lake / "bronze" / "orders"))
+    assert metrics.files_changed == [rel] and metrics.files_read == 1, "reported as read again"
+    assert silver_rows(lake)[order_id]["quantity"] == before + 1
+
+    clean = lakes.lake_with_day2(tmp_path / "clean")
+    _same_size_correction(bronze_files(clean)[-1], order_id)
+    _run(clean)
+    assert fingerprint(lake) == fingerprint(clean), "as if the corrected file had landed first"
+    assert _run(lake).files_read == 0, "read once: the next run has nothing to do"
+
+
+def test_the_same_content_under_another_name_is_one_duplicate_upload(lakes: Lakes, tmp_path: Path) -> None:
+    lake = lakes.lake_with_day2(tmp_path / "lake")
+    original = next(f for f in bronze_files(lake) if "2026-03-06" in str(f))
+    copy = original.with_name(f"{STAMP}_copy.csv")
+    shutil.copy2(original, copy)
+
+    metrics = _run(lake)
+    _rest_is_clean(lake, lakes, ())
+    assert [(f.file, "a duplicate upload" in f.reason) for f in metrics.files_duplicate] == [
+        (str(copy), True)
+    ]
+    assert str(original.relative_to(lake / "bronze" / "orders")) in metrics.files_duplicate[0].reason
+    assert not _run(lake).files_duplicate, "reported once"
+
+
+def test_quarantine_keys_are_the_real_names_and_a_lost_bookmark_doubles_nothing(
+    lakes: Lakes, tmp_path: Path
+) -> None:
+    lake = lakes.lake_with_day2(tmp_path / "lake")
+    name = "late orders+fixes.csv"
+    bad = ["sp-1,2026-03-01,C1,US,P001,0,2.00", "sp-2,2026-03-01,C1,XX,P001,1,2.00"]
+    path = _write(
+        lake, name, ("\n".join([HEADER, *bad, "sp-ok,2026-03-02,C1,US,P001,1,2.00"]) + "\n").encode()
+    )
+    _run(lake)
+    with path.open("a") as handle:
+        handle.write("sp-3,2026-03-01,C1,US,P999,1,2.00\n")
+    (lake / "_state" / "silver" / "bookmark.json").unlink()
+
+    _run(lake)
+    rows = _rejected_of(lake, name)
+    assert set(rows) == {"sp-1", "sp-2", "sp-3"}, "the file's rejected rows once each, under its real name"
+    assert silver_rows(lake)["sp-ok"]["source_file"] == name
+    _rest_is_clean(lake, lakes, (name,))
+
+
+def test_links_pipes_and_linked_folders_are_reported_never_followed(lakes: Lakes, tmp_path: Path) -> None:
+    lake = lakes.lake_with_day2(tmp_path / "lake")
+    outside = tmp_path / "elsewhere"
+    real = _write(outside, "real.csv", _csv([["link-1", "2026-03-02", "C1", "US", "P001", "1", "2.00"]]), ".")
+    folder = lake / DAY
+    (folder / f"{STAMP}_dangling.csv").symlink_to(outside / "gone.csv")
+    (folder / f"{STAMP}_link.csv").symlink_to(real)
+    os.mkfifo(folder / f"{STAMP}_pipe.csv")
+    (lake / "bronze" / "orders" / "ingest_date=2026-03-07").symlink_to(outside, target_is_directory=True)
+
+    metrics = _run(lake)
+    not_read = {Path(f.file).name: f.reason for f in metrics.files_not_read}
+    assert {n: ("symbolic link" in r, "named pipe" in r) for n, r in not_read.items()} == {
+        f"{STAMP}_dangling.csv": (True, False),
+        f"{STAMP}_link.csv": (True, False),
+        f"{STAMP}_pipe.csv": (False, True),
+        "ingest_date=2026-03-07": (True, False),
+    }
+    assert "link-1" not in silver_rows(lake)
+    _rest_is_clean(lake, lakes, ())
