@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 from duckdb import DuckDBPyConnection
 
 from bench.baselines.duckdb_config import connect
+from glue_jobs.bounds import DEFAULT
 from glue_jobs.transform import MAX_LENGTH
 
 COLUMNS = ("order_id", "order_date", "customer_id", "country", "product", "quantity", "unit_price")
@@ -137,12 +139,15 @@ def _validated(bronze: str, countries: list[str], products: list[str]) -> str:
             case
                 when not_utf8 then 'not_utf8'
                 when missing_column then 'missing_column'
+                when ingested_at > timestamp '{_latest_landing()}' then 'ingested_at_out_of_range'
                 when raw_record is not null then 'malformed_row'
                 when coalesce(t_id, '') = '' or coalesce(t_date, '') = '' or coalesce(t_customer, '') = ''
                     or coalesce(t_country, '') = '' or coalesce(t_product, '') = ''
                     or coalesce(t_quantity, '') = '' or coalesce(t_price, '') = '' then 'missing_required_field'
                 when {_too_long()} then 'value_too_long'
                 when d is null then 'bad_date'
+                when d < date '{DEFAULT.earliest_order_date}'
+                    or d > cast(ingested_at + interval {DEFAULT.max_skew_hours} hour as date) then 'date_out_of_range'
                 when q is null then 'bad_quantity'
                 when q <= 0 then 'non_positive_quantity'
                 when p is null then 'bad_price'
@@ -152,6 +157,11 @@ def _validated(bronze: str, countries: list[str], products: list[str]) -> str:
                 when t_product not in ({_sql_list(products)}) then 'unknown_product'
             end as reject_reason
         from typed"""
+
+
+def _latest_landing() -> str:
+    """The latest landing time a file may carry now, as the job bounds it (glue_jobs.bounds)."""
+    return DEFAULT.latest_ingested_at(dt.datetime.now(dt.UTC).replace(tzinfo=None)).isoformat(sep=" ")
 
 
 def _too_long() -> str:
