@@ -16,6 +16,7 @@ timed work, and only when asked for.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import csv
 import datetime as dt
@@ -210,6 +211,12 @@ def run_silver_duckdb(
     silver_out.mkdir(parents=True, exist_ok=True)
     with connect(temp_root=silver_out) as con:
         con.execute("set preserve_insertion_order = false")
+        whole = {
+            g: paths
+            for g, paths in groups.items()
+            if g[0] and (not g[1] or any(c not in g[0] for c in COLUMNS))
+        }
+        groups = {g: paths for g, paths in groups.items() if g not in whole}
         bronze, params = _bronze(groups, keep_rejects=True)
         quarantine = f"select {REJECTED} from ({_validated(bronze, countries, products)}) where reject_reason is not null"
         metrics["rows_rejected"] = con.execute(
@@ -217,6 +224,7 @@ def run_silver_duckdb(
             params,
         ).fetchone()[0]
         metrics["rows_rejected"] += _unsplittable_lines(con, groups, rejected)
+        metrics["rows_rejected"] += _whole_file_rejects(con, whole, rejected)
         bronze, params = _bronze(groups, keep_rejects=False)
         latest = LATEST.format(validated=_validated(bronze, countries, products))
         metrics["rows_written"] = con.execute(
@@ -238,6 +246,39 @@ def run_silver_duckdb(
             metrics["rows_read"] = valid + metrics["rows_rejected"]
             metrics["duplicates_dropped"] = valid - metrics["rows_written"]
     return metrics
+
+
+def _whole_file_rejects(con: DuckDBPyConnection, whole: dict[Group, list[str]], rejected: Path) -> int:
+    """Files quarantined whole (not UTF-8, or a required column missing), row by row as the job keeps them: the
+    values by header name and the raw line (base64 of its bytes when the file is not UTF-8), the header skipped."""
+    rows = []
+    for (header, utf8), paths in sorted(whole.items()):
+        index = {name: i for i, name in reversed(list(enumerate(header)))}
+        for path in paths:
+            for line in Path(path).read_bytes().splitlines(keepends=True)[1:]:
+                text = line.decode("utf-8" if utf8 else "latin-1").lstrip("\ufeff")
+                fields = next(csv.reader(io.StringIO(text)), [])
+                values = [
+                    fields[index[c]] if c in index and index[c] < len(fields) else None for c in COLUMNS
+                ]
+                raw = text.rstrip("\r\n") if utf8 else base64.b64encode(line).decode("ascii")
+                reason = "not_utf8" if not utf8 else "missing_column"
+                rows.append((*values, raw, reason, Path(path).name, path))
+    if not rows:
+        return 0
+    columns = ", ".join(
+        f'"{c}" varchar' for c in [*COLUMNS, "raw_record", "reject_reason", "source_file", "file_path"]
+    )
+    con.execute(f"create or replace temp table whole_file_rejects ({columns})")
+    con.executemany(f"insert into whole_file_rejects values ({', '.join('?' * (len(COLUMNS) + 4))})", rows)
+    typed = (
+        f"select *, {_ingested_at()} as ingested_at, {_ingest_date()} as ingest_date from whole_file_rejects"
+    )
+    con.execute(
+        f"copy (select {REJECTED} from ({typed})) to '{rejected}' "
+        "(format parquet, partition_by (ingest_date), append, filename_pattern 'whole_{uuid}')"
+    )
+    return len(rows)
 
 
 def _unsplittable_lines(con: DuckDBPyConnection, groups: dict[Group, list[str]], rejected: Path) -> int:
