@@ -5,9 +5,7 @@ a full refresh. One stand-in for the module; the scenario runs once and the test
 from __future__ import annotations
 
 import json
-import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +19,6 @@ from tests.athena.standin import AthenaStandIn
 from tests.infra.helpers import Resolver, load_template
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
-
-
-@pytest.fixture(scope="module")
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaStandIn]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    log = tmp_path_factory.mktemp("athena-log") / "statements.sql"
-    with AthenaStandIn(statement_log=log) as athena:
-        yield athena
 
 
 @pytest.fixture(scope="module")

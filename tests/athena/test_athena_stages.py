@@ -6,9 +6,7 @@ bucket. The orchestration around them is tested in tests/infra/test_infra_pipeli
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,14 +60,6 @@ def execute(standin: AthenaStandIn, sql: str) -> Any:
 
 def rows_of(standin: AthenaStandIn, table: str) -> list[tuple[Any, ...]]:
     return sorted(standin.read(GOLD, table)[1], key=repr)
-
-
-@pytest.fixture(scope="module")
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaStandIn]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    log = tmp_path_factory.mktemp("athena-log") / "statements.sql"
-    with AthenaStandIn(statement_log=log) as athena:
-        yield athena
 
 
 @pytest.fixture(scope="module")
