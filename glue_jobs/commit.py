@@ -7,12 +7,13 @@ swaps and the run metrics. Only then does it apply the swaps one by one (each le
 partitions first, then the state files, so the bookmark moves only once the rows are in silver. Then it records
 the metrics and deletes the staging folder.
 
-A state file joins the commit as one more swap, ``{"kind": "put_file", "staged": ..., "target": ...}`` (see
+A state file joins the commit as one more swap, a ``put_file`` :class:`~glue_jobs.journal.Swap` (see
 :func:`state_swap`): any other state the job keeps can be committed atomically with silver the same way. The
 order index (:mod:`glue_jobs.order_index`) does: its new files are put in place after the partitions, then the
 bookmark that lists them, then ``delete`` swaps remove the index files the bookmark no longer lists.
 
-The next run starts with :func:`recover`: a staging folder with a journal is rolled *forward* (the remaining swaps
+Callers go through :class:`glue_jobs.table.SilverTable`; this module is its mechanics, and
+:mod:`glue_jobs.journal` the types and the JSON of what it writes. The next run starts with :func:`recover`: a staging folder with a journal is rolled *forward* (the remaining swaps
 are applied; every step is idempotent, so being killed again during recovery is fine); one without a journal is
 an incomplete write and is deleted. Bronze files are added to the bookmark only after their rows are in silver,
 and exactly once, so a killed run never loses or double-counts a file. Recovery runs under the lake's lease
@@ -31,72 +32,22 @@ repair: ``--full-refresh`` rebuilds silver and the state from all of bronze.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from glue_jobs.journal import BOOKMARK, Journal, Paths, StateError, Swap, dumps, read_journal, read_json
 from glue_jobs.lease import LeaseLost
 from glue_jobs.storage import Storage, join, relative
 
 log = logging.getLogger(__name__)
-STAGING = "_staging"
-JOURNAL = "_journal.json"
-BOOKMARK = "bookmark.json"
-SWAP_KINDS = ("replace", "delete", "add_files", "put_file")
-REPAIR = "rebuild silver and its state from all of bronze with `lakehouse silver --full-refresh` (Glue: --full_refresh true)"
-
-
-class StateError(RuntimeError):
-    """A state file of the job is damaged: the run stops before reading anything; the message names the repair."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"silver state file {path} is damaged ({problem}); {REPAIR}")
-
-
-@dataclass(frozen=True)
-class Paths:
-    silver: str
-    state: str
-    runs: str
-
-    @property
-    def staging_root(self) -> str:
-        return join(self.silver, STAGING)
-
-    def staging(self, run_id: str) -> str:
-        return join(self.staging_root, run_id)
-
-    @property
-    def bookmark(self) -> str:
-        return join(self.state, BOOKMARK)
-
-    def run_file(self, run_id: str) -> str:
-        return join(self.runs, f"{run_id}.json")
-
-    def journal(self, run_id: str) -> str:
-        return join(self.staging(run_id), JOURNAL)
-
-
-def _json(storage: Storage, path: str) -> Any:
-    """A state file's JSON, None when it does not exist; StateError when it is not JSON."""
-    raw = storage.read_bytes(path)
-    if raw is None:
-        return None
-    if not raw.strip():
-        raise StateError(path, f"{len(raw)} bytes, no content")
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise StateError(path, f"not JSON: {exc}") from None
 
 
 def load_bookmark(storage: Storage, paths: Paths) -> dict[str, int]:
     """The bronze files already in silver (path relative to bronze -> size in bytes when read); {} before the
     first run. A bookmark that exists but is not a valid one raises StateError: reading every file again would
     be silent reprocessing."""
-    data = _json(storage, paths.bookmark)
+    data = read_json(storage, paths.bookmark)
     if data is None:
         return {}
     files = data.get("files") if isinstance(data, dict) else None
@@ -112,57 +63,24 @@ def load_bookmark(storage: Storage, paths: Paths) -> dict[str, int]:
 
 def bookmark_data(storage: Storage, paths: Paths) -> Any:
     """The bookmark's whole JSON (None before the first run), for the state it records beside the files."""
-    return _json(storage, paths.bookmark)
+    return read_json(storage, paths.bookmark)
 
 
-def state_swap(storage: Storage, paths: Paths, run_id: str, name: str, content: Any) -> dict[str, str]:
+def state_swap(storage: Storage, paths: Paths, run_id: str, name: str, content: Any) -> Swap:
     """Stage a new version of state file ``name`` and return the swap that puts it in place at commit."""
     staged = join(paths.staging(run_id), "_state", name)
     storage.write_text(staged, dumps(content))
-    return {"kind": "put_file", "staged": staged, "target": join(paths.state, name)}
+    return Swap.put_file(staged, join(paths.state, name))
 
 
-def bookmark_swap(
-    storage: Storage, paths: Paths, run_id: str, files: dict[str, int], **state: Any
-) -> dict[str, str]:
+def bookmark_swap(storage: Storage, paths: Paths, run_id: str, files: dict[str, int], **state: Any) -> Swap:
     """The new bookmark: the bronze files in silver, and the other state that moves with them
     (``order_index``: the files of :mod:`glue_jobs.order_index`)."""
     return state_swap(storage, paths, run_id, BOOKMARK, {"version": 1, "files": files, **state})
 
 
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
-
-
-def write_journal(storage: Storage, paths: Paths, run_id: str, journal: dict[str, Any]) -> None:
-    storage.write_text(paths.journal(run_id), dumps(journal))
-
-
-def read_journal(storage: Storage, paths: Paths, run_id: str) -> dict[str, Any] | None:
-    """A staged run's journal (None: the run never reached its commit point); StateError when damaged."""
-    path = paths.journal(run_id)
-    journal = _json(storage, path)
-    if journal is None:
-        return None
-    swaps = journal.get("swaps") if isinstance(journal, dict) else None
-    if (
-        not isinstance(swaps, list)
-        or not isinstance(journal.get("metrics"), dict)
-        or not all(isinstance(s, dict) and s.get("kind") in SWAP_KINDS and s.get("target") for s in swaps)
-    ):
-        raise StateError(path, "expected 'swaps' (a list of known swaps) and 'metrics'")
-    return journal
-
-
-def pending(storage: Storage, paths: Paths) -> list[str]:
-    """Run ids whose commit has started but not finished (a journal is staged): silver is half-applied."""
-    return [
-        run_id for run_id in storage.list_dirs(paths.staging_root) if storage.exists(paths.journal(run_id))
-    ]
-
-
 # A test hook: called before each swap with its index, so a test can "kill" the run at a chosen point.
-before_swap: Callable[[int, dict[str, str]], None] | None = None
+before_swap: Callable[[int, Swap], None] | None = None
 # Raises LeaseLost once another run has taken the lake over: the run's lease ``ensure_held``.
 Fence = Callable[[], None]
 
@@ -171,9 +89,7 @@ def unfenced() -> None:
     """The fence of a caller that holds the lake some other way (a local flock lasts as long as its process)."""
 
 
-def apply(
-    storage: Storage, paths: Paths, run_id: str, journal: dict[str, Any], fence: Fence = unfenced
-) -> None:
+def apply(storage: Storage, paths: Paths, run_id: str, journal: Journal, fence: Fence = unfenced) -> None:
     """Apply a journal: the swaps (partitions, then state files), the run metrics, then delete the staging.
 
     Fencing: the run checks that it still holds the lake before each swap and again before each delete, and
@@ -181,7 +97,7 @@ def apply(
     past the lease's expiry, and the next run's :func:`recover` applies this same journal) stops there with
     LeaseLost. Every step is idempotent and deletes only files it listed before its last fence, so the two
     appliers cannot lose or double a file even when their steps interleave."""
-    staging, swaps = paths.staging(run_id), journal["swaps"]
+    staging, swaps = paths.staging(run_id), journal.swaps
     for n, swap in enumerate(swaps):
         marker = join(staging, "_done", str(n))
         if storage.exists(marker):
@@ -199,9 +115,9 @@ def apply(
             raise
         if not storage.write_new(marker, ""):
             raise _taken_over(run_id, n, len(swaps))
-        if swap.get("staged"):
-            storage.delete_tree(swap["staged"])
-    storage.write_text(paths.run_file(run_id), dumps(journal["metrics"]))
+        if swap.staged:
+            storage.delete_tree(swap.staged)
+    storage.write_text(paths.run_file(run_id), dumps(journal.metrics))
     storage.delete_tree(staging)
 
 
@@ -219,13 +135,13 @@ def _fenced(fence: Fence, run_id: str, n: int, total: int) -> None:
         raise _taken_over(run_id, n, total) from None
 
 
-def apply_swap(storage: Storage, swap: dict[str, str], fence: Fence) -> None:
+def apply_swap(storage: Storage, swap: Swap, fence: Fence) -> None:
     """One swap, as readers listing the target folder should see it: whole old version or whole new version.
 
     ``replace`` puts the new files beside the old ones, then (fenced) deletes the old ones: a lister sees the
     old files, or the new ones, or both for a moment, never a partition with rows missing. ``delete`` removes
     the files it listed before its fence. A swap whose staged files are gone was completed by another run."""
-    kind, target, staged = swap["kind"], swap["target"], swap.get("staged", "")
+    kind, target, staged = swap.kind, swap.target, swap.staged
     if kind == "delete":
         old = [f.path for f in storage.list_files(target, include_hidden=True)] or [target]
         fence()
@@ -239,11 +155,8 @@ def apply_swap(storage: Storage, swap: dict[str, str], fence: Fence) -> None:
         if new and old:
             fence()
             storage.delete_files([f.path for f in old if relative(target, f.path) not in names])
-    elif kind == "put_file":
-        if storage.exists(staged):  # else: a local rename already moved it (killed before the marker)
-            storage.move_file(staged, target)
-    else:
-        raise ValueError(f"unknown swap kind {kind!r}")
+    elif storage.exists(staged):  # put_file; else a local rename already moved it (killed before the marker)
+        storage.move_file(staged, target)
 
 
 def recover(
@@ -268,7 +181,6 @@ def recover(
             storage.delete_tree(paths.staging(run_id))
             continue
         log.warning("silver: completing interrupted run %s from its journal", run_id)
-        journal["metrics"]["recovered"] = True
-        apply(storage, paths, run_id, journal, fence)
+        apply(storage, paths, run_id, journal.recovered(), fence)
         recovered.append(run_id)
     return recovered

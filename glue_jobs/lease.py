@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from glue_jobs.storage import CONFLICT, S3Storage, Storage, error_code, join, split_s3
+from glue_jobs.storage import CONFLICT, Storage, error_code, join, split_s3
 
 log = logging.getLogger(__name__)
 LEASE = "lease.json"
@@ -269,11 +269,16 @@ def hold(storage: Storage, state_path: str, holder: Holder, **s3_options: Any) -
     """Hold the lake's lease (``<state_path>/lease.json``) for the duration of the block, or raise LakeBusy.
     ``s3_options`` (``ttl_s``, ``clock``) tune the S3 lease."""
     path = join(state_path, LEASE)
-    lease: Lease = (
-        S3Lease(storage.s3, path, holder, **s3_options)
-        if isinstance(storage, S3Storage)
-        else LocalLease(path, holder)
-    )
+    client, local = storage.s3_client(), storage.local_path(path)
+    lease: Lease
+    if client is not None:
+        lease = S3Lease(client, path, holder, **s3_options)
+    elif local is not None:
+        lease = LocalLease(local, holder)
+    else:
+        raise LeaseUnsupported(
+            f"no lease can be taken on {path}: its storage is neither S3 nor a local folder"
+        )
     try:
         yield lease
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 from glue_jobs.bounds import DateBounds
 from glue_jobs.metrics import RunMetrics
 from glue_jobs.session import local_session
+from glue_jobs.table import SilverTable
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -22,6 +23,12 @@ def lake_paths(lake: Path) -> dict[str, str]:
         "state_path": str(lake / "_state" / "silver"),
         "runs_path": str(lake / "_runs" / "silver"),
     }
+
+
+def silver_table(lake: Path) -> SilverTable:
+    """The silver table of a local lake: its lease, its recovery and its commits."""
+    paths = lake_paths(lake)
+    return SilverTable.at(paths["silver_path"], paths["state_path"], paths["runs_path"])
 
 
 def glue_argv(

@@ -43,7 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from glue_jobs.storage import LocalStorage, Storage, join, relative
+from glue_jobs.journal import Swap
+from glue_jobs.storage import Storage, join, relative
 
 INDEX_DIR = "order_index"
 SCHEMA = pa.schema(
@@ -151,16 +152,9 @@ def entries(order_ids: pa.Array | pa.ChunkedArray, order_dates: pa.Array | pa.Ch
 
 # ------------------------------------------------------------------------------------------ files
 def open_file(storage: Storage, path: str) -> pa.NativeFile | None:
-    """A file to parse Parquet from (None: it does not exist). Through ``storage`` a file is read whole; a local
-    one is opened in place instead, so that reading some columns reads only their bytes (a lookup of a 30M-order
-    index: 0.35 s instead of 0.6 s, measured)."""
-    if isinstance(storage, LocalStorage):
-        try:
-            return pa.OSFile(path)
-        except FileNotFoundError:
-            return None
-    data = storage.read_bytes(path)
-    return None if data is None else pa.BufferReader(data)
+    """A file to parse Parquet from (None: it does not exist). A local file is opened in place, so that reading
+    some columns reads only their bytes (a lookup of a 30M-order index: 0.35 s instead of 0.6 s, measured)."""
+    return storage.open_for_columns(path)
 
 
 def read_file(storage: Storage, path: str, rows: int, columns: list[str] | None = None) -> pa.Table:
@@ -366,7 +360,7 @@ def of_full_refresh(storage: Storage, staged_silver: str, root: str, name: str, 
     return index
 
 
-def stage(index: Index, staging: str) -> tuple[list[dict[str, str]], list[IndexFile]]:
+def stage(index: Index, staging: str) -> tuple[list[Swap], list[IndexFile]]:
     """Write this run's files to ``staging``; the put_file swaps that put them in place, and the files the
     index is made of (what the bookmark lists)."""
     puts = []
@@ -378,5 +372,5 @@ def stage(index: Index, staging: str) -> tuple[list[dict[str, str]], list[IndexF
             staged = index.staged[entry.name]
         else:
             continue
-        puts.append({"kind": "put_file", "staged": staged, "target": join(index.root, entry.name)})
+        puts.append(Swap.put_file(staged, join(index.root, entry.name)))
     return puts, index.files

@@ -1,7 +1,7 @@
 """One silver run: new bronze files -> validated, deduplicated rows merged into silver, atomically.
 
-:func:`run` holds the lake's lease (:mod:`glue_jobs.lease`), completes whatever a killed run left
-(:func:`glue_jobs.commit.recover`) and then takes these steps, each a function below:
+:func:`run` holds the lake's lease, completes whatever a killed run left (both through
+:class:`glue_jobs.table.SilverTable`, the table's commit protocol) and then takes these steps, each a function below:
 
 1. **find the new files**: bronze files not in the bookmark, or changed since; each classified and its records
    counted from its bytes (:mod:`glue_jobs.inventory`);
@@ -13,10 +13,15 @@
 5. **merge**: new valid rows (from the staged Parquet) and the touched partitions' rows, the latest version of each order_id, to staging;
    and the quarantine partitions that hold rows of a file read again, rewritten without those rows;
 6. **plan the swaps**: which staged partition replaces which live one (pure: :mod:`glue_jobs.swaps`);
-7. **commit**: check the figures (:class:`glue_jobs.metrics.RunMetrics`), journal the swaps and the new
-   bookmark, apply them (:mod:`glue_jobs.commit`).
+7. **commit**: :meth:`glue_jobs.table.SilverTable.commit` checks the figures
+   (:class:`glue_jobs.metrics.RunMetrics`), journals the swaps, the order index and the new bookmark, and
+   applies them.
 
-Until the journal is written, everything is under ``silver/_staging/<run_id>/`` and a failure deletes it."""
+Until the journal is written, everything is under ``silver/_staging/<run_id>/`` and a failure deletes it.
+
+What the steps share is split by whether it changes: :class:`Context` (the session, the arguments, the table, the
+run's layout) is frozen; :class:`RunState` (the figures, what the bookmark will record of each file) is the one
+mutable object, passed to the steps that fill it in."""
 
 from __future__ import annotations
 
@@ -34,16 +39,15 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from glue_jobs import bronze, commit, inventory, lease, order_index, repair, session, swaps, transform
+from glue_jobs import bronze, inventory, order_index, repair, session, swaps, transform
 from glue_jobs.bounds import DEFAULT, DateBounds
 from glue_jobs.bronze import spark_path
 from glue_jobs.metrics import FileNote, ReconciliationError, RunMetrics
-from glue_jobs.storage import LocalStorage, Storage, join, relative, storage_for
+from glue_jobs.storage import Storage, join, relative, storage_for
+from glue_jobs.table import REJECTED_TABLE, SILVER_TABLE, Bookmark, Fence, Plan, RunIndex, SilverTable
 from glue_jobs.transform import SILVER_SCHEMA
 
 log = logging.getLogger("glue_jobs.silver")
-SILVER_TABLE = "silver_orders"
-REJECTED_TABLE = "silver_orders_rejected"
 PARSED = "_parsed"  # the new rows, parsed and validated once, under the run's staging folder
 SORT = {"order_date": ["order_id"], "ingest_date": ["source_file", "order_id"]}
 
@@ -63,14 +67,6 @@ class JobArgs:
 
 
 @dataclass
-class RunIndex:
-    """The order index as the run found it (or rebuilt it), and the order_ids the run writes."""
-
-    before: order_index.Index | None = None
-    ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
-
-
-@dataclass
 class Seen:
     """What the bookmark records of each bronze file's content (relative path -> ``{"id", "mtime_ns"}``), as the
     run will leave it, and the duplicate uploads it bookmarks without reading them (path -> size)."""
@@ -81,15 +77,25 @@ class Seen:
 
 @dataclass(frozen=True)
 class Context:
-    """What the steps of one run share: the session, the arguments, where things are, and the run's figures."""
+    """What the steps of one run share and never change: the session, the arguments, the table, where the run
+    stages its output."""
 
     spark: SparkSession
     args: JobArgs
-    storage: Storage
-    paths: commit.Paths
+    table: SilverTable
     layout: swaps.Layout
+    run_id: str
+
+    @property
+    def storage(self) -> Storage:
+        return self.table.storage
+
+
+@dataclass
+class RunState:
+    """What the steps of one run fill in: its figures, and what the bookmark will record of each file."""
+
     metrics: RunMetrics
-    index: RunIndex = field(default_factory=RunIndex)
     seen: Seen = field(default_factory=Seen)
 
 
@@ -116,20 +122,21 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
     started = time.perf_counter()
     metrics = RunMetrics.begin(_new_run_id(dt.datetime.now(dt.UTC)), args.job_name, args.full_refresh)
     metrics.repair_window = args.repair.describe() if args.repair else ""
-    holder = lease.Holder.me(metrics.run_id, "silver")
-    with lease.hold(storage_for(args.state_path), args.state_path, holder) as held:
-        ctx = start(spark, args, metrics, held)
-        bookmark = {} if args.full_refresh else commit.load_bookmark(ctx.storage, ctx.paths)
-        files = find_new_files(ctx, bookmark)
+    state = RunState(metrics)
+    table = SilverTable.at(args.silver_path, args.state_path, args.runs_path)
+    with table.lease(metrics.run_id, "silver") as held:
+        ctx = start(spark, args, table, metrics, held.ensure_held)
+        bookmark = {} if args.full_refresh else table.bookmarked_files()
+        files = find_new_files(ctx, state, bookmark)
         try:
             if args.full_refresh:
                 refuse_lossy_refresh(ctx)
-            raw, validated = read_new_rows(ctx, files)
-            observed = write_quarantine(ctx, validated)
-            count_records(ctx, raw, files)
+            raw, validated = read_new_rows(ctx, state, files)
+            observed = write_quarantine(ctx, state, validated)
+            count_records(state.metrics, raw, files)
             live = live_partitions(ctx)
-            touched = find_moved_orders(ctx, observed, live)
-            merge(ctx, observed, touched, live)
+            touched, index = find_moved_orders(ctx, state, observed, live)
+            merge(ctx, state, observed, touched, live)
             merged = merge_quarantine(ctx, files, observed, live)
             plan = swaps.plan_swaps(
                 ctx.layout, staged_partitions(ctx, touched, live, merged), args.full_refresh
@@ -137,43 +144,41 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
             metrics.order_dates_touched = swaps.touched_order_dates(plan, ctx.layout)
             metrics.partitions_touched = len(metrics.order_dates_touched)
             metrics.duration_s = round(time.perf_counter() - started, 3)
-            new_bookmark = {**updated_bookmark(args, bookmark, files), **ctx.seen.duplicates}
-            journal = journal_commit(ctx, plan, new_bookmark, held)
+            new_bookmark = {**updated_bookmark(args, bookmark, files), **state.seen.duplicates}
         except BaseException:
-            ctx.storage.delete_tree(ctx.layout.staging)  # nothing was committed: drop the partial output
+            table.discard(ctx.run_id)  # nothing was committed: drop the partial output
             raise
-        commit.apply(ctx.storage, ctx.paths, metrics.run_id, journal, held.ensure_held)
+        table.commit(
+            Plan(ctx.run_id, plan, metrics),
+            Bookmark(new_bookmark, state.seen.content),
+            index,
+            fence=held.ensure_held,
+        )
     log.info("silver run %s", metrics.summary())
     return metrics
 
 
-def start(spark: SparkSession, args: JobArgs, metrics: RunMetrics, held: lease.Lease) -> Context:
+def start(
+    spark: SparkSession, args: JobArgs, table: SilverTable, metrics: RunMetrics, fence: Fence
+) -> Context:
     """The run's context; the session's settings; whatever a killed run left, completed or discarded."""
-    storage = storage_for(args.silver_path)
-    paths = commit.Paths(args.silver_path, args.state_path, args.runs_path)
-    layout = swaps.Layout(
-        join(args.silver_path, SILVER_TABLE),
-        join(args.silver_path, REJECTED_TABLE),
-        paths.staging(metrics.run_id),
-    )
-    session.configure(spark, local_files=isinstance(storage, LocalStorage))
-    metrics.recovered_runs = commit.recover(
-        storage, paths, discard_damaged=args.full_refresh, fence=held.ensure_held
-    )
-    return Context(spark, args, storage, paths, layout, metrics)
+    local = table.storage.local_path(args.silver_path) is not None
+    session.configure(spark, local_files=local)
+    metrics.recovered_runs = table.recover(discard_damaged=args.full_refresh, fence=fence)
+    return Context(spark, args, table, table.layout(metrics.run_id), metrics.run_id)
 
 
 # ------------------------------------------------------------------------------------------ 1. the new files
-def find_new_files(ctx: Context, bookmark: dict[str, int]) -> list[inventory.BronzeFile]:
+def find_new_files(ctx: Context, state: RunState, bookmark: dict[str, int]) -> list[inventory.BronzeFile]:
     """Bronze files not in the bookmark, or whose content changed since they were read (read again, whole): a
     new size, a new ETag on S3, or locally a new modification time and a new content hash (the hash is taken
     only then, on doubt). A new name whose content was read already is a duplicate upload: reported once,
     bookmarked, not read. Every other entry under bronze that the run does not read (symbolic links, named
     pipes and other non-regular files among them) is reported with the reason."""
-    bronze_path, metrics = ctx.args.bronze_path, ctx.metrics
+    bronze_path, metrics = ctx.args.bronze_path, state.metrics
     bronze_storage = storage_for(bronze_path)
-    known = {} if ctx.args.full_refresh else _bookmarked_content(ctx)
-    ctx.seen.content.update(known)
+    known = {} if ctx.args.full_refresh else ctx.table.bookmarked_content()
+    state.seen.content.update(known)
     todo, doubt = [], set()
     for info in bronze_storage.list_entries(bronze_path):
         rel = relative(bronze_path, info.path)
@@ -181,7 +186,7 @@ def find_new_files(ctx: Context, bookmark: dict[str, int]) -> list[inventory.Bro
             metrics.files_not_read.append(FileNote(info.path, info.not_regular))
             log.warning("silver: not reading %s: %s", info.path, info.not_regular)
             continue
-        if rel not in bookmark or _repaired(ctx, rel, bookmark):
+        if rel not in bookmark or _repaired(ctx, state, rel, bookmark):
             todo.append(info)
         elif bookmark[rel] != info.size:
             _changed(metrics, rel, f"{bookmark[rel]} bytes, now {info.size}")
@@ -197,16 +202,10 @@ def find_new_files(ctx: Context, bookmark: dict[str, int]) -> list[inventory.Bro
         log.warning("silver: not reading %s: %s", skipped.path, skipped.reason)
         metrics.files_not_read.append(FileNote(skipped.path, skipped.reason))
     mtimes = {relative(bronze_path, i.path): i.mtime_ns for i in todo}
-    files = _new_content(ctx, stock.files, doubt, mtimes)
+    files = _new_content(ctx, state, stock.files, doubt, mtimes)
     metrics.files_read = len(files)
     metrics.records_counted = sum(bronze.rows_expected(f) for f in files)
     return files
-
-
-def _bookmarked_content(ctx: Context) -> dict[str, dict[str, Any]]:
-    data = commit.bookmark_data(ctx.storage, ctx.paths)
-    content = data.get("content") if isinstance(data, dict) else None
-    return {k: v for k, v in (content or {}).items() if isinstance(v, dict)}
 
 
 def _changed(metrics: RunMetrics, rel: str, how: str) -> None:
@@ -215,11 +214,15 @@ def _changed(metrics: RunMetrics, rel: str, how: str) -> None:
 
 
 def _new_content(
-    ctx: Context, inspected: list[inventory.BronzeFile], doubt: set[str], mtimes: dict[str, int]
+    ctx: Context,
+    state: RunState,
+    inspected: list[inventory.BronzeFile],
+    doubt: set[str],
+    mtimes: dict[str, int],
 ) -> list[inventory.BronzeFile]:
     """Of the files inspected, those to read: a file touched but with the content it had is not read again, a
     new name with content already read is a duplicate upload. Records each one's content for the bookmark."""
-    bronze_path, seen, metrics = ctx.args.bronze_path, ctx.seen, ctx.metrics
+    bronze_path, seen, metrics = ctx.args.bronze_path, state.seen, state.metrics
     read_as = {v.get("id"): rel for rel, v in sorted(seen.content.items(), reverse=True)}
     files = []
     for f in sorted(inspected, key=lambda f: f.path):
@@ -231,7 +234,7 @@ def _new_content(
         if rel in doubt:
             _changed(metrics, rel, "the same size, a new content hash")
         first = read_as.setdefault(f.content_id, rel)
-        if first != rel and rel not in ctx.seen.duplicates and before is None:
+        if first != rel and rel not in seen.duplicates and before is None:
             reason = f"a duplicate upload: the same content as {first}, which is read already"
             log.warning("silver: not reading %s: %s", f.path, reason)
             metrics.files_duplicate.append(FileNote(f.path, reason))
@@ -241,12 +244,12 @@ def _new_content(
     return files
 
 
-def _repaired(ctx: Context, rel: str, bookmark: dict[str, int]) -> bool:
+def _repaired(ctx: Context, state: RunState, rel: str, bookmark: dict[str, int]) -> bool:
     """A file of the repair window, read again although the bookmark has it."""
     window = ctx.args.repair
     if window is None or rel not in bookmark or not window.holds(repair.ingest_day(rel)):
         return False
-    ctx.metrics.files_repaired += 1
+    state.metrics.files_repaired += 1
     return True
 
 
@@ -296,14 +299,14 @@ def read_codes(storage: Storage, path: str, column: str) -> set[str]:
 
 
 def read_new_rows(
-    ctx: Context, files: list[inventory.BronzeFile]
+    ctx: Context, state: RunState, files: list[inventory.BronzeFile]
 ) -> tuple[DataFrame | None, DataFrame | None]:
     """The new files' rows as Spark reads them, and the same validated against the reference data."""
     for f in files:
         note = _whole_file_reject(f)
         if note is not None:
             log.warning("silver: %s: all its rows are quarantined (%s)", f.path, note.reason)
-            ctx.metrics.files_quarantined.append(note)
+            state.metrics.files_quarantined.append(note)
     raw = bronze.read_bronze(ctx.spark, bronze.group_files(files)) if files else None
     if raw is None:
         return None, None
@@ -311,7 +314,7 @@ def read_new_rows(
     ref = storage_for(ref_path)
     countries = read_codes(ref, join(ref_path, "countries.csv"), "country_code")
     products = read_codes(ref, join(ref_path, "products.csv"), "product_code")
-    now = dt.datetime.fromisoformat(ctx.metrics.started_at).replace(tzinfo=None)
+    now = dt.datetime.fromisoformat(state.metrics.started_at).replace(tzinfo=None)
     return raw, transform.validate(raw, countries, products, ctx.args.bounds, now)
 
 
@@ -323,7 +326,7 @@ def _whole_file_reject(f: inventory.BronzeFile) -> FileNote | None:
 
 
 # ------------------------------------------------------------------------------------------ 2. quarantine
-def write_quarantine(ctx: Context, validated: DataFrame | None) -> Observed:
+def write_quarantine(ctx: Context, state: RunState, validated: DataFrame | None) -> Observed:
     """The only pass over the CSV: it stages every new row, parsed and validated (:func:`stage_parsed`), and
     observes the run's figures on the way; the rejected rows are then written to staging from that Parquet, and
     the merge reads its candidates from it too, instead of parsing the CSV again."""
@@ -334,9 +337,9 @@ def write_quarantine(ctx: Context, validated: DataFrame | None) -> Observed:
     rejected = transform.rejected_rows(parsed).observe(rejected_obs, F.count(F.lit(1)).alias("n"))
     _write_partitioned(rejected, ctx.layout.staged_rejected, "ingest_date")
     read = _observed(read_obs)
-    ctx.metrics.rows_read = _obs_int(read, "rows")
-    ctx.metrics.rows_rejected = _obs_int(_observed(rejected_obs), "n")
-    ctx.metrics.rejected_by_reason = {r: _obs_int(read, r) for r in transform.REASONS if read.get(r)}
+    state.metrics.rows_read = _obs_int(read, "rows")
+    state.metrics.rows_rejected = _obs_int(_observed(rejected_obs), "n")
+    state.metrics.rejected_by_reason = {r: _obs_int(read, r) for r in transform.REASONS if read.get(r)}
     return Observed(_split(read.get("dates")), _split(read.get("ingest_dates")), parsed)
 
 
@@ -366,9 +369,8 @@ def stage_parsed(ctx: Context, validated: DataFrame) -> DataFrame:
 
 
 # ------------------------------------------------------------------------------------------ 3. counting
-def count_records(ctx: Context, raw: DataFrame | None, files: list[inventory.BronzeFile]) -> None:
+def count_records(metrics: RunMetrics, raw: DataFrame | None, files: list[inventory.BronzeFile]) -> None:
     """Spark must have read exactly the records counted from the files' bytes; if not, name the files."""
-    metrics = ctx.metrics
     if metrics.rows_read == metrics.records_counted:
         return
     expected: dict[str, int] = {}
@@ -400,43 +402,36 @@ def live_partitions(ctx: Context) -> Live:
     )
 
 
-def find_moved_orders(ctx: Context, observed: Observed, live: Live) -> list[str]:
+def find_moved_orders(
+    ctx: Context, state: RunState, observed: Observed, live: Live
+) -> tuple[list[str], RunIndex]:
     """The order_dates this run rewrites: those of its new valid rows, plus those where the order index says
     the orders the run writes lived before (a correction may move an order to another order_date). Only the
-    run's own ids are looked up, whatever the history. A full refresh: all."""
+    run's own ids are looked up, whatever the history. A full refresh: all. Also the index it looked them up
+    in (rebuilt from silver if damaged), which the commit extends: none on a full refresh or a first run."""
     touched = set(observed.order_dates)
     if ctx.args.full_refresh:
-        return sorted(live.order_dates | touched)
+        return sorted(live.order_dates | touched), RunIndex()
     if not live.order_dates:  # silver is empty (a first run): no order can have moved, and the index is built
-        return sorted(touched)  # whole from what the run stages (the run's ids would cost memory for nothing)
+        return sorted(
+            touched
+        ), RunIndex()  # whole from what the run stages (the run's ids: memory for nothing)
+    ids = pa.array([], pa.string())
     if observed.parsed is not None and touched:  # the staged rows' ids: a valid row's v_order_id is set
-        ctx.index.ids = order_index.staged_ids(ctx.storage, join(ctx.layout.staging, PARSED), "v_order_id")
+        ids = order_index.staged_ids(ctx.storage, join(ctx.layout.staging, PARSED), "v_order_id")
     try:
-        ctx.index.before = load_index(ctx, live)
-        before = order_index.lookup(ctx.index.before, ctx.index.ids)
+        index = ctx.table.load_order_index(silver_has_rows=True)
+        before = order_index.lookup(index, ids)
     except order_index.IndexDamaged as exc:
-        ctx.index.before = rebuild_index(ctx, str(exc))
-        before = order_index.lookup(ctx.index.before, ctx.index.ids)
-    return sorted(touched | before)
-
-
-def load_index(ctx: Context, live: Live) -> order_index.Index:
-    root = join(ctx.args.state_path, order_index.INDEX_DIR)
-    bookmark = commit.bookmark_data(ctx.storage, ctx.paths)
-    return order_index.load(ctx.storage, bookmark, root, silver_has_rows=bool(live.order_dates))
-
-
-def rebuild_index(ctx: Context, problem: str) -> order_index.Index:
-    """The index rebuilt from silver (one row per order_id: exactly where each order lives), reported."""
-    log.warning("silver: the order index is damaged or missing (%s): rebuilding it from silver", problem)
-    ctx.metrics.order_index_rebuilt = problem
-    root = join(ctx.args.state_path, order_index.INDEX_DIR)
-    name = f"part-{ctx.metrics.run_id}"
-    return order_index.rebuild(ctx.storage, ctx.layout.silver_table, root, name, index_staging(ctx))
+        log.warning("silver: the order index is damaged or missing (%s): rebuilding it from silver", exc)
+        state.metrics.order_index_rebuilt = str(exc)
+        index = ctx.table.rebuild_order_index(ctx.run_id)
+        before = order_index.lookup(index, ids)
+    return sorted(touched | before), RunIndex(index, ids)
 
 
 # ------------------------------------------------------------------------------------------ 5. merge
-def merge(ctx: Context, observed: Observed, touched: list[str], live: Live) -> None:
+def merge(ctx: Context, state: RunState, observed: Observed, touched: list[str], live: Live) -> None:
     """Stage each touched order_date partition: its rows and the new ones (read from the parsed rows the
     quarantine pass staged), the latest version of each order_id (ties: later file name, then later line).
     Counts what was written, dropped and superseded."""
@@ -457,9 +452,9 @@ def merge(ctx: Context, observed: Observed, touched: list[str], live: Live) -> N
     )
     _write_partitioned(transform.to_silver(ranked), ctx.layout.staged_silver, "order_date")
     values = _observed(obs)
-    ctx.metrics.rows_written = _obs_int(values, "written")
-    ctx.metrics.duplicates_dropped = _obs_int(values, "dropped")
-    ctx.metrics.superseded = _obs_int(values, "superseded")
+    state.metrics.rows_written = _obs_int(values, "written")
+    state.metrics.duplicates_dropped = _obs_int(values, "dropped")
+    state.metrics.superseded = _obs_int(values, "superseded")
 
 
 def merge_quarantine(
@@ -483,7 +478,7 @@ def merge_quarantine(
     return dates
 
 
-# ------------------------------------------------------------------------------------------ 6. plan, 7. commit
+# ------------------------------------------------------------------------------------------ 6. plan
 def staged_partitions(ctx: Context, touched: list[str], live: Live, merged: list[str]) -> swaps.Partitions:
     """What the run staged, next to what is live: the input of the (pure) swap planning."""
     storage, layout = ctx.storage, ctx.layout
@@ -497,59 +492,6 @@ def staged_partitions(ctx: Context, touched: list[str], live: Live, merged: list
         merged_ingest=merged,
         merged_staged=set(_partition_values(storage, layout.merged_rejected, "ingest_date")),
     )
-
-
-def journal_commit(
-    ctx: Context, plan: list[swaps.Swap], bookmark: dict[str, int], held: lease.Lease
-) -> dict[str, Any]:
-    """The commit point: with the figures checked and the lease still ours, the journal (the partition swaps,
-    the order index's new files, the new bookmark that lists them, the index files it no longer lists, and the
-    metrics) is written. From here on the run completes, even if killed."""
-    ctx.metrics.check()
-    puts, files = stage_index(ctx)
-    root = join(ctx.args.state_path, order_index.INDEX_DIR)
-    listed = {f.name for f in files}
-    unlisted = [
-        f.path
-        for f in ctx.storage.list_files(root, include_hidden=True)
-        if relative(root, f.path) not in listed
-    ]
-    plan = [
-        *plan,
-        *puts,
-        commit.bookmark_swap(
-            ctx.storage,
-            ctx.paths,
-            ctx.metrics.run_id,
-            bookmark,
-            order_index=order_index.manifest(files),
-            content=ctx.seen.content,
-        ),
-        *[{"kind": "delete", "target": path} for path in unlisted],
-    ]
-    journal = {"swaps": plan, "metrics": ctx.metrics.to_dict()}
-    held.ensure_held()
-    commit.write_journal(ctx.storage, ctx.paths, ctx.metrics.run_id, journal)
-    return journal
-
-
-def stage_index(ctx: Context) -> tuple[list[swaps.Swap], list[order_index.IndexFile]]:
-    """The order index once this run commits, its new files staged: a full refresh indexes all it staged;
-    an incremental run adds the new dates of its orders to the index it found."""
-    root, name = join(ctx.args.state_path, order_index.INDEX_DIR), f"part-{ctx.metrics.run_id}"
-    staged = ctx.layout.staged_silver
-    before = ctx.index.before
-    # (an incremental run found or rebuilt the index, unless silver was empty)
-    if ctx.args.full_refresh or before is None:
-        index = order_index.of_full_refresh(ctx.storage, staged, root, name, index_staging(ctx))
-    else:
-        index = order_index.after_run(before, staged, ctx.index.ids, name)
-    return order_index.stage(index, index_staging(ctx))
-
-
-def index_staging(ctx: Context) -> str:
-    """Where this run stages its order index files (put in place by the journal's put_file swaps)."""
-    return join(ctx.paths.staging(ctx.metrics.run_id), "_state", order_index.INDEX_DIR)
 
 
 # ------------------------------------------------------------------------------------------ helpers

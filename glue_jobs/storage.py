@@ -21,7 +21,10 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,17 @@ class Storage(Protocol):
 
     def tidy_staged(self, path: str) -> None:
         """Remove side files a writer leaves next to the data (Hadoop's local ``.crc`` checksums)."""
+
+    def open_for_columns(self, path: str) -> pa.NativeFile | None:
+        """The file to parse Parquet from (None: it does not exist): opened in place where reading some columns
+        can read only their bytes (a local file), read whole into memory otherwise (pyarrow's own S3 client,
+        its credential chain and region discovery, is never used)."""
+
+    def local_path(self, path: str) -> str | None:
+        """``path`` on this machine's file system; None when the storage is not a local folder."""
+
+    def s3_client(self) -> Any | None:
+        """The S3 client behind the storage, for S3's conditional requests (the lake's lease); None locally."""
 
 
 class LocalStorage:
@@ -226,6 +240,20 @@ class LocalStorage:
             for name in filenames:
                 if name.endswith(".crc") or name == "_SUCCESS":
                     os.remove(os.path.join(dirpath, name))
+
+    def open_for_columns(self, path: str) -> pa.NativeFile | None:
+        import pyarrow as pa
+
+        try:
+            return pa.OSFile(path)
+        except FileNotFoundError:
+            return None
+
+    def local_path(self, path: str) -> str | None:
+        return path
+
+    def s3_client(self) -> Any | None:
+        return None
 
 
 def _not_regular(mode: int) -> str:
@@ -370,6 +398,18 @@ class S3Storage:
         bucket, _ = split_s3(path)
         keys = [k for _, k, _ in self._keys(path) if k.endswith(("/_SUCCESS", ".crc"))]
         self._delete_keys(bucket, keys)
+
+    def open_for_columns(self, path: str) -> pa.NativeFile | None:
+        import pyarrow as pa
+
+        data = self.read_bytes(path)
+        return None if data is None else pa.BufferReader(data)
+
+    def local_path(self, path: str) -> str | None:
+        return None
+
+    def s3_client(self) -> Any | None:
+        return self.s3
 
 
 def storage_for(path: str) -> Storage:

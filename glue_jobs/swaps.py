@@ -1,18 +1,15 @@
 """Planning a silver run's commit: which staged partition replaces which live one, which live one goes.
 
 Pure functions of what the run found and staged (partition values and folder paths): no Spark, no storage, so
-every case is testable on its own. The plan is the ``swaps`` list of the run's journal (:mod:`glue_jobs.commit`
-applies it)."""
+every case is testable on its own. The plan is the ``swaps`` list of the run's journal
+(:class:`glue_jobs.table.SilverTable` commits it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from glue_jobs.journal import Swap
 from glue_jobs.storage import join
-
-Swap = dict[
-    str, str
-]  # {"kind": "replace" | "delete" | "add_files" | "put_file", "target": ..., "staged": ...}
 
 
 @dataclass(frozen=True)
@@ -62,11 +59,11 @@ def quarantine_merges(
 
 
 def _replace(staged_root: str, target_root: str, part: str) -> Swap:
-    return {"kind": "replace", "staged": join(staged_root, part), "target": join(target_root, part)}
+    return Swap.replace(join(staged_root, part), join(target_root, part))
 
 
 def _delete(target_root: str, part: str) -> Swap:
-    return {"kind": "delete", "target": join(target_root, part)}
+    return Swap.delete(join(target_root, part))
 
 
 def silver_swaps(layout: Layout, parts: Partitions) -> list[Swap]:
@@ -107,4 +104,4 @@ def plan_swaps(layout: Layout, parts: Partitions, full_refresh: bool) -> list[Sw
 def touched_order_dates(swaps: list[Swap], layout: Layout) -> list[str]:
     """The order_dates a plan rewrites or removes in silver_orders."""
     prefix = join(layout.silver_table, "order_date=")
-    return [s["target"][len(prefix) :] for s in swaps if s["target"].startswith(prefix)]
+    return [s.target[len(prefix) :] for s in swaps if s.target.startswith(prefix)]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from lakehouse import pipeline
+from lakehouse import pipeline, summaries
 from lakehouse.config import Config, ConfigError, IngestConfig, check_ingest_dates, load_config
 
 log = logging.getLogger("lakehouse")
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_ingest_dates(ingest, config.order_dates, args.ingested_at, dt.datetime.now(dt.UTC))
             landed = pipeline.ingest(lake, ingest, progress=not brief, ingested_at=args.ingested_at)
             if args.command == "run" and brief:
-                print(pipeline.ingest_report(landed))
+                print(summaries.ingest_report(landed))
         if args.command in ("silver", "run"):
             metrics = pipeline.silver(
                 lake,
@@ -185,11 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 order_dates=config.order_dates,
             )
             if not brief or args.command == "run":
-                print(pipeline.silver_report(metrics))
+                print(summaries.silver_report(metrics))
         if args.command in ("gold", "run"):
             pipeline.gold(lake, full_refresh=args.full_refresh, select=getattr(args, "select", None))
         if args.command in ("run", "summary"):
-            print(pipeline.summary(lake))
+            print(summaries.summary(lake))
     except (ConfigError, pipeline.StageError) as exc:
         print(f"lakehouse {args.command}: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1

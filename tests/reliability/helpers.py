@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from glue_jobs import commit
+from glue_jobs.table import Swap
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
@@ -93,15 +94,15 @@ class Killed(BaseException):
     """Not an Exception: nothing in the job may catch it, as nothing can catch SIGKILL."""
 
 
-SwapPick = Callable[[int, dict[str, str]], bool]
+SwapPick = Callable[[int, Swap], bool]
 
 
-def kill_at_swap(pick: SwapPick) -> Callable[[int, dict[str, str]], None]:
+def kill_at_swap(pick: SwapPick) -> Callable[[int, Swap], None]:
     """A ``commit.before_swap`` hook that kills the run before the first swap ``pick`` chooses."""
 
-    def hook(n: int, swap: dict[str, str]) -> None:
+    def hook(n: int, swap: Swap) -> None:
         if pick(n, swap):
-            raise Killed(f"killed before swap {n} ({swap['kind']} {swap['target']})")
+            raise Killed(f"killed before swap {n} ({swap.kind} {swap.target})")
 
     return hook
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from glue_jobs import commit
+from glue_jobs.journal import Paths, Swap
 from glue_jobs.lease import TTL_S, Holder, LeaseLost, S3Lease
 from glue_jobs.storage import S3Storage
 from tests.reliability.helpers import Clock
@@ -22,7 +23,7 @@ BASE = f"s3://{BUCKET}/lake"
 LEASE = f"{BASE}/_state/silver/lease.json"
 DAYS = ["order_date=2026-03-01", "order_date=2026-03-02", "order_date=2026-03-03"]
 T0 = dt.datetime(2026, 3, 5, 2, 0, tzinfo=dt.UTC)
-PATHS = commit.Paths(f"{BASE}/silver", f"{BASE}/_state/silver", f"{BASE}/_runs/silver")
+PATHS = Paths(f"{BASE}/silver", f"{BASE}/_state/silver", f"{BASE}/_runs/silver")
 
 
 @pytest.fixture
@@ -59,8 +60,8 @@ def _once(action: Callable[[], Any]) -> Callable[[], None]:
     return run
 
 
-def _stall_before_swap(n: int, stall: Callable[[], None]) -> Callable[[int, dict[str, str]], None]:
-    def hook(index: int, swap: dict[str, str]) -> None:
+def _stall_before_swap(n: int, stall: Callable[[], None]) -> Callable[[int, Swap], None]:
+    def hook(index: int, swap: Swap) -> None:
         if index == n:
             stall()
 
@@ -134,7 +135,7 @@ def test_a_run_that_keeps_its_lease_commits_with_a_fence_at_every_swap(
     checks: list[int] = []
     ensure_held = stalled.ensure_held
     commit.apply(s3, lake.paths, RUN, lake.journal, lambda: (checks.append(1), ensure_held())[1])
-    swaps = len(lake.journal["swaps"])
+    swaps = len(lake.journal.swaps)
     # once before each swap, once more before each replace or delete removes files
     assert len(checks) == swaps + len(DAYS) + 1
     markers = s3.list_files(f"{lake.paths.staging(RUN)}/_done", include_hidden=True)

@@ -15,7 +15,7 @@ import pytest
 from ingestion.local import ingest_to_lake
 from lakehouse import gold_build
 from lakehouse.cli import main
-from lakehouse.pipeline import GOLD_TABLES
+from lakehouse.summaries import GOLD_TABLES
 from tests.reliability.helpers import Lakes, copy_lake, fingerprint, one_line, warehouse_held
 
 pytestmark = pytest.mark.dbt

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.spark
 KILL_POINTS = {
     "after the journal, before any swap": kill_at_swap(lambda n, s: n == 0),
     "between two partition swaps": kill_at_swap(lambda n, s: n == 1),
-    "after the partitions, before the bookmark": kill_at_swap(lambda n, s: s["kind"] == "put_file"),
+    "after the partitions, before the bookmark": kill_at_swap(lambda n, s: s.kind == "put_file"),
     "after the order index's files, before the bookmark": kill_at_swap(
-        lambda n, s: s["target"].endswith("bookmark.json")
+        lambda n, s: s.target.endswith("bookmark.json")
     ),
     "after the bookmark, before the old order index files go": kill_at_swap(
-        lambda n, s: s["kind"] == "delete" and "/order_index/" in s["target"]
+        lambda n, s: s.kind == "delete" and "/order_index/" in s.target
     ),
 }
 

@@ -15,6 +15,7 @@ import pytest
 
 from glue_jobs import commit
 from glue_jobs.inventory import BronzeFile, take_stock
+from glue_jobs.journal import Paths, StateError
 from glue_jobs.lease import Holder, LakeBusy, LeaseLost, S3Lease, hold
 from glue_jobs.storage import LocalStorage, S3Storage
 from tests.reliability.helpers import REPO, Clock
@@ -149,7 +150,7 @@ def test_the_job_s_storage_code_on_s3(s3: S3Storage) -> None:
     assert all(isinstance(f, BronzeFile) and f.header[0] == "order_id" for f in stock.files)
     assert sorted(Path(n.path).name for n in stock.not_read) == [".e.csv.tmp", "d.CSV.GZ"]
 
-    paths = commit.Paths(f"s3://{BUCKET}/silver", STATE, f"s3://{BUCKET}/_runs/silver")
+    paths = Paths(f"s3://{BUCKET}/silver", STATE, f"s3://{BUCKET}/_runs/silver")
     s3.write_text(paths.bookmark, '{"version": 1, "files": {"a.csv": -1}}')
-    with pytest.raises(commit.StateError, match=f"{paths.bookmark} is damaged .*--full-refresh"):
+    with pytest.raises(StateError, match=f"{paths.bookmark} is damaged .*--full-refresh"):
         commit.load_bookmark(s3, paths)

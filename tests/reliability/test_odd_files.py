@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from glue_jobs.metrics import FileNote
-from lakehouse.pipeline import silver_report
+from lakehouse.summaries import silver_report
 from tests.reliability.helpers import fingerprint
 from tests.silver.helpers import HEADER, rejected_rows, silver_rows
 

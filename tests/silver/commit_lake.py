@@ -6,12 +6,12 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from glue_jobs import commit
+from glue_jobs.journal import Journal, Paths, Swap, write_journal
 from glue_jobs.storage import Storage, join
 
 RUN = "run1"
@@ -57,8 +57,8 @@ def read_partition(storage: Storage, folder: str) -> Rows:
 
 @dataclass(frozen=True)
 class StagedCommit:
-    paths: commit.Paths
-    journal: dict[str, Any]
+    paths: Paths
+    journal: Journal
     table: str
     days: list[str]
 
@@ -68,7 +68,7 @@ class StagedCommit:
 
 def staged_commit(storage: Storage, base: str, days: list[str]) -> StagedCommit:
     """Each of ``days`` replaced, GONE deleted, the bookmark moved: journalled, nothing applied yet."""
-    paths = commit.Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
+    paths = Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
     table, staged = f"{base}/silver/silver_orders", join(paths.staging(RUN), "silver_orders")
     folders = [(join(table, GONE), {"part-0-old.parquet": {"moved": 1}})]
     for day in days:
@@ -76,14 +76,10 @@ def staged_commit(storage: Storage, base: str, days: list[str]) -> StagedCommit:
     for folder, files in folders:
         for name, versions in files.items():
             storage.write_bytes(join(folder, name), parquet(versions))
-    swaps = [{"kind": "replace", "staged": join(staged, d), "target": join(table, d)} for d in days]
-    journal = {
-        "swaps": [
-            *swaps,
-            {"kind": "delete", "target": join(table, GONE)},
-            commit.bookmark_swap(storage, paths, RUN, BOOKMARK),
-        ],
-        "metrics": {"run_id": RUN},
-    }
-    commit.write_journal(storage, paths, RUN, journal)
+    swaps = [Swap.replace(join(staged, d), join(table, d)) for d in days]
+    journal = Journal(
+        (*swaps, Swap.delete(join(table, GONE)), commit.bookmark_swap(storage, paths, RUN, BOOKMARK)),
+        {"run_id": RUN},
+    )
+    write_journal(storage, paths, RUN, journal)
     return StagedCommit(paths, journal, table, days)

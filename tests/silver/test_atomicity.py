@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from glue_jobs import commit
+from glue_jobs import commit, table
+from glue_jobs.table import Swap
 from tests.silver.helpers import bronze_file, rejected_rows, silver_rows
 
 pytestmark = pytest.mark.spark
@@ -42,7 +43,7 @@ def test_killed_during_swaps_then_rerun_equals_uninterrupted_run(
 
     _lake_with_second_batch(killed, run_job)
 
-    def kill_at_second_swap(n: int, swap: dict[str, str]) -> None:
+    def kill_at_second_swap(n: int, swap: Swap) -> None:
         if n == 1:
             raise Killed("simulated crash between two partition swaps")
 
@@ -78,7 +79,7 @@ def test_killed_while_staging_is_discarded_and_redone(
     def crash(*args: object, **kwargs: object) -> None:
         raise Killed("simulated crash before the journal")
 
-    monkeypatch.setattr(commit, "write_journal", crash)
+    monkeypatch.setattr(table, "write_journal", crash)
     with pytest.raises(Killed):
         run_job(lake)
     monkeypatch.undo()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from glue_jobs import commit
-from glue_jobs.storage import LocalStorage, S3Storage, Storage
+from glue_jobs.storage import LocalStorage, Storage
 from tests.silver.commit_lake import (
     GONE,
     RUN,
@@ -45,9 +45,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Stor
 def _after_every_write(storage: Storage, monkeypatch: pytest.MonkeyPatch, look: Callable[[], None]) -> None:
     """Call ``look`` after each write the commit makes: each S3 request that changes an object, or each
     file-system call that renames, links or removes a file."""
-    if isinstance(storage, S3Storage):
+    client = storage.s3_client()
+    if client is not None:
         for operation in ("CopyObject", "PutObject", "DeleteObject", "DeleteObjects"):
-            storage.s3.meta.events.register(f"after-call.s3.{operation}", lambda **_: look())
+            client.meta.events.register(f"after-call.s3.{operation}", lambda **_: look())
         return
     for module, name in ((os, "rename"), (os, "replace"), (os, "remove"), (os, "link"), (os, "rmdir")):
         original = getattr(module, name)

@@ -69,11 +69,11 @@ def test_the_index_follows_corrections_that_move_orders(lake: Path, run_job: Cal
 KILL_POINTS: dict[str, Callable[[int, dict[str, str]], bool]] = {
     "before the first swap": lambda n, s: n == 0,
     "after the silver partitions, before the index files": lambda n, s: (
-        s["target"].endswith(".parquet") and "/order_index/" in s["target"]
+        s.target.endswith(".parquet") and "/order_index/" in s.target
     ),
-    "after the index files, before the bookmark": lambda n, s: s["target"].endswith("bookmark.json"),
+    "after the index files, before the bookmark": lambda n, s: s.target.endswith("bookmark.json"),
     "after the bookmark, before the old index files go": lambda n, s: (
-        s["kind"] == "delete" and "/order_index/" in s["target"]
+        s.kind == "delete" and "/order_index/" in s.target
     ),
 }
 

@@ -82,11 +82,11 @@ def test_compaction_merges_by_size_and_the_newer_entry_wins(tmp_path: Path) -> N
 def test_a_written_file_reads_back_and_a_wrong_row_count_is_damage(tmp_path: Path) -> None:
     index = _index(tmp_path, [("a", "2026-03-01"), ("b", "2026-03-02")])
     puts, _ = order_index.stage(index, str(tmp_path / "staging"))
-    assert [Path(p["staged"]).name for p in puts] == ["f0.parquet"]
-    table = order_index.read_file(LocalStorage(), puts[0]["staged"], 2)
+    assert [Path(p.staged).name for p in puts] == ["f0.parquet"]
+    table = order_index.read_file(LocalStorage(), puts[0].staged, 2)
     assert table.equals(index.tables["f0.parquet"])
     with pytest.raises(IndexDamaged, match="holds 2 rows, the bookmark says 3"):
-        order_index.read_file(LocalStorage(), puts[0]["staged"], 3)
+        order_index.read_file(LocalStorage(), puts[0].staged, 3)
     with pytest.raises(IndexDamaged, match="lists no order index"):
         order_index.load(LocalStorage(), {"version": 1, "files": {}}, str(tmp_path), silver_has_rows=True)
     assert (

@@ -39,7 +39,7 @@ def _commit(s3: S3Storage, index: Index, run: str) -> dict:
     bookmark that lists them."""
     puts, files = order_index.stage(index, f"{LAKE}/silver/_staging/{run}/_state/{order_index.INDEX_DIR}")
     for put in puts:
-        s3.move_file(put["staged"], put["target"])
+        s3.move_file(put.staged, put.target)
     return {"order_index": order_index.manifest(files)}
 
 

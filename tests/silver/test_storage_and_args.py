@@ -11,6 +11,7 @@ import pytest
 from glue_jobs import bronze_to_silver_orders as script
 from glue_jobs import commit
 from glue_jobs.inventory import parse_header
+from glue_jobs.journal import Journal, Paths, Swap, write_journal
 from glue_jobs.metrics import ReconciliationError, RunMetrics
 from glue_jobs.repair import Window
 from glue_jobs.storage import LocalStorage, S3Storage, storage_for
@@ -53,7 +54,7 @@ def test_s3_entries_carry_the_etag_that_changes_with_the_content(s3: S3Storage) 
 
 def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     base = f"s3://{BUCKET}/lake"
-    paths = commit.Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
+    paths = Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
     table = f"{base}/silver/silver_orders"
     _put(s3, "lake/silver/silver_orders/order_date=2026-03-01/old.parquet", b"old1")
     _put(s3, "lake/silver/silver_orders/order_date=2026-03-02/old.parquet", b"old2")
@@ -64,23 +65,23 @@ def test_journal_rolls_forward_on_s3_after_a_crash(s3: S3Storage, monkeypatch: p
     _put(s3, "lake/silver/_staging/run1/silver_orders/order_date=2026-03-01/new.parquet", b"new1")
     _put(s3, "lake/silver/_staging/run1/silver_orders/order_date=2026-03-02/new.parquet", b"new2")
     _put(s3, "lake/silver/_staging/run1/silver_orders_rejected/ingest_date=2026-03-03/r1.parquet", b"r1")
-    journal = {
-        "swaps": [
-            {"kind": "replace", "staged": f"{staging}/silver_orders/order_date=2026-03-01", "target": f"{table}/order_date=2026-03-01"},
-            {"kind": "replace", "staged": f"{staging}/silver_orders/order_date=2026-03-02", "target": f"{table}/order_date=2026-03-02"},
-            {"kind": "delete", "target": f"{table}/order_date=2026-03-09"},
-            {
-                "kind": "add_files",
-                "staged": f"{staging}/silver_orders_rejected/ingest_date=2026-03-03",
-                "target": f"{base}/silver/silver_orders_rejected/ingest_date=2026-03-03",
-            },
+    journal = Journal(
+        (
+            Swap.replace(f"{staging}/silver_orders/order_date=2026-03-01", f"{table}/order_date=2026-03-01"),
+            Swap.replace(f"{staging}/silver_orders/order_date=2026-03-02", f"{table}/order_date=2026-03-02"),
+            Swap.delete(f"{table}/order_date=2026-03-09"),
+            Swap(
+                "add_files",
+                f"{base}/silver/silver_orders_rejected/ingest_date=2026-03-03",
+                f"{staging}/silver_orders_rejected/ingest_date=2026-03-03",
+            ),
             commit.bookmark_swap(s3, paths, "run1", bookmark),
-        ],
-        "metrics": {"run_id": "run1", "rows_read": 1},
-    }  # fmt: skip
-    commit.write_journal(s3, paths, "run1", journal)
+        ),
+        {"run_id": "run1", "rows_read": 1},
+    )
+    write_journal(s3, paths, "run1", journal)
 
-    def crash(n: int, swap: dict) -> None:
+    def crash(n: int, swap: Swap) -> None:
         if n == 1:
             raise RuntimeError("killed")
 
@@ -115,7 +116,7 @@ def test_local_replace_keeps_readers_on_whole_partitions(tmp_path: Path) -> None
     (staged / "new.parquet").write_text("new")
     (staged / ".new.parquet.crc").write_text("crc")
     storage.tidy_staged(str(tmp_path / "s"))
-    swap = {"kind": "replace", "staged": str(staged), "target": str(target)}
+    swap = Swap.replace(str(staged), str(target))
     commit.apply_swap(storage, swap, commit.unfenced)
     assert [p.name for p in target.iterdir()] == ["new.parquet"]
     assert (target / "new.parquet").read_text() == "new"

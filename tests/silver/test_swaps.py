@@ -11,8 +11,8 @@ def _short(plan: list[dict[str, str]]) -> list[tuple[str, ...]]:
     """Each swap as (kind, target relative to silver/[, staged relative to the staging folder])."""
     out = []
     for swap in plan:
-        staged = [swap["staged"].removeprefix(LAYOUT.staging + "/")] if "staged" in swap else []
-        out.append((swap["kind"], swap["target"].removeprefix("/l/silver/"), *staged))
+        staged = [swap.staged.removeprefix(LAYOUT.staging + "/")] if swap.staged else []
+        out.append((swap.kind, swap.target.removeprefix("/l/silver/"), *staged))
     return out
 
 

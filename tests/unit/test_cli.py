@@ -60,7 +60,7 @@ def test_summary_of_an_empty_lake(tmp_path, capsys: pytest.CaptureFixture[str]) 
 
 def test_silver_report_accounts_for_every_row() -> None:
     from glue_jobs.metrics import FileNote, RunMetrics
-    from lakehouse.pipeline import silver_report
+    from lakehouse.summaries import silver_report
 
     metrics = RunMetrics(
         "r1",
