@@ -412,12 +412,13 @@ def find_moved_orders(
     touched = set(observed.order_dates)
     if ctx.args.full_refresh:
         return sorted(live.order_dates | touched), RunIndex()
-    if not live.order_dates:  # silver is empty (a first run): no order can have moved, and the index is built
-        return sorted(
-            touched
-        ), RunIndex()  # whole from what the run stages (the run's ids: memory for nothing)
+    # silver is empty (a first run): no order can have moved, and the index is built whole from what the run
+    # stages (the run's ids would cost memory for nothing)
+    if not live.order_dates:
+        return sorted(touched), RunIndex()
     ids = pa.array([], pa.string())
-    if observed.parsed is not None and touched:  # the staged rows' ids: a valid row's v_order_id is set
+    if observed.parsed is not None and touched:
+        # the staged rows' ids: a valid row's v_order_id is set
         ids = order_index.staged_ids(ctx.storage, join(ctx.layout.staging, PARSED), "v_order_id")
     try:
         index = ctx.table.load_order_index(silver_has_rows=True)
