@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from glue_jobs import commit, table
-from glue_jobs.journal import Journal, StateError, Swap, dumps, read_journal
+from glue_jobs.journal import Journal, Paths, StateError, Swap, dumps, read_journal
 from glue_jobs.lease import TTL_S, LakeBusy, LeaseLost
 from glue_jobs.metrics import ReconciliationError, RunMetrics
 from glue_jobs.storage import LocalStorage, S3Storage, Storage, join
@@ -46,9 +46,7 @@ def silver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SilverTab
 
 
 def _table(storage: Storage, base: str) -> SilverTable:
-    return SilverTable(
-        storage, table.Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver")
-    )
+    return SilverTable(storage, Paths(f"{base}/silver", f"{base}/_state/silver", f"{base}/_runs/silver"))
 
 
 def _parquet(order_ids: list[str], version: int) -> bytes:
@@ -110,7 +108,7 @@ def _kill_before(n: int) -> Callable[[int, Swap], None]:
     return hook
 
 
-def test_a_commit_killed_before_any_swap_is_completed_by_recover(
+def test_a_commit_killed_before_each_swap_is_completed_by_recover(
     silver: SilverTable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = _table(LocalStorage(), str(tmp_path / "reference"))
