@@ -1,4 +1,4 @@
-"""`dbt build --target athena` end to end through the Athena stand-in (tests/athena/standin.py), compared with the
+"""`dbt build --target athena` end to end through the Athena stand-in (lakehouse/athena_local/standin.py), compared with the
 local target mart for mart: seed + build, an incremental build after new, late and corrected orders (MERGE), and
 a full refresh. One stand-in for the module; the scenario runs once and the tests read what it left."""
 
@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import sqlglot
 
+from lakehouse.athena_local.catalog import as_prefix, split_s3
+from lakehouse.athena_local.outcome import AthenaQueryError
+from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import REPO, DbtError
-from tests.athena.engine import AthenaQueryError, as_prefix, split_s3
 from tests.athena.helpers import Build, build_both, dbt_args, scenario
-from tests.athena.standin import AthenaStandIn
 from tests.infra.helpers import Resolver, load_template
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
