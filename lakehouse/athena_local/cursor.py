@@ -72,14 +72,16 @@ def render_value(value: Any) -> str | None:
 
 
 def _results(outcome: Outcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(rows, column info) of an outcome as Athena's GetQueryResults returns them, a header row first."""
+    """(rows, column info) of an outcome as Athena's GetQueryResults returns them."""
     column_info = []
     for name, duck_type in outcome.columns:
         trino, precision, scale = duckdb_to_trino(duck_type)
         column_info.append(
             {"Name": name, "Label": name, "Type": trino, "Precision": precision, "Scale": scale}
         )
-    header = [{"Data": [{"VarCharValue": name} for name, _ in outcome.columns]}] if outcome.columns else []
+    # a query's first row holds the column labels; a SHOW statement's result (UTILITY) has none
+    labelled = outcome.columns and outcome.statement_type != "UTILITY"
+    header = [{"Data": [{"VarCharValue": name} for name, _ in outcome.columns]}] if labelled else []
     rows = [
         {"Data": [{} if (v := render_value(cell)) is None else {"VarCharValue": v} for cell in row]}
         for row in outcome.rows

@@ -22,6 +22,7 @@ from lakehouse.athena_local.catalog import (
     PARQUET_SERDE,
     Catalog,
     as_prefix,
+    glue_to_duckdb,
     hive_table_input,
     iceberg_table_input,
     is_iceberg,
@@ -292,6 +293,8 @@ class Engine:
             updated["Parameters"] = {**updated.get("Parameters", {}), **properties(action)}
             self.catalog.update_table(database, updated)
             return Outcome("DDL", "set_tblproperties")
+        if isinstance(action, exp.AlterColumn) and action.args.get("rename_to") is not None:
+            return self._change_column(table, database, action)
         columns = rules.altered_columns(table, action, column_defs)
         if columns is None:
             raise AthenaQueryError(
@@ -301,6 +304,35 @@ class Engine:
         updated["StorageDescriptor"] = {**updated["StorageDescriptor"], "Columns": columns}
         self.catalog.update_table(database, updated)
         return Outcome("DDL", "alter_columns")
+
+    def _change_column(self, table: dict[str, Any], database: str, action: exp.AlterColumn) -> Outcome:
+        """CHANGE COLUMN: a Hive table's metadata only; an Iceberg table keeps the column's values (Iceberg tracks
+        columns by id; the stand-in, reading by name, rewrites the data under the new name and type)."""
+        old, new = action.this.name.lower(), action.args["rename_to"].name.lower()
+        glue_type = action.args["dtype"].sql("hive").lower()
+        current = list(table["StorageDescriptor"]["Columns"])
+        if old not in {c["Name"].lower() for c in current}:
+            raise AthenaQueryError(f"COLUMN_NOT_FOUND: Column '{old}' does not exist")
+        columns = [{"Name": new, "Type": glue_type} if c["Name"].lower() == old else c for c in current]
+        if not is_iceberg(table):
+            updated = table_input_of(table)
+            updated["StorageDescriptor"] = {**updated["StorageDescriptor"], "Columns": columns}
+            self.catalog.update_table(database, updated)
+            return Outcome("DDL", "change_column")
+        view = self.tables.read_iceberg(table)
+        select = ", ".join(
+            f'cast("{old}" as {glue_to_duckdb(glue_type)}) as "{new}"'
+            if c["Name"].lower() == old
+            else f'"{c["Name"]}"'
+            for c in current + list(table.get("PartitionKeys", []))
+        )
+        location = table["StorageDescriptor"]["Location"]
+        uri, _, written = self.tables.write_parquet(
+            f'select {select} from "{view}"', f"{as_prefix(location)}data"
+        )
+        spec = self.catalog.iceberg_metadata(table)["partition-spec"]
+        self.catalog.commit_iceberg(table, database, [uri], written, spec, glue=columns)
+        return Outcome("DDL", "change_column")
 
 
 def column_defs(schema: exp.Expression) -> list[dict[str, str]]:

@@ -93,25 +93,24 @@ def require_empty_location(empty: bool, database: str, name: str, location: str)
 
 
 def _millisecond_timestamp(node: exp.Expression) -> bool:
-    """Whether an expression's value is Trino's bare `timestamp`, i.e. timestamp(3)."""
+    """Whether an expression is a cast to Trino's bare `timestamp` (timestamp(3)) or to timestamp(1..3)."""
     while isinstance(node, exp.Alias | exp.Paren):
         node = node.this
-    if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.TIMESTAMP):
-        precision = [e for e in node.to.expressions if isinstance(e, exp.DataTypeParam)]
-        return not precision or int(precision[0].name) <= 3
-    return isinstance(node, exp.CurrentTimestamp)
+    if not (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.TIMESTAMP)):
+        return False
+    precision = [e for e in node.to.expressions if isinstance(e, exp.DataTypeParam)]
+    return not precision or int(precision[0].name) <= 3
 
 
 def require_iceberg_timestamps(query: exp.Expression) -> None:
-    """Athena's Iceberg tables hold timestamp(6) only: a timestamp(3) column in the select list is refused."""
-    selects = [query] if isinstance(query, exp.Select) else list(query.find_all(exp.Select))[:1]
-    for select in selects:
-        for column in select.expressions:
-            if _millisecond_timestamp(column):
-                raise AthenaQueryError(
-                    f'NOT_SUPPORTED: Timestamp precision (3) not supported for Iceberg. Use "timestamp(6)"'
-                    f" instead. Column: {column.alias_or_name}"
-                )
+    """Athena's Iceberg tables hold timestamp(6) only: a CTAS whose select list casts a column to timestamp(3)
+    is refused with Trino's Iceberg connector's error."""
+    select = query if isinstance(query, exp.Select) else query.find(exp.Select)
+    for column in select.expressions if select is not None else []:
+        if _millisecond_timestamp(column):
+            raise AthenaQueryError(
+                'NOT_SUPPORTED: Timestamp precision (3) not supported for Iceberg. Use "timestamp(6)" instead.'
+            )
 
 
 def check_open_partitions(count: int, iceberg: bool) -> None:
