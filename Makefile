@@ -111,7 +111,7 @@ report: $(PROFILES_STAMP) ## run notebooks/exploration.ipynb on the local lake -
 	$(BIN)/python -m lakehouse.report --lake $(LAKE)
 
 athena-local: $(PROFILES_STAMP) ## run dbt on the athena target against a local Athena stand-in (ARGS="build -s gold_orders+")
-	$(BIN)/python -m tests.athena --lake $(LAKE) $(ARGS)
+	$(BIN)/python -m lakehouse.athena_local --lake $(LAKE) $(ARGS)
 
 bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000 REPEAT=3)
 	$(BIN)/python -m bench.run --rows $(ROWS) --repeat $(REPEAT)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.athena.standin import AthenaStandIn
+from lakehouse.athena_local.standin import AthenaStandIn
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from typing import Any
 
 import duckdb
 
+from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import run_dbt
-from tests.athena.standin import AthenaStandIn
 from tests.gold.helpers import (
     REJECTED,
     Order,

@@ -1,4 +1,4 @@
-"""`dbt build --target athena` end to end through the Athena stand-in (tests/athena/standin.py), compared with the
+"""`dbt build --target athena` end to end through the Athena stand-in (lakehouse/athena_local/standin.py), compared with the
 local target mart for mart: seed + build, an incremental build after new, late and corrected orders (MERGE), and
 a full refresh. One stand-in for the module; the scenario runs once and the tests read what it left."""
 
@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import sqlglot
 
+from lakehouse.athena_local.catalog import as_prefix, split_s3
+from lakehouse.athena_local.outcome import AthenaQueryError
+from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import REPO, DbtError
-from tests.athena.engine import AthenaQueryError, as_prefix, split_s3
 from tests.athena.helpers import Build, build_both, dbt_args, scenario
-from tests.athena.standin import AthenaStandIn
 from tests.infra.helpers import Resolver, load_template
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
@@ -211,6 +212,19 @@ DAYS_101 = "select date_add('day', n, date '2026-01-01') as day, n from unnest(s
             "HIVE_PATH_ALREADY_EXISTS: Target directory for table 'lakehouse_dev_gold.t' already exists",
         ),
         ("select * from lakehouse_dev_gold.no_such_table", "TABLE_NOT_FOUND"),
+        (
+            "create table lakehouse_dev_gold.t with (table_type='iceberg', location='s3://{bucket}/gold/ts3/')"
+            " as select cast('2026-01-01 10:00:00.123456' as timestamp) as at",
+            'NOT_SUPPORTED: Timestamp precision (3) not supported for Iceberg. Use "timestamp(6)" instead.',
+        ),
+        (
+            "update lakehouse_dev_silver.silver_orders set quantity = 0",
+            "NOT_SUPPORTED: UPDATE is only supported for Iceberg tables",
+        ),
+        (
+            "alter table lakehouse_dev_silver.silver_orders drop column quantity",
+            "NOT_SUPPORTED: DROP COLUMN is only supported for Iceberg tables",
+        ),
     ],
 )
 def test_the_standin_fails_what_athena_fails(
@@ -278,3 +292,46 @@ def test_a_query_error_is_athenas_text_not_a_traceback(standin: AthenaStandIn) -
     assert issubclass(AthenaQueryError, Exception)
     message = _fails(standin, "select from where")
     assert "\n" not in message and message.startswith(("SYNTAX_ERROR", "GENERIC_USER_ERROR"))
+
+
+def _iceberg_table(standin: AthenaStandIn, schema: str, select: str) -> Any:
+    """dbt-athena's cursor, after it created `<schema>.t`, an Iceberg table of `select`, in a new schema."""
+    with standin.environment():
+        cursor = _cursor(standin)
+        cursor.execute(f"create schema if not exists {schema}")
+        location = f"s3://{standin.bucket}/gold/{schema}/t/"
+        cursor.execute(
+            f"create table {schema}.t with (table_type='iceberg', location='{location}') as {select}"
+        )
+    return cursor
+
+
+def test_drop_schema_names_the_schema_with_its_catalog(
+    standin: AthenaStandIn, builds: dict[str, Build]
+) -> None:
+    """dbt-athena drops a schema as `awsdatacatalog`.`<schema>`: the schema is the name's last part, and CASCADE
+    drops its tables (the stand-in passed an empty table part to Glue, a raw botocore error)."""
+    glue = standin.client("glue")
+    _iceberg_table(standin, "dropcheck", "select 1 as a")
+    assert "SCHEMA_NOT_EMPTY" in _fails(standin, "drop schema `awsdatacatalog`.`dropcheck`")
+    with standin.environment():
+        _cursor(standin).execute("drop schema if exists `awsdatacatalog`.`dropcheck` cascade")
+        _cursor(standin).execute("drop schema if exists `awsdatacatalog`.`dropcheck` cascade")
+    assert "dropcheck" not in {d["Name"] for d in glue.get_databases()["DatabaseList"]}
+
+
+def test_iceberg_schema_evolution_keeps_the_values(standin: AthenaStandIn, builds: dict[str, Build]) -> None:
+    """ADD COLUMNS, UPDATE and CHANGE COLUMN on an Iceberg table, as dbt-athena's on_schema_change and its column
+    type change send them: a renamed column keeps its values, the added one is null until updated."""
+    cursor = _iceberg_table(standin, "evolvecheck", "select 1 as a union all select 2")
+    with standin.environment():
+        cursor.execute("alter table evolvecheck.t add columns (a__dbt_alter bigint)")
+        cursor.execute("update evolvecheck.t set a__dbt_alter = cast(a as bigint) * 10 where a = 2")
+        cursor.execute("alter table evolvecheck.t change column a__dbt_alter b bigint")
+        cursor.execute("show columns from evolvecheck.t")
+        columns = [row[0] for row in cursor.fetchall()]
+        cursor.execute("select a, b from evolvecheck.t order by a")
+        rows = cursor.fetchall()
+        cursor.execute("drop schema `awsdatacatalog`.`evolvecheck` cascade")
+    assert columns == ["a", "b"]
+    assert rows == [(1, None), (2, 20)]

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from ingestion.events import EventError, parse_event
+from lakehouse.athena_local.standin import CREDENTIALS, patched_environ
 from lakehouse.dbt import run_dbt
 from tests.athena.helpers import dbt_args
-from tests.athena.standin import CREDENTIALS, patched_environ
 from tests.infra.helpers import Resolver, load_package_module, load_template
 
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from lakehouse.athena_local.catalog import split_s3
+from lakehouse.athena_local.outcome import AthenaQueryError, Context
+from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.stage import FRESHNESS_METRIC, METRIC_NAMESPACE, dbt_command, main
-from tests.athena.engine import AthenaQueryError, Context, split_s3
 from tests.athena.helpers import Silver, scenario
-from tests.athena.standin import AthenaStandIn
 from tests.gold.helpers import write_rejected, write_silver
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
@@ -78,7 +79,7 @@ def gold(standin: AthenaStandIn, tmp_path_factory: pytest.TempPathFactory) -> di
 def test_gold_runs_make_athena_locals_command_and_publishes_its_artifacts(
     standin: AthenaStandIn, gold: dict[str, Any]
 ) -> None:
-    from tests.athena.__main__ import main as athena_local
+    from lakehouse.athena_local.__main__ import main as athena_local
 
     assert dbt_command("gold") == ["build"]
     # `make athena-local` without ARGS runs the gold stage's command (it reads dbt_command("gold"))
@@ -172,7 +173,7 @@ def test_optimize_bin_packs_only_the_files_its_where_selects(
 
     def files() -> list[str]:
         table = standin.engine.glue_table(GOLD, "upkeep_probe")
-        return standin.engine._iceberg_metadata(table)["data-files"]  # type: ignore[arg-type]
+        return standin.engine.catalog.iceberg_metadata(table)["data-files"]  # type: ignore[arg-type]
 
     old = files()
     assert len(old) == 3

@@ -22,9 +22,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import REPO, DbtError, run_dbt
 from tests.athena.helpers import dbt_args, sort_rows
-from tests.athena.standin import AthenaStandIn
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
 

@@ -20,7 +20,7 @@ restores moto):
 * AWS::Glue::Database, AWS::Glue::Table and AWS::Athena::WorkGroup have no CloudFormation support in moto: the
   stack would skip them and every output that refers to them (the dbt schema, silver database and workgroup).
   They are handed to moto's own Glue and Athena backends, so they exist for the Glue and Athena APIs like any
-  other resource (tests/athena reads the silver tables, with their partition projection, from there).
+  other resource (the Athena stand-in, lakehouse/athena_local, reads the silver tables and their projection there).
 
 Every other type moto's CloudFormation does not know (bucket, topic and queue policies, alarms, Glue
 jobs, triggers and security configuration, the Lambda's EventInvokeConfig) is skipped by moto with a warning

@@ -1,8 +1,8 @@
 """`make athena-local`: a dbt command on the athena target, against the local Athena stand-in.
 
-    python -m tests.athena                          # dbt build, on the silver of ./lake (the pipeline's gold stage)
-    python -m tests.athena build -s +gold_orders    # any dbt command and selection
-    python -m tests.athena --repeat 2 build         # twice: the second run takes the incremental (MERGE) path
+    python -m lakehouse.athena_local                          # dbt build, on the silver of ./lake (the pipeline's gold stage)
+    python -m lakehouse.athena_local build -s +gold_orders    # any dbt command and selection
+    python -m lakehouse.athena_local --repeat 2 build         # twice: the second run takes the incremental (MERGE) path
 
 The stand-in starts empty each time (moto's server in this process, the stack from infra/lakehouse.yaml), gets
 the lake's silver Parquet, and runs the command through dbt-athena; every statement Athena would receive is
@@ -20,9 +20,9 @@ import sys
 import warnings
 from pathlib import Path
 
+from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import DbtError, run_dbt
 from lakehouse.stage import dbt_command
-from tests.athena.standin import AthenaStandIn
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,36 @@
+"""What Athena hands back for one statement: its outcome (rows, update count, statement type) or its failure
+(Athena's error text, with the ErrorType and ErrorCategory Athena reports), and the context a query runs in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class AthenaQueryError(Exception):
+    """The query FAILED; the message is Athena's error text (ErrorType/ErrorCategory as Athena reports them)."""
+
+    def __init__(self, message: str, error_type: int = 1100, category: int = 2) -> None:
+        super().__init__(message)
+        self.error_type, self.category = error_type, category
+
+
+@dataclass
+class Outcome:
+    """What Athena returns for one statement."""
+
+    statement_type: str  # DDL | DML | UTILITY
+    kind: str  # for the statement log: select, ctas_iceberg, ctas_hive, merge, insert, rename, view, ...
+    columns: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB type)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    update_count: int | None = None
+
+
+@dataclass
+class Context:
+    """Where a query runs: its default database and the results location and workgroup rules in force."""
+
+    database: str
+    output_location: str  # the results location in force (the workgroup's when it enforces its settings)
+    enforced: bool
+    query_id: str
