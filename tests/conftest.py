@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,11 +42,53 @@ def _rank(item: pytest.Item) -> int:
     return 1 if any(item.get_closest_marker(name) for name in ("dbt", "e2e")) else 2
 
 
+# Where the workers write each test's group for the scheduler (a file named by the controller before it starts them).
+GROUPS_FILE = "LAKEHOUSE_TEST_GROUPS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup" and not hasattr(config, "workerinput"):
+        handle, path = tempfile.mkstemp(prefix="lakehouse-test-groups-", suffix=".json")
+        os.close(handle)
+        os.environ[GROUPS_FILE] = path
+        config.add_cleanup(lambda: Path(path).unlink(missing_ok=True))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's own loadgroup reads a test's group from a suffix it appends to the node id, which pytest 9 no longer
+    lets it change (the tests then spread over both workers as with --dist load): this scheduler reads the groups
+    the workers computed from the file they wrote, and is otherwise xdist's loadgroup."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupScheduling(LoadGroupScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                self.groups = json.loads(Path(os.environ[GROUPS_FILE]).read_text() or "{}")
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+def _write_groups(config: pytest.Config, groups: dict[str, str]) -> None:
+    """A worker writes {node id: group} for the controller's scheduler; both workers write the same, atomically."""
+    path = os.environ.get(GROUPS_FILE)
+    if path and hasattr(config, "workerinput"):
+        part = Path(f"{path}.{config.workerinput['workerid']}")
+        part.write_text(json.dumps(groups))
+        part.replace(path)
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that uses the shared Spark session, directly or through another fixture, is marked `spark`: `make
     test-fast` leaves such tests out without each module having to remember the marker. Each test is also given
-    its `xdist_group` (before xdist reads the marks: tryfirst), and the long groups are moved first."""
+    its `xdist_group` (before xdist reads the marks: tryfirst; the scheduler below reads them from a file), and the
+    long groups are moved first."""
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
@@ -58,6 +104,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         rank[groups[item]] = min(rank.get(groups[item], 2), _rank(item))
     first_seen = {group: n for n, group in reversed(list(enumerate(groups[item] for item in items)))}
     items.sort(key=lambda item: (rank[groups[item]], first_seen[groups[item]]))
+    _write_groups(config, {item.nodeid: groups[item] for item in items})
 
 
 @pytest.fixture(scope="session", autouse=True)
