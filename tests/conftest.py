@@ -43,11 +43,13 @@ def _rank(item: pytest.Item) -> int:
 
 
 # Where the workers write each test's group for the scheduler (a file named by the controller before it starts them).
-GROUPS_FILE = "LAKEHOUSE_TEST_GROUPS"
+# Not LAKEHOUSE_*: lakehouse's configuration reads every variable of that prefix, and refuses unknown keys.
+GROUPS_FILE = "PYTEST_XDIST_GROUPS_FILE"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("dist", "no") == "loadgroup" and not hasattr(config, "workerinput"):
+    distributed = config.getoption("dist", "no") == "loadgroup" and config.getoption("tx", None)
+    if distributed and not hasattr(config, "workerinput"):
         handle, path = tempfile.mkstemp(prefix="lakehouse-test-groups-", suffix=".json")
         os.close(handle)
         os.environ[GROUPS_FILE] = path
