@@ -89,7 +89,7 @@ def _write_groups(config: pytest.Config, groups: dict[str, str]) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that uses the shared Spark session, directly or through another fixture, is marked `spark`: `make
     test-fast` leaves such tests out without each module having to remember the marker. Each test is also given
-    its `xdist_group` (before xdist reads the marks: tryfirst; the scheduler below reads them from a file), and the
+    its `xdist_group` (before xdist reads the marks: tryfirst; the scheduler above reads them from a file), and the
     long groups are moved first."""
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
