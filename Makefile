@@ -77,10 +77,12 @@ demo: $(PROFILES_STAMP) ## run the pipeline locally on ~200k orders (1% defects)
 	@$(BIN)/lakehouse run --lake $(LAKE) --rows 200000 --days 90 --defect-rate 0.01 \
 		--start-date 2026-01-01 --seed 42 --ingested-at 2026-04-01T02:00:00 $(if $(VERBOSE),--verbose)
 
-test: setup ## run every test (unit, Spark, dbt, Athena stand-in, end-to-end, lint, infra)
+# Two workers (pytest-xdist): Spark tests on one, sharing its Spark session; dbt, Athena and the rest on either
+# (tests/conftest.py groups them, tests/README.md says how). The slowest tests are listed at the end.
+test: setup ## run every test (unit, Spark, dbt, Athena stand-in, end-to-end, lint, infra) on two workers
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --durations=15
 
 # The lambda-layer venv is for tests/infra's handler test, which test-fast runs: right after `make demo` it is built.
 test-fast: $(PROFILES_STAMP) $(LAYER_STAMP) ## the inner loop: ruff and the tests that need neither Spark nor dbt (seconds)

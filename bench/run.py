@@ -9,8 +9,10 @@ sends: the bytes it reads (bench/gold_bytes.py) stand for what Athena would scan
 
 The incremental rows add the same day (DAY_ROWS orders, fixed seed, whatever --rows) on the year of --rows orders
 and, in the same run, on a year of HISTORY_ROWS orders: their ratio says how the cost of a day grows with history.
+--days shortens the "year" (default 365 daily files): the smoke test (tests/benchmarks) runs every stage on a few days.
 
     python -m bench.run --rows 1000000 [--repeat 3] [--workdir DIR] [--day-rows 27397] [--history-rows 1000000]
+        [--days 365]
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ log = logging.getLogger("bench")
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 YEAR_START = dt.date(2025, 1, 1)
-NEW_DAY = YEAR_START + dt.timedelta(days=365)
+YEAR_DAYS = 365
 DAY_ROWS = 27_397  # a day of a 10M-order year: the same day on every history, so the days compare
 HISTORY_ROWS = 1_000_000  # the reference history the day is also run on
 STATE_DIRS = ("silver", "_state", "warehouse.duckdb")
@@ -188,16 +190,21 @@ def landed(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(2), tzinfo=dt.UTC)
 
 
-def backfill_year(lake: Path, rows: int) -> None:
+def new_day_date(days: int) -> dt.date:
+    """The incremental runs' new day: the day after the last day of history."""
+    return YEAR_START + dt.timedelta(days=days)
+
+
+def backfill_year(lake: Path, rows: int, days: int = YEAR_DAYS) -> None:
     """Bronze as a year of daily ingestion would leave it: each day's orders in its own file, stamped as landed the
     next night. The incremental marts' lookback then covers the last few days, as in production, instead of the
     whole year (which a one-shot ingest, every file stamped with the same minute, would make it)."""
     from ingestion.local import ingest_to_lake
 
     _reset(lake / "bronze")()
-    for i in range(365):
+    for i in range(days):
         day = YEAR_START + dt.timedelta(days=i)
-        share = rows // 365 + (1 if i < rows % 365 else 0)
+        share = rows // days + (1 if i < rows % days else 0)
         ingest_to_lake(
             lake, rows=share, days=1, start_date=day, seed=1, progress=False, ingested_at=landed(day)
         )
@@ -241,21 +248,22 @@ def check_disk(workdir: Path, rows: int) -> None:
         )
 
 
-def new_day(day_rows: int) -> list[str]:
+def new_day(day_rows: int, days: int = YEAR_DAYS) -> list[str]:
     """`lakehouse ingest` arguments of the incremental runs' new day: the same rows whatever the history."""
-    day = ["--rows", str(day_rows), "--days", "1", "--start-date", NEW_DAY.isoformat(), "--seed", "2"]
-    return [*day, "--ingested-at", landed(NEW_DAY).isoformat()]
+    date = new_day_date(days)
+    day = ["--rows", str(day_rows), "--days", "1", "--start-date", date.isoformat(), "--seed", "2"]
+    return [*day, "--ingested-at", landed(date).isoformat()]
 
 
 def silver_day_on_history(
-    lakehouse: list[str], history_rows: int, day_rows: int, repeat: int, workdir: Path
+    lakehouse: list[str], history_rows: int, day_rows: int, repeat: int, workdir: Path, days: int = YEAR_DAYS
 ) -> Measurement:
     """The incremental silver run of the new day on a year of ``history_rows`` orders (built untimed)."""
     lake, snapshot = workdir / "history", workdir / "history-snapshot"
-    backfill_year(lake, history_rows)
+    backfill_year(lake, history_rows, days)
     timed([*lakehouse, "silver", "--lake", str(lake), "--full-refresh"])
     _snapshot(lake, snapshot)
-    timed([*lakehouse, "ingest", "--lake", str(lake), *new_day(day_rows)])
+    timed([*lakehouse, "ingest", "--lake", str(lake), *new_day(day_rows, days)])
     result = measure(repeat, [*lakehouse, "silver", "--lake", str(lake)], before=_restore(snapshot, lake))
     _reset(lake, snapshot)()
     return result
@@ -268,16 +276,17 @@ def run_bench(
     *,
     day_rows: int = DAY_ROWS,
     history_rows: int = HISTORY_ROWS,
+    days: int = YEAR_DAYS,
 ) -> dict[str, object]:
     py = sys.executable
     lakehouse = [py, "-m", "lakehouse.cli", "-q"]
     baseline = [py, "-m", "bench.baseline"]
     lake, base = workdir / "lake", workdir / "baseline"
     base.mkdir(parents=True, exist_ok=True)
-    year = ["--rows", str(rows), "--days", "365", "--start-date", YEAR_START.isoformat(), "--seed", "1"]
+    year = ["--rows", str(rows), "--days", str(days), "--start-date", YEAR_START.isoformat(), "--seed", "1"]
     rows_out: list[Row] = []
 
-    log.info("ingest: %s rows over 365 days", f"{rows:,}")
+    log.info("ingest: %s rows over %d days", f"{rows:,}", days)
     ingest = measure(
         repeat, [*lakehouse, "ingest", "--lake", str(lake), *year], before=_reset(lake / "bronze")
     )
@@ -296,8 +305,8 @@ def run_bench(
         )
     )
 
-    log.info("bronze: the same year as 365 daily files, each stamped as landed the next night")
-    backfill_year(lake, rows)
+    log.info("bronze: the same year as %d daily files, each stamped as landed the next night", days)
+    backfill_year(lake, rows, days)
 
     log.info("silver: full refresh")
     silver = measure(repeat, [*lakehouse, "silver", "--lake", str(lake), "--full-refresh"])
@@ -342,7 +351,7 @@ def run_bench(
     log.info("incremental: one new day (%s rows) on top of the year", f"{day_rows:,}")
     snapshot = workdir / "snapshot"
     _snapshot(lake, snapshot)
-    timed([*lakehouse, "ingest", "--lake", str(lake), *new_day(day_rows)])
+    timed([*lakehouse, "ingest", "--lake", str(lake), *new_day(day_rows, days)])
     inc_silver = measure(repeat, [*lakehouse, "silver", "--lake", str(lake)], before=_restore(snapshot, lake))
     rows_out.append(
         Row(
@@ -355,7 +364,7 @@ def run_bench(
         )
     )
     log.info("incremental: the same day on a year of %s orders", f"{history_rows:,}")
-    on_history = silver_day_on_history(lakehouse, history_rows, day_rows, repeat, workdir)
+    on_history = silver_day_on_history(lakehouse, history_rows, day_rows, repeat, workdir, days)
     rows_out.append(
         Row(
             "silver incremental, history growth",
@@ -404,6 +413,7 @@ def run_bench(
         "rows": rows,
         "day_rows": day_rows,
         "history_rows": history_rows,
+        "days": days,
         "repeat": repeat,
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30),
@@ -490,21 +500,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"the other history the same day is run on (default {HISTORY_ROWS:,})",
     )
     parser.add_argument(
+        "--days",
+        type=int,
+        default=YEAR_DAYS,
+        help=f"days of history, one bronze file each (default {YEAR_DAYS}: a year; the smoke test runs a few)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="scratch folder (default: a temporary one, removed after)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the CSV/JSON results go")
     args = parser.parse_args(argv)
-    if min(args.rows, args.history_rows) < 1000 or min(args.repeat, args.day_rows) < 1:
+    if min(args.rows, args.history_rows) < 1000 or min(args.repeat, args.day_rows, args.days) < 1:
         parser.exit(
             2,
-            "bench: error: --rows and --history-rows must be at least 1000, --repeat and --day-rows 1 or more\n",
+            "bench: error: --rows and --history-rows must be at least 1000, --repeat, --day-rows and --days 1 or "
+            "more\n",
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
         check_disk(scratch, args.rows)
         report = run_bench(
-            args.rows, args.repeat, scratch, day_rows=args.day_rows, history_rows=args.history_rows
+            args.rows,
+            args.repeat,
+            scratch,
+            day_rows=args.day_rows,
+            history_rows=args.history_rows,
+            days=args.days,
         )
     except BenchError as exc:
         parser.exit(1, f"{exc}\n")

@@ -106,13 +106,15 @@ def test_a_run_the_disk_cannot_hold_stops_before_it_starts_with_one_line(tmp_pat
 
 @pytest.mark.e2e
 def test_bench_runs_end_to_end_on_a_tiny_lake(tmp_path: Path) -> None:
-    """A smoke run of `make bench` itself (every stage and baseline once, on 1,000 rows): it must finish and
-    report a ratio for every stage, and run the same new day on the year and on the other history. The figures
-    themselves are not asserted: benchmarks are not tests."""
+    """A smoke run of `make bench` itself (every stage and baseline once, on 1,000 rows over a week: the same
+    stages as a year, a fraction of the files and partitions): it must finish and report a ratio for every stage,
+    and run the same new day on the year and on the other history. The figures themselves are not asserted:
+    benchmarks are not tests."""
     out = tmp_path / "results"
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--rows", "1000", "--repeat", "1",
-         "--workdir", str(tmp_path / "work"), "--out", str(out), "--day-rows", "50", "--history-rows", "2000"],
+         "--workdir", str(tmp_path / "work"), "--out", str(out), "--day-rows", "50", "--history-rows", "2000",
+         "--days", "7"],
         capture_output=True, text=True, cwd=REPO, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -123,7 +125,7 @@ def test_bench_runs_end_to_end_on_a_tiny_lake(tmp_path: Path) -> None:
         "lakehouse run",
     ]  # fmt: skip
     day = {r["stage"]: r for r in report["results"]}
-    assert (report["day_rows"], report["history_rows"]) == (50, 2000)
+    assert (report["day_rows"], report["history_rows"], report["days"]) == (50, 2000, 7)
     assert day["silver incremental"]["rows"] == day["silver incremental, history growth"]["rows"] == 50
     assert day["silver incremental, history growth"]["baseline"] == "the same day on 2,000 orders"
     assert all(
