@@ -271,15 +271,19 @@ def test_quarantine_keys_are_the_real_names_and_a_lost_bookmark_doubles_nothing(
     _rest_is_clean(lake, lakes, (name,))
 
 
-def test_links_pipes_and_linked_folders_are_reported_never_followed(lakes: Lakes, tmp_path: Path) -> None:
-    lake = lakes.lake_with_day2(tmp_path / "lake")
-    outside = tmp_path / "elsewhere"
+def _land_links_and_pipe(lake: Path, outside: Path) -> None:
+    """Links to a file outside bronze, to nothing and to a folder (as an ingest_date= folder), and a named pipe."""
     real = _write(outside, "real.csv", _csv([["link-1", "2026-03-02", "C1", "US", "P001", "1", "2.00"]]), ".")
     folder = lake / DAY
     (folder / f"{STAMP}_dangling.csv").symlink_to(outside / "gone.csv")
     (folder / f"{STAMP}_link.csv").symlink_to(real)
     os.mkfifo(folder / f"{STAMP}_pipe.csv")
     (lake / "bronze" / "orders" / "ingest_date=2026-03-07").symlink_to(outside, target_is_directory=True)
+
+
+def test_links_pipes_and_linked_folders_are_reported_never_followed(lakes: Lakes, tmp_path: Path) -> None:
+    lake = lakes.lake_with_day2(tmp_path / "lake")
+    _land_links_and_pipe(lake, tmp_path / "elsewhere")
 
     metrics = _run(lake)
     not_read = {Path(f.file).name: f.reason for f in metrics.files_not_read}
@@ -343,16 +347,10 @@ def _producers_files() -> dict[str, bytes]:
 
 
 def _land_odd_entries(lake: Path, outside: Path) -> None:
-    """What silver must not read: a copy of a file already landed, links (dangling, to a file, to a folder), a
-    named pipe."""
+    """What silver must not read: a copy of a file already landed, links and a named pipe."""
     original = next(f for f in bronze_files(lake) if "2026-03-06" in str(f))
     shutil.copy2(original, original.with_name(f"{STAMP}_copy.csv"))
-    real = _write(outside, "real.csv", _csv([["link-1", "2026-03-02", "C1", "US", "P001", "1", "2.00"]]), ".")
-    folder = lake / DAY
-    (folder / f"{STAMP}_dangling.csv").symlink_to(outside / "gone.csv")
-    (folder / f"{STAMP}_link.csv").symlink_to(real)
-    os.mkfifo(folder / f"{STAMP}_pipe.csv")
-    (lake / "bronze" / "orders" / "ingest_date=2026-03-07").symlink_to(outside, target_is_directory=True)
+    _land_links_and_pipe(lake, outside)
 
 
 def _landed_at(name: str) -> dt.datetime:
