@@ -356,13 +356,15 @@ def _land_odd_entries(lake: Path, outside: Path) -> None:
 def _landed_at(name: str) -> dt.datetime:
     """``ingested_at`` as the ingestion contract defines it: the file name's stamp, else its folder's date."""
     stamp = re.search(r"orders_lambda_(\d{8}_\d{6})_", name)
-    return dt.datetime.strptime(stamp.group(1), "%Y%m%d_%H%M%S") if stamp else dt.datetime(2026, 3, 6)
+    if stamp:
+        return dt.datetime.strptime(stamp.group(1), "%Y%m%d_%H%M%S")
+    return dt.datetime.fromisoformat(DAY.rsplit("=", 1)[1])
 
 
 def _quarantine_bad_rows(lake: Path, bad: dict[str, dict[str | None, str]]) -> None:
     """Put the cases' bad rows into the clean lake's quarantine, beside the rows its own run rejected: where the
     faulted run must have put them (the rest of each row is checked case by case above)."""
-    folder = lake / "silver" / "silver_orders_rejected" / f"ingest_date={DAY[-10:]}"
+    folder = lake / "silver" / "silver_orders_rejected" / DAY.rsplit("/", 1)[1]
     template = next(lake.glob("silver/silver_orders_rejected/ingest_date=*/*.parquet"))
     rows = [
         (oid, reason, name, _landed_at(name))
@@ -388,9 +390,8 @@ def _rows(lake: Path, table: str, columns: str = "*") -> list[tuple[Any, ...]]:
 
 @dataclass(frozen=True)
 class ToGold:
-    faulted: (
-        Path  # every case landed at once; silver run, gold built, a file corrected, silver and gold again
-    )
+    # every case landed at once; silver run, gold built, a file corrected, silver and gold again
+    faulted: Path
     clean: Path  # the same good data landed as it should have been; silver and gold run once
     first: RunMetrics  # the faulted lake's first silver run
     corrected: RunMetrics  # its second, after the correction
