@@ -1,15 +1,17 @@
 """The silver job's rules in DuckDB SQL, as fast as DuckDB runs them: the floor the PySpark job is measured against.
 
 The rules of glue_jobs (bronze.py, transform.py): header matched by name (files grouped by header and encoding; a
-file that is not valid UTF-8 is read as Latin-1 and quarantined as ``not_utf8``, one missing a required column as
-``missing_column``), lines with the wrong field count kept as ``malformed_row`` with the raw line, the same
-validation order and reason codes (a value longer than the job's bound is ``value_too_long``), trim + upper-case normalisation, the latest version
-of each order_id wins (ingested_at from the file name, then file name, then line), Parquet partitioned by
-``order_date`` (silver) and ``ingest_date`` (quarantine).
+file that is not valid UTF-8 is read as Latin-1 and quarantined as ``not_utf8``, one whose first record names no
+order column as ``missing_header`` (that record is a row too), one missing a required column as
+``missing_column``), lines with the wrong field count kept as ``malformed_row`` with the raw line (``too_many_fields``
+past the job's MAX_FIELDS), the same validation order and reason codes (a value longer than the job's bound is
+``value_too_long``), trim + upper-case normalisation, the latest version of each order_id wins (ingested_at from
+the file name, then file name, then line), Parquet partitioned by ``order_date`` (silver) and ``ingest_date``
+(quarantine).
 
 Like the job, two passes over the CSV, each one streaming statement (no temporary table, insertion order not
 preserved): the first writes the quarantine, the second the latest version of each valid order_id. The only
-tables are DuckDB's reject log of lines it cannot split at all (a handful). Full refresh only: no bookmark, no
+tables are DuckDB's reject log of lines it cannot split at all and those lines (a handful). Full refresh only: no bookmark, no
 incremental merge, no atomic swap; the figures the job reconciles (rows read, duplicates) are counted after the
 timed work, and only when asked for.
 """
@@ -28,11 +30,15 @@ from duckdb import DuckDBPyConnection
 
 from bench.baselines.duckdb_config import connect
 from glue_jobs.bounds import DEFAULT
-from glue_jobs.transform import MAX_LENGTH
+from glue_jobs.bronze import has_header
+from glue_jobs.inventory import iter_records
+from glue_jobs.transform import MAX_FIELDS, MAX_LENGTH
 
 COLUMNS = ("order_id", "order_date", "customer_id", "country", "product", "quantity", "unit_price")
 NAME_TIME = r"orders_lambda_(\d{8}_\d{6})_"
 FOLDER_DATE = r"ingest_date=(\d{4}-\d{2}-\d{2})"
+# DuckDB's reject log keeps the first 10,000 characters of a line it could not split
+REJECT_LOG_LINE = 10_000
 
 
 Group = tuple[tuple[str, ...], bool]  # (header, valid UTF-8), as the job groups files
@@ -56,6 +62,17 @@ def _group(path: Path) -> Group:
     with path.open("rb") as handle:
         line = handle.readline().decode("utf-8" if utf8 else "latin-1").lstrip("\ufeff")
     return tuple(name.strip().lower() for name in next(csv.reader(io.StringIO(line)), [])), utf8
+
+
+def _whole_file_reason(group: Group) -> str:
+    """Why every row of a file of ``group`` is quarantined ("" when its rows are validated one by one), as the job
+    decides it (glue_jobs.bronze.whole_file_reason)."""
+    header, utf8 = group
+    if not utf8:
+        return "not_utf8"
+    if not has_header(header):
+        return "missing_header"
+    return "missing_column" if any(c not in header for c in COLUMNS) else ""
 
 
 def _codes(path: Path, column: str) -> list[str]:
@@ -211,11 +228,7 @@ def run_silver_duckdb(
     silver_out.mkdir(parents=True, exist_ok=True)
     with connect(temp_root=silver_out) as con:
         con.execute("set preserve_insertion_order = false")
-        whole = {
-            g: paths
-            for g, paths in groups.items()
-            if g[0] and (not g[1] or any(c not in g[0] for c in COLUMNS))
-        }
+        whole = {g: paths for g, paths in groups.items() if g[0] and _whole_file_reason(g)}
         groups = {g: paths for g, paths in groups.items() if g not in whole}
         bronze, params = _bronze(groups, keep_rejects=True)
         quarantine = f"select {REJECTED} from ({_validated(bronze, countries, products)}) where reject_reason is not null"
@@ -249,20 +262,25 @@ def run_silver_duckdb(
 
 
 def _whole_file_rejects(con: DuckDBPyConnection, whole: dict[Group, list[str]], rejected: Path) -> int:
-    """Files quarantined whole (not UTF-8, or a required column missing), row by row as the job keeps them: the
-    values by header name and the raw line (base64 of its bytes when the file is not UTF-8), the header skipped."""
+    """Files quarantined whole (not UTF-8, no header, or a required column missing), record by record as the job
+    splits and keeps them: the values by header name where there is a header (else none, and the first record is
+    a row too) and the raw record (base64 of its bytes when the file is not UTF-8)."""
     rows = []
     for (header, utf8), paths in sorted(whole.items()):
-        index = {name: i for i, name in reversed(list(enumerate(header)))}
+        reason = _whole_file_reason((header, utf8))
+        index = {name: i for i, name in reversed(list(enumerate(header)))} if has_header(header) else {}
         for path in paths:
-            for line in Path(path).read_bytes().splitlines(keepends=True)[1:]:
-                text = line.decode("utf-8" if utf8 else "latin-1").lstrip("\ufeff")
-                fields = next(csv.reader(io.StringIO(text)), [])
+            data = Path(path).read_bytes()
+            records = iter_records(data, b'"' in data)
+            if index:
+                next(records, None)
+            for record in records:
+                text = record.decode("utf-8" if utf8 else "latin-1").lstrip("\ufeff")
+                fields = next(csv.reader(io.StringIO(text)), []) if index else []
                 values = [
                     fields[index[c]] if c in index and index[c] < len(fields) else None for c in COLUMNS
                 ]
-                raw = text.rstrip("\r\n") if utf8 else base64.b64encode(line).decode("ascii")
-                reason = "not_utf8" if not utf8 else "missing_column"
+                raw = text.rstrip("\r\n") if utf8 else base64.b64encode(record).decode("ascii")
                 rows.append((*values, raw, reason, Path(path).name, path))
     if not rows:
         return 0
@@ -283,31 +301,64 @@ def _whole_file_rejects(con: DuckDBPyConnection, whole: dict[Group, list[str]], 
 
 def _unsplittable_lines(con: DuckDBPyConnection, groups: dict[Group, list[str]], rejected: Path) -> int:
     """Lines DuckDB could not split at all (more fields than the header and one, broken quoting), from its reject
-    log of the first pass: quarantined as malformed_row with the raw line and, like Spark's parser, the header's
-    fields split off it."""
-    logged = []
-    for g, (header, utf8) in enumerate(sorted(groups)):
-        if not header:
-            continue
+    log of the first pass: quarantined with the raw line and, like Spark's parser, the header's fields split off
+    it; as the job, ingested_at_out_of_range first, then too_many_fields (more than MAX_FIELDS fields outside
+    quotes), else malformed_row."""
+    logged = [
+        f"""select distinct on (s.file_path, r.line) {g} as g, r.csv_line as raw_record,
+               parse_filename(s.file_path) as source_file, s.file_path, r.line_byte_position
+        from rej{g} as r inner join scan{g} as s using (scan_id, file_id)"""
+        for g, (header, _) in enumerate(sorted(groups))
+        if header
+    ]
+    if not logged:
+        return 0
+    con.execute(f"create or replace temp table unsplittable as {' union all '.join(logged)}")
+    count = con.execute("select count(*) from unsplittable").fetchone()[0]
+    if not count:
+        return 0
+    _whole_lines(con)
+    by_group = []
+    for g, (header, _) in enumerate(sorted(groups)):
         fields = ", ".join(
-            (f"nullif(string_split(r.csv_line, ',')[{header.index(c) + 1}], '')" if c in header else "null")
+            (f"nullif(string_split(raw_record, ',')[{header.index(c) + 1}], '')" if c in header else "null")
             + f' as "{c}"'
             for c in COLUMNS
         )
-        logged.append(
-            f"""select distinct on (s.file_path, r.line) {fields}, r.csv_line as raw_record,
-                   '{"malformed_row" if utf8 else "not_utf8"}' as reject_reason,
-                   parse_filename(s.file_path) as source_file, s.file_path
-            from rej{g} as r inner join scan{g} as s using (scan_id, file_id)"""
+        by_group.append(
+            f"select {fields}, raw_record, source_file, file_path from unsplittable where g = {g}"
         )
-    lines = " union all ".join(logged)
-    count = con.execute(f"select count(*) from ({lines})").fetchone()[0]
-    if count:
-        rows = (
-            f"select * exclude (file_path), {_ingested_at()} as ingested_at, {_ingest_date()} as ingest_date"
-        )
-        con.execute(
-            f"copy ({rows} from ({lines})) to '{rejected}' "
-            "(format parquet, partition_by (ingest_date), append, filename_pattern 'unsplittable_{uuid}')"
-        )
+    counted = "len(string_split(regexp_replace(raw_record, '\"[^\"]*\"', '', 'g'), ','))"
+    rows = f"""select {", ".join(f'"{c}"' for c in COLUMNS)}, raw_record,
+            case
+                when ingested_at > timestamp '{_latest_landing()}' then 'ingested_at_out_of_range'
+                when {counted} > {MAX_FIELDS} then 'too_many_fields'
+                else 'malformed_row'
+            end as reject_reason,
+            source_file, ingested_at, {_ingest_date()} as ingest_date
+        from (select *, {_ingested_at()} as ingested_at from ({" union all ".join(by_group)}))"""
+    con.execute(
+        f"copy ({rows}) to '{rejected}' "
+        "(format parquet, partition_by (ingest_date), append, filename_pattern 'unsplittable_{uuid}')"
+    )
     return count
+
+
+def _whole_lines(con: DuckDBPyConnection) -> None:
+    """Read a line the reject log cut short (a row of 25,001 fields) whole from its file, as the job keeps it and
+    counts its fields."""
+    cut = con.execute(
+        "select file_path, line_byte_position, raw_record from unsplittable where length(raw_record) >= ?",
+        [REJECT_LOG_LINE],
+    ).fetchall()
+    for path, position, raw in cut:
+        with open(path, "rb") as handle:
+            # the log's position can be a byte past the line's start: read from just before it
+            handle.seek(max(0, position - 2))
+            text = (handle.readline() + handle.readline()).decode("utf-8")
+        start = text.find(raw)
+        line = text[start:].split("\n", 1)[0].rstrip("\r") if start >= 0 else raw
+        con.execute(
+            "update unsplittable set raw_record = ? where file_path = ? and line_byte_position = ?",
+            [line, path, position],
+        )

@@ -3,7 +3,10 @@
 -- marts against the silver grand totals.
 -- Always whole, also on incremental builds (macros/test_window.sql): it is the check that sees outside the
 -- windows, e.g. an order date a merge should have rewritten and did not, or a silver file older than the lookback.
--- It reads silver once (the totals are the sums of the daily figures), and only numeric columns.
+-- It reads silver once (the totals are the sums of the daily figures), and only numeric columns. When silver holds
+-- orders that landed before gold's lookback window, it stops first with one line naming their files and the fix
+-- (macros/late_silver.sql), not dbt's bare count of failing rows.
+{{ lakehouse.fail_on_late_silver() }}
 with
 
 silver as (

@@ -15,13 +15,15 @@ from bench.run import REPO
 
 pytestmark = pytest.mark.spark
 
+HEADER = "order_id,order_date,customer_id,country,product,quantity,unit_price"
 READ = "select * from read_parquet('{}/*/*.parquet', hive_partitioning = true)"
 
 
 def _bronze(lake: Path) -> None:
     """Generated days with every defect kind, then hand-written files: a later and an earlier re-send of a generated
     order, a reordered header with an extra column (short, long, unsplittable lines, a quoted comma, a bad price,
-    values over the job's length bounds), a header that lacks required columns and a file that is not UTF-8."""
+    values over the job's length bounds), a header that lacks required columns, a file that is not UTF-8, a row of
+    25,001 fields (also in a file landed in the future), a headerless file and a UTF-16 one (no header either)."""
     from ingestion.local import ingest_to_lake
 
     for start, days, seed, landed in ((1, 2, 5, None), (4, 1, 6, dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC))):
@@ -33,13 +35,9 @@ def _bronze(lake: Path) -> None:
     folder = lake / "bronze" / "orders" / "ingest_date=2026-03-06"
     folder.mkdir(parents=True)
     resent = ",".join([first[0], "2026-03-02", *first[2:5], "9", first[6]])
-    (folder / "orders_lambda_20260306_020000_resend.csv").write_text(
-        "order_id,order_date,customer_id,country,product,quantity,unit_price\n" + resent + "\n"
-    )
+    (folder / "orders_lambda_20260306_020000_resend.csv").write_text(f"{HEADER}\n" + resent + "\n")
     (folder / "orders_lambda_20200101_000000_stale.csv").write_text(
-        "order_id,order_date,customer_id,country,product,quantity,unit_price\n"
-        + resent.replace(",9,", ",8,")
-        + "\n"
+        f"{HEADER}\n" + resent.replace(",9,", ",8,") + "\n"
     )
     (folder / "orders_lambda_20260306_030000_hand.csv").write_text(
         "product,order_id,unit_price,quantity,customer_id,country,order_date,note\n"
@@ -54,11 +52,23 @@ def _bronze(lake: Path) -> None:
         f"P001,H8,10.00,2,C1, {'U' * 17} ,2026-03-01,\n"
     )
     (folder / "orders_lambda_20260306_050000_latin1.csv").write_bytes(
-        "order_id,order_date,customer_id,country,product,quantity,unit_price\n"
-        "L1,2026-03-01,Café,US,P001,1,5.00\nL2,2026-03-01,C2,US,P001,1,5.00,extra\n".encode("latin-1")
+        f"{HEADER}\nL1,2026-03-01,Café,US,P001,1,5.00\nL2,2026-03-01,C2,US,P001,1,5.00,extra\n".encode(
+            "latin-1"
+        )
     )
     (folder / "orders_lambda_20260306_040000_nocol.csv").write_text(
         "order_id,order_date,customer_id\nN1,2026-03-01,C1\n"
+    )
+    wide = ",".join(["W1", "2026-03-01", *(["x"] * 24_999)])
+    for stamp, first_id in (("20260306_060000", "W0"), ("20990101_000000", "W9")):
+        (folder / f"orders_lambda_{stamp}_wide.csv").write_text(
+            f"{HEADER}\n{first_id},2026-03-01,C1,US,P001,1,5.00\n{wide}\n"
+        )
+    (folder / "orders_lambda_20260306_070000_headerless.csv").write_text(
+        "M1,2026-03-01,C1,US,P001,1,5.00\n\nM2,2026-03-01,C1,US,P001,1,5.00\n"
+    )
+    (folder / "orders_lambda_20260306_080000_utf16.csv").write_bytes(
+        f"{HEADER}\nU1,2026-03-01,Zoë,US,P001,1,5.00\n".encode("utf-16")
     )
 
 
@@ -75,7 +85,13 @@ def test_the_duckdb_floor_writes_what_the_silver_job_writes(spark: object, tmp_p
     assert job.duplicates_dropped > 2 and len(job.rejected_by_reason) >= 9, (
         "the bronze must exercise the rules"
     )
-    whole_file_and_bounds = {"not_utf8": 2, "missing_column": 1, "value_too_long": 3}
+    whole_file_and_bounds = {
+        "not_utf8": 4,
+        "missing_column": 1,
+        "missing_header": 2,
+        "value_too_long": 3,
+        "too_many_fields": 1,
+    }
     assert {r: job.rejected_by_reason.get(r) for r in whole_file_and_bounds} == whole_file_and_bounds
     with duckdb.connect() as con:
         for table in ("silver_orders", "silver_orders_rejected"):

@@ -15,7 +15,9 @@ import pytest
 from ingestion.local import ingest_to_lake
 from lakehouse import gold_build
 from lakehouse.cli import main
+from lakehouse.dbt import DbtError
 from lakehouse.summaries import GOLD_TABLES
+from tests.gold.helpers import build
 from tests.reliability.helpers import Lakes, copy_lake, fingerprint, one_line, warehouse_held
 
 pytestmark = pytest.mark.dbt
@@ -107,6 +109,27 @@ def test_late_orders_gold_cannot_absorb_are_named_with_the_fix(
 
     monkeypatch.undo()
     assert main(["-q", "gold", "--lake", str(lake), "--full-refresh"]) == 0
+    assert gold_fingerprint(lake) == gold_fingerprint(gold_lakes.late_clean)
+
+
+def test_plain_dbt_names_the_late_files_and_the_fix(gold_lakes: GoldLakes, tmp_path: Path) -> None:
+    """`dbt build` itself (no `lakehouse gold` to widen the lookback) failed the reconciliation with dbt's bare
+    "Got 3 results, configured to fail if != 0"; now the test stops with one line naming the late file and the
+    fix, and following the fix gives the clean marts."""
+    lake = copy_lake(gold_lakes.late_landed, tmp_path / "lake")
+    with pytest.raises(DbtError) as failed:
+        build(lake)
+    assert (
+        "assert_gold_reconciles_with_silver (error: gold does not reconcile with silver: 1 file(s) landed before "
+        "gold's lookback window (ingested at or before 2026-03-09 02:00:00: the newest landing in gold minus "
+        f"lookback_days, 3), which an incremental build does not read: {gold_lakes.late_file} ("
+    ) in str(failed.value)
+    assert (
+        "orders, landed 2026-03-02 02:00:00); rebuild gold with `lakehouse gold --full-refresh` (plain dbt: "
+        "`dbt build --full-refresh`))"
+    ) in str(failed.value)
+
+    build(lake, "--full-refresh")
     assert gold_fingerprint(lake) == gold_fingerprint(gold_lakes.late_clean)
 
 

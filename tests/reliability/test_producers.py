@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import io
 import os
+import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from glue_jobs.metrics import RunMetrics
-from tests.reliability.helpers import Lakes, bronze_files, fingerprint
+from tests.gold.helpers import build, read_tables
+from tests.reliability.helpers import REPO, TABLES, Lakes, bronze_files, fingerprint
 from tests.silver.helpers import HEADER, rejected_rows, silver_rows
 
 pytestmark = pytest.mark.spark
@@ -266,15 +271,19 @@ def test_quarantine_keys_are_the_real_names_and_a_lost_bookmark_doubles_nothing(
     _rest_is_clean(lake, lakes, (name,))
 
 
-def test_links_pipes_and_linked_folders_are_reported_never_followed(lakes: Lakes, tmp_path: Path) -> None:
-    lake = lakes.lake_with_day2(tmp_path / "lake")
-    outside = tmp_path / "elsewhere"
+def _land_links_and_pipe(lake: Path, outside: Path) -> None:
+    """Links to a file outside bronze, to nothing and to a folder (as an ingest_date= folder), and a named pipe."""
     real = _write(outside, "real.csv", _csv([["link-1", "2026-03-02", "C1", "US", "P001", "1", "2.00"]]), ".")
     folder = lake / DAY
     (folder / f"{STAMP}_dangling.csv").symlink_to(outside / "gone.csv")
     (folder / f"{STAMP}_link.csv").symlink_to(real)
     os.mkfifo(folder / f"{STAMP}_pipe.csv")
     (lake / "bronze" / "orders" / "ingest_date=2026-03-07").symlink_to(outside, target_is_directory=True)
+
+
+def test_links_pipes_and_linked_folders_are_reported_never_followed(lakes: Lakes, tmp_path: Path) -> None:
+    lake = lakes.lake_with_day2(tmp_path / "lake")
+    _land_links_and_pipe(lake, tmp_path / "elsewhere")
 
     metrics = _run(lake)
     not_read = {Path(f.file).name: f.reason for f in metrics.files_not_read}
@@ -286,3 +295,160 @@ def test_links_pipes_and_linked_folders_are_reported_never_followed(lakes: Lakes
     }
     assert "link-1" not in silver_rows(lake)
     _rest_is_clean(lake, lakes, ())
+
+
+# ------------------------------------------------------------------------------------------ every case, to gold
+SPACED = "late orders+fixes.csv"
+SPACED_BAD = {"sp-1": "sp-1,2026-03-01,C1,US,P001,0,2.00", "sp-2": "sp-2,2026-03-01,C1,XX,P001,1,2.00"}
+SPACED_OK = "sp-ok,2026-03-02,C1,US,P001,1,2.00"
+# The reason of each bad row of the cases, by file (None: a whole-file reject, whose rows have no order_id).
+BAD_ROWS = {
+    NAMES["rfc"]: {"rfc-4": "malformed_row"},
+    NAMES["headerless"]: {None: "missing_header"},
+    NAMES["utf16"]: {None: "not_utf8"},
+    SPACED: {"sp-1": "non_positive_quantity", "sp-2": "unknown_country"},
+}
+# The rows each whole-file reject holds: every line of the file is a row, the first one too.
+WHOLE_FILE_ROWS = {NAMES["headerless"]: len(HEADERLESS_LINES), NAMES["utf16"]: len(UTF16_TEXT.splitlines())}
+QUARANTINE_KEY = "order_id, reject_reason, source_file, ingested_at, cast(ingest_date as varchar)"
+MARTS = tuple(sorted(p.stem for p in (REPO / "models" / "marts").rglob("*.sql")))
+
+
+def _bad_rows() -> dict[str, dict[str | None, str]]:
+    bad = dict(BAD_ROWS)
+    for case, (_, rejected) in EXPECTED.items():
+        for name, data in POISON[case].items():
+            ids = {row[0] for row in csv.reader(io.StringIO(data.decode()))}
+            bad[name] = {oid: reason for oid, reason in rejected.items() if oid in ids}
+    return bad
+
+
+def _good_rows(name: str, data: bytes) -> bytes:
+    """The producer's file as it should have been: its rows without the bad ones, the same name and folder."""
+    bad = _bad_rows().get(name, {})
+    if None in bad:
+        return b""
+    rows = [row for row in csv.reader(io.StringIO(data.decode(), newline="")) if row and row[0] not in bad]
+    return _csv(rows[1:]) if len(rows) > 1 else b""
+
+
+def _producers_files() -> dict[str, bytes]:
+    """Every producer's file of issue 25 that is a plain file, by name (all land in ``DAY``)."""
+    spaced = "\n".join([HEADER, *SPACED_BAD.values(), SPACED_OK]) + "\n"
+    files = {
+        NAMES["rfc"]: _csv(RFC_ROWS) + MALFORMED.encode(),
+        NAMES["headerless"]: ("\n".join(HEADERLESS_LINES) + "\n").encode(),
+        NAMES["utf16"]: UTF16_TEXT.encode("utf-16"),
+        SPACED: spaced.encode(),
+    }
+    for case in POISON.values():
+        files.update(case)
+    return files
+
+
+def _land_odd_entries(lake: Path, outside: Path) -> None:
+    """What silver must not read: a copy of a file already landed, links and a named pipe."""
+    original = next(f for f in bronze_files(lake) if "2026-03-06" in str(f))
+    shutil.copy2(original, original.with_name(f"{STAMP}_copy.csv"))
+    _land_links_and_pipe(lake, outside)
+
+
+def _landed_at(name: str) -> dt.datetime:
+    """``ingested_at`` as the ingestion contract defines it: the file name's stamp, else its folder's date."""
+    stamp = re.search(r"orders_lambda_(\d{8}_\d{6})_", name)
+    if stamp:
+        return dt.datetime.strptime(stamp.group(1), "%Y%m%d_%H%M%S")
+    return dt.datetime.fromisoformat(DAY.rsplit("=", 1)[1])
+
+
+def _quarantine_bad_rows(lake: Path, bad: dict[str, dict[str | None, str]]) -> None:
+    """Put the cases' bad rows into the clean lake's quarantine, beside the rows its own run rejected: where the
+    faulted run must have put them (the rest of each row is checked case by case above)."""
+    folder = lake / "silver" / "silver_orders_rejected" / DAY.rsplit("/", 1)[1]
+    template = next(lake.glob("silver/silver_orders_rejected/ingest_date=*/*.parquet"))
+    rows = [
+        (oid, reason, name, _landed_at(name))
+        for name, by_id in bad.items()
+        for oid, reason in by_id.items()
+        for _ in range(WHOLE_FILE_ROWS.get(name, 1))
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute("create table q as select * from read_parquet(?) limit 0", [str(template)])
+        con.executemany(
+            "insert into q (order_id, reject_reason, source_file, ingested_at) values (?, ?, ?, ?)", rows
+        )
+        con.execute(f"copy q to '{folder / 'producers-bad-rows.parquet'}' (format parquet)")
+
+
+def _rows(lake: Path, table: str, columns: str = "*") -> list[tuple[Any, ...]]:
+    glob = str(lake / TABLES[table])
+    with duckdb.connect() as con:
+        query = f"select {columns} from read_parquet(?, hive_partitioning = true) order by all"
+        return con.execute(query, [glob]).fetchall()
+
+
+@dataclass(frozen=True)
+class ToGold:
+    # every case landed at once; silver run, gold built, a file corrected, silver and gold again
+    faulted: Path
+    clean: Path  # the same good data landed as it should have been; silver and gold run once
+    first: RunMetrics  # the faulted lake's first silver run
+    corrected: RunMetrics  # its second, after the correction
+
+
+@pytest.fixture(scope="module")
+def to_gold(lakes: Lakes, tmp_path_factory: pytest.TempPathFactory) -> ToGold:
+    """Two lakes through silver and gold (three dbt builds in all, shared by the tests below): one that received
+    every producer's file of issue 25, one that received only their good rows."""
+    root = tmp_path_factory.mktemp("to-gold")
+    faulted = lakes.lake_with_day2(root / "faulted" / "lake")
+    files = _producers_files()
+    for name, data in files.items():
+        _write(faulted, name, data)
+    _land_odd_entries(faulted, root / "elsewhere")
+    first = _run(faulted)
+    build(faulted)
+    # a day-2 file other than the one copied under another name (that copy would then be new content)
+    victim = [f for f in bronze_files(faulted) if f.name.startswith("orders_lambda_20260306_020000")][1]
+    order_id = _correctable(faulted, victim)
+    _same_size_correction(victim, order_id)
+    corrected = _run(faulted)
+    build(faulted)
+
+    clean = lakes.lake_with_day2(root / "clean" / "lake")
+    for name, data in files.items():
+        if good := _good_rows(name, data):
+            _write(clean, name, good)
+    _same_size_correction(clean / victim.relative_to(faulted), order_id)
+    _run(clean)
+    _quarantine_bad_rows(clean, _bad_rows())
+    build(clean)
+    return ToGold(faulted, clean, first, corrected)
+
+
+@pytest.mark.dbt
+def test_every_case_ends_as_a_clean_run_of_the_good_rows_in_silver_and_quarantine(to_gold: ToGold) -> None:
+    assert {oid for (oid, *_) in _rows(to_gold.faulted, "silver_orders")} == {
+        oid for (oid, *_) in _rows(to_gold.clean, "silver_orders")
+    }, "the same order_ids"
+    assert _rows(to_gold.faulted, "silver_orders") == _rows(to_gold.clean, "silver_orders"), "the same values"
+    quarantined = _rows(to_gold.faulted, "silver_orders_rejected", QUARANTINE_KEY)
+    assert quarantined == _rows(to_gold.clean, "silver_orders_rejected", QUARANTINE_KEY)
+    for metrics in (to_gold.first, to_gold.corrected):
+        _reconciles(metrics)
+    not_read = {Path(f.file).name for f in to_gold.first.files_not_read + to_gold.first.files_duplicate}
+    assert not_read == {
+        *(f"{STAMP}_{kind}.csv" for kind in ("copy", "dangling", "link", "pipe")),
+        "ingest_date=2026-03-07",
+    }
+    assert len(to_gold.corrected.files_changed) == 1 and to_gold.corrected.files_read == 1
+
+
+@pytest.mark.dbt
+def test_every_case_ends_with_the_gold_marts_of_a_clean_run(to_gold: ToGold) -> None:
+    """Each mart (every model of models/marts) row for row, value for value: the faulted lake's gold went through
+    the correction incrementally, the clean lake's was built once."""
+    marts = read_tables(to_gold.faulted, MARTS)
+    assert all(marts.values()) and len(marts) >= 6, "every mart holds rows"
+    assert marts == read_tables(to_gold.clean, MARTS)
