@@ -177,9 +177,13 @@ def first_day_over(
     return found
 
 
+# limits that stop the pipeline when passed (Athena cancels the query, Glue stops the run); the budget only alarms
+HARD_LIMITS = ("bytes_scanned_cutoff", "glue_timeout")
+
+
 def binding_limit(found: dict[str, int | None]) -> tuple[str, int] | None:
-    """The limit passed first, and on which day; None when none is within the horizon."""
-    passed = [(day, name) for name, day in found.items() if day is not None]
+    """The hard limit passed first, and on which day; None when none is within the horizon."""
+    passed = [(day, name) for name, day in found.items() if day is not None and name in HARD_LIMITS]
     return (min(passed)[1], min(passed)[0]) if passed else None
 
 
@@ -272,18 +276,18 @@ def render_table(measured: Measured, volume: Volume, limits: Limits, days: Seque
     binding = binding_limit(found)
     lines.append("")
     if binding is None:
-        lines.append("No limit is passed within ten years.")
+        lines.append("No limit that stops the pipeline is passed within ten years.")
     else:
         name, day = binding
         names = {
             "bytes_scanned_cutoff": f"the workgroup's per-query cutoff ({cutoff / 2**30:,.0f} GiB)",
             "glue_timeout": f"the Glue job's timeout ({limits.glue_timeout_minutes} min)",
-            "monthly_budget": f"the monthly budget ({limits.monthly_budget_usd:,.0f} USD)",
+            "monthly_budget": f"the monthly budget's alarm ({limits.monthly_budget_usd:,.0f} USD)",
         }
         others = ", ".join(
             f"{names[n]} on day {d:,}" if d else f"{names[n]} not within ten years"
             for n, d in found.items()
             if n != name
         )
-        lines.append(f"Binding limit: {names[name]}, passed on day {day:,}; then {others}.")
+        lines.append(f"Binding limit: {names[name]}, passed on day {day:,}; {others}.")
     return "\n".join(lines)

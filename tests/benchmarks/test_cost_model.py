@@ -92,6 +92,9 @@ def test_the_first_day_over_each_limit_and_the_binding_one() -> None:
     assert found == {"bytes_scanned_cutoff": 102, "glue_timeout": 8, "monthly_budget": None}
     assert binding_limit(found) == ("glue_timeout", 8)
     assert binding_limit({"bytes_scanned_cutoff": None}) is None
+    # the budget only alarms: passed first, it does not bind
+    budget_first = {"bytes_scanned_cutoff": 22, "glue_timeout": None, "monthly_budget": 14}
+    assert binding_limit(budget_first) == ("bytes_scanned_cutoff", 22)
 
 
 @pytest.mark.parametrize(
