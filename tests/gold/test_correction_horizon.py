@@ -26,6 +26,7 @@ from tests.gold.helpers import (
     from_snapshot,
     keep_snapshot,
     late_and_corrected_orders,
+    read_tables,
     write_silver,
 )
 from tests.gold.test_test_window import dbt, failed
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.dbt
 
 # The windowed lake's tests start at 2026-02-17 08:00 (its mark minus the lookback): a horizon of 7 days reaches
 # back to order dates from 2026-02-10 on.
+MARTS = ("gold_orders", "fct_orders", "dim_customers", "dim_products", "fct_country_monthly_kpis")
 HORIZON_7 = ["--vars", "{correction_horizon_days: 7}"]
 SWEEP_7 = ["--vars", "{correction_horizon_days: 7, full_test_sweep: true}"]
 
@@ -109,6 +111,40 @@ def test_a_move_from_before_the_horizon_fails_the_reconciliation(built_lake: Pat
     write_silver(lake, [*base, *late_and_corrected_orders(base)])
     results = dbt(lake, "build", *HORIZON_7)
     assert "assert_gold_reconciles_with_silver" in failed(results)
+
+
+def test_moves_within_the_horizon_give_the_marts_of_a_full_refresh(built_lake: Path, tmp_path: Path) -> None:
+    """With a 7-day horizon (the base build's window starts 2026-02-05 06:00, so the horizon reaches 2026-01-29),
+    corrections move orders forward, backward and from the horizon's first day to another date and customer: the
+    incremental build gives the marts a full refresh of the same silver gives."""
+    base = base_orders()
+    by_id = {order[0]: order for order in base}
+    landed = "2026-02-20 08:00:00"
+
+    def moved(order_id: str, order_date: str, customer: str | None = None) -> tuple:
+        order = by_id[order_id]
+        return (order_id, order_date, customer or order[2], *order[3:7], landed)
+
+    assert [by_id[o][1] for o in ("O00050", "O00070", "O00026")] == ["2026-02-02", "2026-02-05", "2026-01-29"]
+    corrections = [
+        moved("O00050", "2026-02-07"),
+        moved("O00070", "2026-01-31"),
+        moved("O00026", "2026-02-01", customer="C900"),
+    ]
+    lake = tmp_path / "incremental" / "lake"
+    shutil.copytree(built_lake, lake)
+    write_silver(lake, [*base, *corrections])
+    results = dbt(lake, "build", *HORIZON_7)
+    assert not failed(results), failed(results)
+    probe = " ".join(results["int_order_versions"]["compiled_code"].split())
+    assert "cast('2026-01-29' as date)" in probe and "cast('2026-01-28' as date)" not in probe, probe
+
+    fresh = tmp_path / "fresh" / "lake"
+    write_silver(fresh, [*base, *corrections])
+    build(fresh, "--full-refresh")
+    incremental, full = read_tables(lake, MARTS), read_tables(fresh, MARTS)
+    for mart in MARTS:
+        assert incremental[mart] == full[mart], f"{mart}: the incremental build differs from a full refresh"
 
 
 def test_a_horizon_that_is_not_a_number_of_days_stops_the_build_in_one_line(
