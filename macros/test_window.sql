@@ -41,8 +41,8 @@
       correction moved an order out of): the dates of the order versions logged after {start} and of the versions
       they replaced, as the model finds them.
     - the silver source and the views over it: the silver rows ingested after {start}, as fct_orders reads them.
-    `dated`: the unique tests read only the correction dates (above); `exact`: a unique test whose key holds this
-    column reads only the window's rows (the window is a condition on that column alone).
+    `dated`: a unique test on order_id reads only the correction dates (above); `exact`: a unique test whose key
+    holds this column reads only the window's rows (the window is a condition on that column alone).
 #}
 {% macro test_window_specs() -%}
     {%- set silver_rows = {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true} -%}
@@ -113,7 +113,7 @@
     {%- set sharing = '(' ~ key_list ~ ') in (select ' ~ key_list ~ ' from ' ~ relation ~ ' where ' ~ rows ~ ')' -%}
     {%- if spec.get('exact') in keys -%}
         {{ return('(' ~ rows ~ ')') }}
-    {%- elif spec.get('dated') -%}
+    {%- elif spec.get('dated') and 'order_id' in keys -%}
         {{ return(sharing ~ ' and ' ~ lakehouse.correction_dates(
             'order_date', 'select order_date, ingested_at from ' ~ relation ~ ' where ' ~ rows, start
         )) }}
