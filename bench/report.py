@@ -2,7 +2,7 @@
 
 Per stage and size: median seconds, ratio to its baseline, time per order (us/row) and peak memory of the process
 tree; the last column divides the time per row at the largest size by the one before it (1.00 = linear). Then the
-bytes gold reads, incremental against full refresh.
+bytes gold reads, incremental against full refresh, and what a day costs at production volume (bench/cost_model.py).
 
     python -m bench.report                      # the newest bench_<rows>_*.json of each size in bench/results
     python -m bench.report a.json b.json ...    # these results
@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.cost_model import limits_from_infra, measured_from_results, render_table
 from bench.run import RESULTS, _mb
 
 
@@ -81,6 +82,15 @@ def render_sizes(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def render_cost(reports: list[dict]) -> str:
+    """The production cost projection (bench/cost_model.py) from these results, or one line saying why none."""
+    try:
+        volume, limits = limits_from_infra()
+        return render_table(measured_from_results(reports), volume, limits)
+    except (KeyError, ValueError, OSError) as why:
+        return f"No cost projection: {why}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.report", description=__doc__)
     parser.add_argument("results", nargs="*", type=Path, help="bench_<rows>_<time>.json files")
@@ -88,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = args.results or newest_per_size(RESULTS)
     if not paths:
         parser.exit(1, f"bench.report: no bench_*.json in {RESULTS}: run `make bench ROWS=...` first\n")
-    print(render_sizes([json.loads(p.read_text()) for p in paths]))
+    reports = [json.loads(p.read_text()) for p in paths]
+    print(render_sizes(reports))
+    print("\n" + render_cost(reports))
     return 0
 
 

@@ -535,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     stem = write(report, args.out)
     print(render(report))
+    # a cycle at import time otherwise: bench.report reads this module's RESULTS
+    from bench.report import newest_per_size, render_cost
+
+    print("\n" + render_cost([json.loads(p.read_text()) for p in newest_per_size(args.out)]))
     print(f"\nwritten: {stem}.json, {stem}.csv")
     return 0
 

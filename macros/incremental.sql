@@ -81,6 +81,68 @@
 {%- endmacro %}
 
 {#
+    The order dates an incremental run must look at to find the versions its new ones replace: a predicate on
+    `column` (an order_date). `versions` is a query of the window's new versions (columns order_date and
+    ingested_at), `start` the window's start. A correction is found when the version it replaces is dated on one of
+    the new versions' dates (a correction that keeps its date, however old), or within the correction horizon:
+    from var('correction_horizon_days') before the window's start to a day after the newest version landed (silver
+    takes an order_date up to a day after its landing). An older version a correction moves away from is outside:
+    the reconciliation with silver (always whole) fails on the build that merges it, and the weekly full sweep
+    would see it (docs/decisions/0005-correction-horizon.md).
+    Against the warehouse, with `start` a literal, the predicate is `column in (<dates>)`: literals that DuckDB's
+    zone maps, Athena's partition projection and Iceberg's partition bounds can prune on; the same logic as SQL
+    otherwise (unit tests, compile).
+#}
+{% macro correction_dates(column, versions, start) -%}
+    {%- set horizon = lakehouse.correction_horizon_days() -%}
+    {%- if not (execute and flags.INTROSPECT is not sameas false and model.resource_type in ['model', 'test']) -%}
+        {{ return('(' ~ column ~ ' >= cast(' ~ dbt.dateadd('day', -1 * horizon, start) ~ ' as date) or ' ~ column
+            ~ ' in (select order_date from (' ~ versions ~ ') as versions))') }}
+    {%- endif -%}
+    {%- set start_date = run_query('select cast(cast(' ~ start ~ ' as date) as varchar)').columns[0].values()[0] -%}
+    {%- set day = modules.datetime.timedelta(days=1) -%}
+    {%- set first = modules.datetime.date.fromisoformat(start_date[:10]) - horizon * day -%}
+    {%- set dates = [] -%}
+    {%- set last = namespace(value=first + (horizon + 1) * day) -%}
+    {%- set rows = run_query(
+        'select distinct cast(order_date as varchar), cast(cast(ingested_at as date) as varchar) from ('
+        ~ versions ~ ') as versions'
+    ) -%}
+    {%- for order_date, landed in rows.rows -%}
+        {%- if order_date -%}
+            {%- do dates.append(order_date[:10]) -%}
+        {%- endif -%}
+        {%- if landed and modules.datetime.date.fromisoformat(landed[:10]) + day > last.value -%}
+            {%- set last.value = modules.datetime.date.fromisoformat(landed[:10]) + day -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for offset in range((last.value - first).days + 1) -%}
+        {%- do dates.append((first + offset * day).isoformat()) -%}
+    {%- endfor -%}
+    {%- set literals = [] -%}
+    {%- for value in dates | unique | sort -%}
+        {%- do literals.append("cast('" ~ value ~ "' as date)") -%}
+    {%- endfor -%}
+    {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')') }}
+{%- endmacro %}
+
+{#
+    The correction horizon in days: $DBT_CORRECTION_HORIZON_DAYS when set (the stack sets it from its
+    CorrectionHorizonDays parameter: it follows the volume of the environment), var('correction_horizon_days')
+    otherwise. A whole number of days from 0 to 3650, or the run stops with one line.
+#}
+{% macro correction_horizon_days() -%}
+    {%- set value = (env_var('DBT_CORRECTION_HORIZON_DAYS', '') | trim) or (var('correction_horizon_days') | string) -%}
+    {%- if not modules.re.fullmatch('[0-9]{1,4}', value) or value | int > 3650 -%}
+        {%- do exceptions.raise_compiler_error(
+            "the correction horizon is '" ~ value ~ "', not a whole number of days from 0 to 3650: set"
+            ~ " DBT_CORRECTION_HORIZON_DAYS or var('correction_horizon_days') to one"
+        ) -%}
+    {%- endif -%}
+    {{ return(value | int) }}
+{%- endmacro %}
+
+{#
     The start of the window a watermark opens: the watermark minus var('lookback_days'). The merges use it on
     the mart's newest ingested_at; the data tests on the same watermark as of their last green run
     (macros/test_window.sql).

@@ -12,7 +12,12 @@
       a test keeps the old mark, so the next build tests the failed build's rows again; a `dbt run` without tests
       leaves the mark, so the next build tests what that run merged too.
     - unique tests: the rows whose key appears among the window's keys, so a duplicate with one old and one new
-      copy is still found (a window on the tested rows alone would see the new copy only).
+      copy is still found (a window on the tested rows alone would see the new copy only). On an order-dated table
+      (`dated` below), only the order dates such an old copy can be on: the window's own dates, and the correction
+      horizon before the window (macros/incremental.sql, correction_dates). An old copy dated before the horizon
+      is left to the full sweep, and the reconciliation with silver fails on it when a merge left it
+      (docs/decisions/0005-correction-horizon.md). A key that holds the column the window is drawn on (`exact`)
+      reads the window's rows alone: both copies of a duplicate have the same value there.
     - relationships: the window's child rows, looked up in the whole parent.
     - Every other generic test (not_null, accepted_range, expression_is_true, ...): the window's rows.
     - Tables without a spec below (small: dim_products, fct_country_monthly_kpis, seeds) and singular tests (the
@@ -36,12 +41,16 @@
       correction moved an order out of): the dates of the order versions logged after {start} and of the versions
       they replaced, as the model finds them.
     - the silver source and the views over it: the silver rows ingested after {start}, as fct_orders reads them.
+    `dated`: a unique test on order_id reads only the correction dates (above); `exact`: a unique test whose key
+    holds this column reads only the window's rows (the window is a condition on that column alone).
 #}
 {% macro test_window_specs() -%}
-    {%- set silver_rows = {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}'} -%}
+    {%- set silver_rows = {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true} -%}
     {{ return({
-        'fct_orders': {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}'},
-        'int_order_versions': {'anchor': ['int_order_versions', 'ingested_at'], 'rows': 'ingested_at > {start}'},
+        'fct_orders': {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true},
+        'int_order_versions': {
+            'anchor': ['int_order_versions', 'ingested_at'], 'rows': 'ingested_at > {start}', 'exact': 'ingested_at',
+        },
         'dim_customers': {
             'anchor': ['dim_customers', 'last_ingested_at'],
             'rows': 'last_ingested_at > {start} or customer_id in (select previous_customer_id'
@@ -52,6 +61,7 @@
             'rows': 'order_date in (select order_date from {int_order_versions} where ingested_at > {start}'
                 ~ ' union select previous_order_date from {int_order_versions} where ingested_at > {start}'
                 ~ ' union select order_date from {fct_orders} where ingested_at > {start})',
+            'exact': 'order_date',
         },
         'silver_orders': silver_rows,
         'stg_orders': silver_rows,
@@ -100,7 +110,15 @@
         {{ return(rows) }}
     {%- endif -%}
     {%- set key_list = keys | join(', ') -%}
-    {{ return('(' ~ key_list ~ ') in (select ' ~ key_list ~ ' from ' ~ relation ~ ' where ' ~ rows ~ ')') }}
+    {%- set sharing = '(' ~ key_list ~ ') in (select ' ~ key_list ~ ' from ' ~ relation ~ ' where ' ~ rows ~ ')' -%}
+    {%- if spec.get('exact') in keys -%}
+        {{ return('(' ~ rows ~ ')') }}
+    {%- elif spec.get('dated') and 'order_id' in keys -%}
+        {{ return(sharing ~ ' and ' ~ lakehouse.correction_dates(
+            'order_date', 'select order_date, ingested_at from ' ~ relation ~ ' where ' ~ rows, start
+        )) }}
+    {%- endif -%}
+    {{ return(sharing) }}
 {%- endmacro %}
 
 {# The window start for `tested` (a SQL timestamp expression: its mark minus the lookback), or none. #}

@@ -8,13 +8,17 @@
 ) }}
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('ingested_at') %}
+{%- set replaced_dates = lakehouse.correction_dates(
+    'order_date', 'select order_date, ingested_at from ' ~ ref('stg_orders') ~ ' where ingested_at > ' ~ start, start
+) %}
 {%- endif %}
 
 -- Every version of every order gold has seen, with the keys the marts group by, and the keys of the version it
 -- replaced. Append-only: silver keeps only an order's latest version, and by the time the marts run fct_orders
 -- has merged it too; this log is where they find the keys a correction moved the order away from.
 -- Incremental: the silver versions ingested after the log's watermark minus the lookback that it does not hold yet
--- are appended, each with its order's latest logged version as the previous one.
+-- are appended, each with its order's latest logged version as the previous one, looked for on the new versions'
+-- order dates and within the correction horizon (lakehouse.correction_dates), not in the whole log.
 with
 
 orders as (
@@ -37,12 +41,14 @@ logged as (
 history as (
 
     select * from {{ this }}
+    where {{ replaced_dates }}
 
 ),
 
 history_keys as (
 
     select * from {{ this }}
+    where {{ replaced_dates }}
 
 ),
 
@@ -58,8 +64,8 @@ unseen as (
 
 ),
 
--- the latest logged version of each unseen order (a correction's previous version): the whole log is probed on
--- order_id alone; the keys are then read for the versions found only
+-- the latest logged version of each unseen order (a correction's previous version): the log's order dates that
+-- can hold it are probed on order_id alone; the keys are then read for the versions found only
 latest_logged as (
 
     select

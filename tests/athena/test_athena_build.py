@@ -75,6 +75,26 @@ def test_the_incremental_build_rendered_the_incremental_branch(builds: dict[str,
     )
 
 
+def test_the_incremental_build_read_only_the_correction_dates_on_athena(builds: dict[str, Build]) -> None:
+    """Issue 22, item 2: on Athena too, the log's probe and the unique tests on order_id read the window's order
+    dates and the correction horizon, as literals Athena prunes partitions and Iceberg files on; the full refresh
+    reads everything. Its marts equal the local ones (above), which equal a full refresh (tests/gold)."""
+    probe = builds["incremental"].compiled["int_order_versions"]
+    assert "where order_date in (cast('" in " ".join(probe.split()), probe
+    unique_tests = [
+        " ".join(s.sql.split())
+        for s in builds["incremental"].statements
+        if "unique_field" in s.sql and "order_id as unique_field" in " ".join(s.sql.split())
+    ]
+    assert unique_tests and all("and order_date in (cast('" in sql for sql in unique_tests), unique_tests
+    swept = [
+        s.sql
+        for s in builds["full_refresh"].statements
+        if "order_id as unique_field" in " ".join(s.sql.split())
+    ]
+    assert swept and not any("order_date in (cast('" in sql for sql in swept)
+
+
 @pytest.mark.parametrize("step", ["first", "incremental"])
 def test_athena_sql_of_both_branches_parses_as_athena(builds: dict[str, Build], step: str) -> None:
     """The full-refresh (first build) and incremental (second build) SQL dbt rendered for Athena, each model."""

@@ -51,23 +51,31 @@ def test_dbt_targets_the_stacks_databases_whatever_its_project_name(
     assert targeted and targeted <= databases, targeted - databases
 
 
-def _projection_range(template: dict[str, Any]) -> tuple[dt.date, int]:
-    params = template["Resources"]["SilverOrdersTable"]["Properties"]["TableInput"]["Parameters"]
-    low, high = params["projection.order_date.range"].split(",")
+def _projection_range(resolver: Resolver) -> tuple[dt.date, int]:
+    table = resolver.template["Resources"]["SilverOrdersTable"]["Properties"]["TableInput"]
+    low, high = resolver.resolve(table["Parameters"])["projection.order_date.range"].split(",")
     match = re.fullmatch(r"NOW\+(\d+)DAYS?", high.strip())
     assert match, high
     return dt.date.fromisoformat(low.strip()), int(match.group(1))
 
 
-def test_the_lambda_event_accepts_exactly_the_dates_the_projection_shows(template: dict[str, Any]) -> None:
+@pytest.mark.parametrize("first_ingest_date", [None, "2026-01-15"])
+def test_the_lambda_event_accepts_exactly_the_dates_the_projection_shows(
+    template: dict[str, Any], first_ingest_date: str | None
+) -> None:
     """Issue 11, defect 6: rows outside projection.order_date.range are invisible on Athena (DuckDB reads them),
-    and future-dated orders defeat the marts' lookback: the event contract refuses them."""
-    earliest, days_ahead = _projection_range(template)
+    and future-dated orders defeat the marts' lookback: the event contract refuses them. Issue 22, item 4: with
+    the projection starting at the stack's FirstIngestDate, the Lambda's environment moves the contract with it."""
+    resolver = Resolver(template, {"FirstIngestDate": first_ingest_date} if first_ingest_date else {})
+    environ = resolver.resolve(
+        template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
+    )
+    earliest, days_ahead = _projection_range(resolver)
     today = dt.date(2026, 3, 10)
     latest = today + dt.timedelta(days=days_ahead)
 
     def plan(event: dict[str, Any]) -> Any:
-        return parse_event({"seed": 1, **event}, environ={}, today=today)
+        return parse_event({"seed": 1, **event}, environ=environ, today=today)
 
     assert plan({"date": earliest.isoformat()}).start_date == earliest
     assert plan({"date": latest.isoformat()}).start_date == latest

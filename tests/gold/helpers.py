@@ -191,6 +191,22 @@ def late_and_corrected_orders(base: list[Order]) -> list[Order]:
     ]
 
 
+SNAPSHOT = "after-incremental"
+
+
+def keep_snapshot(lake: Path) -> Path:
+    """Keep a copy of `lake` beside it, for `from_snapshot`; returns the lake."""
+    shutil.copytree(lake, lake.parent / SNAPSHOT)
+    return lake
+
+
+def from_snapshot(lake: Path) -> Path:
+    """`lake` as `keep_snapshot` left it, at the same path (so dbt's partial parsing, keyed on it, serves every run)."""
+    shutil.rmtree(lake)
+    shutil.copytree(lake.parent / SNAPSHOT, lake)
+    return lake
+
+
 def dbt_args(work: Path) -> list[str]:
     """Per-test build output, so tests never share (or clobber) the repository's target/ and logs/."""
     return ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]

@@ -20,6 +20,8 @@ from tests.gold.helpers import (
     add_silver_file,
     base_orders,
     dbt_args,
+    from_snapshot,
+    keep_snapshot,
     late_and_corrected_orders,
     write_silver,
 )
@@ -45,15 +47,12 @@ def windowed_lake(built_lake: Path, tmp_path_factory: pytest.TempPathFactory) ->
     with duckdb.connect(str(lake / "warehouse.duckdb")) as con:
         con.execute("update gold.fct_orders set category = null where order_id = ?", [base[1][0]])
     run_dbt(["build", *dbt_args(work)], lake)
-    shutil.copytree(lake, work / "after-incremental")
-    return lake
+    return keep_snapshot(lake)
 
 
 @pytest.fixture
 def lake(windowed_lake: Path) -> Path:
-    shutil.rmtree(windowed_lake)
-    shutil.copytree(windowed_lake.parent / "after-incremental", windowed_lake)
-    return windowed_lake
+    return from_snapshot(windowed_lake)
 
 
 def dbt(lake: Path, *args: str) -> dict[str, dict]:

@@ -113,8 +113,15 @@ def invoke(
 
 def test_template_gives_the_function_the_documented_environment(template: dict[str, Any]) -> None:
     env = lambda_environment(template)
-    # docs/architecture.md's three, plus the key the handler encrypts with (ingestion/handler.py)
-    assert set(env) == {"LAKE_BUCKET", "LAKE_PREFIX", "LOG_LEVEL", "LAKE_KMS_KEY_ID"}
+    # docs/architecture.md's three, the key the handler encrypts with (ingestion/handler.py), and the first order
+    # date the stack's partition projection shows (ingestion/events.py)
+    assert set(env) == {
+        "LAKE_BUCKET",
+        "LAKE_PREFIX",
+        "LOG_LEVEL",
+        "LAKE_KMS_KEY_ID",
+        "INGEST_EARLIEST_ORDER_DATE",
+    }
     assert "LAKE_ROOT" not in env  # the handler writes locally only when LAKE_BUCKET is unset
 
 

@@ -225,7 +225,7 @@ def test_silver_orders_table_matches_the_contract(template: dict[str, Any], reso
     assert params["projection.enabled"] == "true"
     assert params["projection.order_date.type"] == "date"
     assert params["projection.order_date.format"] == "yyyy-MM-dd"
-    assert params["projection.order_date.range"].startswith("2020-01-01,NOW")
+    assert params["projection.order_date.range"] == "2020-01-01,NOW+1DAYS", "the default FirstIngestDate"
     location = table["StorageDescriptor"]["Location"]
     assert params["storage.location.template"] == location + "order_date=${order_date}/"
     assert location.endswith("/silver/silver_orders/")
@@ -282,6 +282,7 @@ def test_lambda_function(template: dict[str, Any], resolver: Resolver) -> None:
         "LAKE_PREFIX",
         "LOG_LEVEL",
         "LAKE_KMS_KEY_ID",
+        "INGEST_EARLIEST_ORDER_DATE",
     }
     assert props["Environment"]["Variables"]["LAKE_BUCKET"] == resolver.values["LakeBucket"]
     assert props["TracingConfig"] == {"Mode": "Active"}
@@ -476,3 +477,57 @@ def test_first_phase_creates_no_compute(template: dict[str, Any]) -> None:
     assert "AWS::Lambda::Function" not in types
     assert "AWS::Glue::Job" not in types
     assert {"AWS::S3::Bucket", "AWS::Glue::Database", "AWS::Athena::WorkGroup"} <= types
+
+
+def test_the_first_ingest_date_bounds_projection_job_and_lambda(template: dict[str, Any]) -> None:
+    """Issue 22, item 4: the silver tables' partition projection starts at the FirstIngestDate parameter, and the
+    silver job and the Lambda accept no order before it: Athena never lists days before the environment's data,
+    and no row lands where the projection cannot see it."""
+    resolver = Resolver(template, {"FirstIngestDate": "2026-12-01"})
+    resources = template["Resources"]
+    for table, column in (("SilverOrdersTable", "order_date"), ("SilverOrdersRejectedTable", "ingest_date")):
+        params = resolver.resolve(resources[table]["Properties"]["TableInput"]["Parameters"])
+        assert params[f"projection.{column}.range"] == "2026-12-01,NOW+1DAYS", table
+    (job,) = resources_of(template, "AWS::Glue::Job").values()
+    assert resolver.resolve(job["Properties"]["DefaultArguments"])["--earliest_order_date"] == "2026-12-01"
+    function = resolver.resolve(resources["IngestFunction"]["Properties"])
+    assert function["Environment"]["Variables"]["INGEST_EARLIEST_ORDER_DATE"] == "2026-12-01"
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("2026-12-01", True),
+        ("2020-01-01", True),
+        ("2026-13-01", False),
+        ("2026-12-32", False),
+        ("26-12-01", False),
+        ("2026-12-01,NOW", False),
+        ("", False),
+    ],
+)
+def test_the_first_ingest_date_is_validated_by_pattern(
+    template: dict[str, Any], value: str, accepted: bool
+) -> None:
+    """A value that is not a date would make every silver query fail on Athena (or splice into the projection's
+    range): CloudFormation refuses it before any change."""
+    pattern = template["Parameters"]["FirstIngestDate"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+def test_the_gold_stage_gets_the_correction_horizon(template: dict[str, Any], resolver: Resolver) -> None:
+    """dbt reads DBT_CORRECTION_HORIZON_DAYS (macros/incremental.sql); prod sets a horizon its volume affords."""
+    projects = [
+        resolver.resolve(r["Properties"]["Environment"]["EnvironmentVariables"])
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CodeBuild::Project"
+        and any(
+            v["Name"] == "DBT_ATHENA_WORKGROUP"
+            for v in r["Properties"]["Environment"]["EnvironmentVariables"]
+        )
+    ]
+    assert projects
+    for variables in projects:
+        assert {v["Name"]: v["Value"] for v in variables}["DBT_CORRECTION_HORIZON_DAYS"] == "90"
+    prod = json.loads((INFRA / "parameters" / "prod.json").read_text())
+    assert int(prod["Parameters"]["CorrectionHorizonDays"]) <= 14, "at 24M orders a day, see bench/README.md"

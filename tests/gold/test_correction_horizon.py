@@ -1,0 +1,234 @@
+"""The correction horizon (docs/decisions/0005-correction-horizon.md): an incremental build looks for the version a
+correction replaces, and for the old copy of a duplicate key, on the new versions' order dates and within
+var('correction_horizon_days') before its window, not in the whole history.
+
+- the unique tests on order_id read only those dates, and still catch an old copy within the horizon; an old copy
+  before it is left to the full sweep (the stated bound), which catches it;
+- a correction that moves an order from a date before the horizon fails the reconciliation of the same build;
+- what the log, the merges and the key tests read on a new day does not grow with the history (DuckDB's profile,
+  bench/gold_bytes.py: the stand-in for Athena's scanned bytes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bench.gold_bytes import measure
+from tests.gold.helpers import (
+    SILVER_SQL,
+    add_silver_file,
+    base_orders,
+    build,
+    from_snapshot,
+    keep_snapshot,
+    late_and_corrected_orders,
+    read_tables,
+    write_silver,
+)
+from tests.gold.test_test_window import dbt, failed
+
+pytestmark = pytest.mark.dbt
+
+# The windowed lake's tests start at 2026-02-17 08:00 (its mark minus the lookback): a horizon of 7 days reaches
+# back to order dates from 2026-02-10 on.
+MARTS = ("gold_orders", "fct_orders", "dim_customers", "dim_products", "fct_country_monthly_kpis")
+HORIZON_7 = ["--vars", "{correction_horizon_days: 7}"]
+SWEEP_7 = ["--vars", "{correction_horizon_days: 7, full_test_sweep: true}"]
+
+
+@pytest.fixture(scope="module")
+def windowed_lake(built_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base lake after the incremental build of the late and corrected orders (ingested 2026-02-20 08:00)."""
+    work = tmp_path_factory.mktemp("horizon")
+    lake = work / "lake"
+    shutil.copytree(built_lake, lake)
+    base = base_orders()
+    write_silver(lake, [*base, *late_and_corrected_orders(base)])
+    build(lake)
+    return keep_snapshot(lake)
+
+
+@pytest.fixture
+def lake(windowed_lake: Path) -> Path:
+    return from_snapshot(windowed_lake)
+
+
+def plant_duplicate(lake: Path, order_id: str, old_date: str) -> None:
+    """An order with an old copy (dated `old_date`, ingested a day later, before the window) and a new copy
+    (dated 2026-02-19, ingested in the window), in silver and in fct_orders."""
+    landed = (dt.date.fromisoformat(old_date) + dt.timedelta(days=1)).isoformat() + " 06:00:00"
+    old = (order_id, old_date, "C001", "US", "P001", 1, "79.99", landed)
+    new = (order_id, "2026-02-19", "C001", "US", "P001", 1, "79.99", "2026-02-20 08:00:00")
+    add_silver_file(lake, [old, new], "copy.parquet")
+    with duckdb.connect(str(lake / "warehouse.duckdb")) as con:
+        for order_date, ingested_at in ((old[1], old[7]), (new[1], new[7])):
+            con.execute(
+                "insert into gold.fct_orders select * replace (cast(? as varchar) as order_id, "
+                "cast(? as date) as order_date, cast(? as timestamp) as ingested_at) "
+                "from gold.fct_orders where order_id = 'O00001'",
+                [order_id, order_date, ingested_at],
+            )
+
+
+def test_the_key_tests_read_only_the_horizon_and_the_windows_dates(lake: Path) -> None:
+    results = dbt(lake, "test", "--select", "fct_orders", "stg_orders", "int_order_versions", *HORIZON_7)
+    assert not failed(results)
+    sql = " ".join(results["unique_fct_orders_order_id"]["compiled_code"].split())
+    assert "order_date in (cast('" in sql, sql
+    # the horizon (from 2026-02-10) and the late orders' own dates, nothing between them
+    assert "cast('2026-02-10' as date)" in sql and "cast('2026-01-02' as date)" in sql
+    assert "cast('2026-02-09' as date)" not in sql and "cast('2026-01-03' as date)" not in sql
+    log = " ".join(results["int_order_versions_one_row_per_order_version"]["compiled_code"].split())
+    assert "in (select order_id, ingested_at" not in log, "a version key is tested on the window's rows alone"
+
+
+def test_an_old_copy_within_the_horizon_is_caught(lake: Path) -> None:
+    plant_duplicate(lake, "O97001", "2026-02-12")
+    results = dbt(lake, "test", "--select", "fct_orders", "stg_orders", *HORIZON_7)
+    assert {"unique_fct_orders_order_id", "unique_stg_orders_order_id"} <= failed(results)
+
+
+def test_an_old_copy_before_the_horizon_is_left_to_the_full_sweep(lake: Path) -> None:
+    """The stated bound: dated 2026-02-05, before the horizon, the old copy is not read by the incremental key
+    tests; the weekly full sweep (var full_test_sweep, lakehouse.stage sweep) catches it."""
+    plant_duplicate(lake, "O97002", "2026-02-05")
+    incremental = dbt(lake, "test", "--select", "fct_orders", "stg_orders", *HORIZON_7)
+    assert not failed(incremental) & {"unique_fct_orders_order_id", "unique_stg_orders_order_id"}
+    swept = dbt(lake, "test", "--select", "fct_orders", "stg_orders", *SWEEP_7)
+    assert {"unique_fct_orders_order_id", "unique_stg_orders_order_id"} <= failed(swept)
+
+
+def test_a_move_from_before_the_horizon_fails_the_reconciliation(built_lake: Path, tmp_path: Path) -> None:
+    """O00501 moves from 2025-12-20 to 2026-01-30, 47 days before the window: with a 7-day horizon the build does
+    not find the version it replaces, and the reconciliation with silver (always whole) fails on that build."""
+    lake = tmp_path / "lake"
+    shutil.copytree(built_lake, lake)
+    base = base_orders()
+    write_silver(lake, [*base, *late_and_corrected_orders(base)])
+    results = dbt(lake, "build", *HORIZON_7)
+    assert "assert_gold_reconciles_with_silver" in failed(results)
+
+
+def test_moves_within_the_horizon_give_the_marts_of_a_full_refresh(built_lake: Path, tmp_path: Path) -> None:
+    """With a 7-day horizon (the base build's window starts 2026-02-05 06:00, so the horizon reaches 2026-01-29),
+    corrections move orders forward, backward and from the horizon's first day to another date and customer: the
+    incremental build gives the marts a full refresh of the same silver gives."""
+    base = base_orders()
+    by_id = {order[0]: order for order in base}
+    landed = "2026-02-20 08:00:00"
+
+    def moved(order_id: str, order_date: str, customer: str | None = None) -> tuple:
+        order = by_id[order_id]
+        return (order_id, order_date, customer or order[2], *order[3:7], landed)
+
+    assert [by_id[o][1] for o in ("O00050", "O00070", "O00026")] == ["2026-02-02", "2026-02-05", "2026-01-29"]
+    corrections = [
+        moved("O00050", "2026-02-07"),
+        moved("O00070", "2026-01-31"),
+        moved("O00026", "2026-02-01", customer="C900"),
+    ]
+    lake = tmp_path / "incremental" / "lake"
+    shutil.copytree(built_lake, lake)
+    write_silver(lake, [*base, *corrections])
+    results = dbt(lake, "build", *HORIZON_7)
+    assert not failed(results), failed(results)
+    probe = " ".join(results["int_order_versions"]["compiled_code"].split())
+    assert "cast('2026-01-29' as date)" in probe and "cast('2026-01-28' as date)" not in probe, probe
+
+    fresh = tmp_path / "fresh" / "lake"
+    write_silver(fresh, [*base, *corrections])
+    build(fresh, "--full-refresh")
+    incremental, full = read_tables(lake, MARTS), read_tables(fresh, MARTS)
+    for mart in MARTS:
+        assert incremental[mart] == full[mart], f"{mart}: the incremental build differs from a full refresh"
+
+
+def test_a_horizon_that_is_not_a_number_of_days_stops_the_build_in_one_line(
+    lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7d")
+    results = dbt(lake, "run", "--select", "int_order_versions")
+    message = results["int_order_versions"]["message"]
+    assert "the correction horizon is '7d', not a whole number of days from 0 to 3650" in message, message
+    assert "DBT_CORRECTION_HORIZON_DAYS" in message
+
+
+# ------------------------------------------------------------------------------ bytes against the history
+
+PER_DAY = 5000
+FIRST_DAY = dt.date(2025, 1, 1)
+
+
+def write_history(lake: Path, days: int) -> None:
+    """`days` days of PER_DAY orders each (ids random-looking, as in production), as the silver job writes them."""
+    silver = lake / "silver" / "silver_orders"
+    silver.mkdir(parents=True)
+    orders = f"""
+        select
+            md5(cast(i as varchar)) as order_id,
+            cast(date '{FIRST_DAY}' + cast(i // {PER_DAY} as integer) as varchar) as order_date,
+            'C' || lpad(cast(i % 997 as varchar), 3, '0') as customer_id,
+            ['US', 'GB', 'DE', 'FR', 'JP'][1 + i % 5] as country,
+            ['P001', 'P003', 'P006', 'P010', 'P013', 'P017'][1 + i % 6] as product,
+            1 + i % 4 as quantity,
+            '19.99' as unit_price,
+            cast(date '{FIRST_DAY}' + cast(i // {PER_DAY} as integer) + 1 as varchar) || ' 06:00:00' as ingested_at,
+            'orders_lambda_' || cast(i // {PER_DAY} as varchar) || '.csv' as source_file
+        from range({days * PER_DAY}) as t(i)
+    """
+    with duckdb.connect() as con:
+        con.execute(f"create view orders as {orders}")
+        con.execute(
+            f"copy ({SILVER_SQL}) to '{silver}' (format parquet, partition_by (order_date), "
+            "filename_pattern 'history_{i}')"
+        )
+
+
+def add_day(lake: Path, days: int) -> None:
+    """The next day's orders, in a file of their own."""
+    day = FIRST_DAY + dt.timedelta(days=days)
+    landed = f"{day + dt.timedelta(days=1)} 06:00:00"
+    rows = [
+        (f"N{n:06d}", day.isoformat(), f"C{n % 997:03d}", "GB", "P003", 2, "24.99", landed)
+        for n in range(PER_DAY)
+    ]
+    add_silver_file(lake, rows, "day.parquet")
+
+
+# what item 2 of issue 22 bounds: the order-version log, the merges of the order-dated marts, the key tests
+PRUNED = (
+    "int_order_versions",
+    "fct_orders",
+    "gold_orders",
+    "unique_",
+    "int_order_versions_one_row_per_order_version",
+)
+
+
+def test_a_new_days_reads_do_not_grow_with_the_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same new day on 30 and on 300 days of history: the log's probe, the order-dated merges and the key
+    tests read about the same bytes (at most 1.3x); before the horizon they read every key of the history."""
+    monkeypatch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7")
+    # one thread: tables are written in the order their rows come, so each row group holds a run of days, as in
+    # a lake built a day at a time (with two, a row group's day range depends on the threads' interleaving)
+    monkeypatch.setenv("DUCKDB_THREADS", "1")
+    read: dict[int, dict[str, int]] = {}
+    totals: dict[int, int] = {}
+    for days in (30, 300):
+        lake = tmp_path / f"history-{days}" / "lake"
+        write_history(lake, days)
+        build(lake)
+        add_day(lake, days)
+        by_node = measure(lake, full_refresh=False)["by_node"]
+        names = {node: [*node.split("."), "", ""][2] for node in by_node}
+        read[days] = {names[n]: b for n, b in by_node.items() if names[n].startswith(PRUNED)}
+        totals[days] = sum(by_node.values())
+    short, long = sum(read[30].values()), sum(read[300].values())
+    assert set(read[30]) == set(read[300]) and len(read[30]) >= 6, read
+    assert long <= 1.3 * short, {"30 days": read[30], "300 days": read[300], "whole builds": totals}
