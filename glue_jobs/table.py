@@ -11,7 +11,7 @@
 Beside them it reads the state a run starts from: the bookmark (:meth:`~SilverTable.bookmarked_files`) and the
 order index (:meth:`~SilverTable.load_order_index`). How a run finds its rows (Spark) is no concern of this
 module, and how the commit is kept on storage (the journal, the swaps, the lease) is no concern of its callers:
-docs/decisions/0027-silver-table-seam.md says what another table format would have to provide in its place.
+docs/decisions/0006-silver-table-seam.md says what another table format would have to provide in its place.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 # Folders whose conftest.py builds a lake once per session for several modules (tests/gold's built_lake,
 # tests/analysts' small_lake, tests/infra's moto server and template): one worker runs the whole folder.
-SESSION_FOLDERS = ("analysts", "gold", "infra")
+SESSION_FOLDERS = ("analysts", "gold", "infra", "athena/adapter")
 
 
 def _module(item: pytest.Item) -> str:
@@ -29,8 +29,7 @@ def xdist_group(item: pytest.Item, spark_modules: set[str]) -> str:
     module = _module(item)
     if module in spark_modules:
         return "spark"
-    folder = module.split("/", 1)[0]
-    return folder if folder in SESSION_FOLDERS else module
+    return next((folder for folder in SESSION_FOLDERS if module.startswith(f"{folder}/")), module)
 
 
 def _rank(item: pytest.Item) -> int:
