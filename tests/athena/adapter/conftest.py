@@ -33,6 +33,17 @@ DEFAULTS = {
 }
 
 
+@pytest.fixture(scope="package", autouse=True)
+def suite_target_paths(dbt_output: Path) -> Iterator[None]:
+    """dbt-tests-adapter reads run_results.json, manifest.json and catalog.json from `<project>/target`, and each
+    suite's project is a folder of its own: the session's shared DBT_TARGET_PATH (tests/conftest.py) would send
+    them elsewhere."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DBT_TARGET_PATH", raising=False)
+        patch.delenv("DBT_LOG_PATH", raising=False)
+        yield
+
+
 @pytest.fixture(scope="package")
 def athena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AthenaStandIn]:
     """The stand-in for every suite of the folder, with AWS pointed at it for in-process dbt runs."""
