@@ -61,7 +61,8 @@ def profiled_queries(folder: Path) -> Iterator[list[dict[str, Any]]]:
         with lock:
             self._profile_path = folder / f"query-{next(counter)}.json"
         escaped = str(self._profile_path).replace("'", "''")
-        cursor.execute("set enable_profiling = 'json'")  # (before the output file: it sets the file type)
+        # (before the output file: it sets the file type)
+        cursor.execute("set enable_profiling = 'json'")
         cursor.execute(f"set profiling_output = '{escaped}'")
         cursor.execute("set profiling_coverage = 'ALL'")
         self._profile_path.unlink(missing_ok=True)
@@ -167,9 +168,8 @@ def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any
                 elif "Table" in scan.get("extra_info", {}):
                     native.append((node, _table_key(scan["extra_info"]["Table"]), scan))
     widths = parquet_bytes_per_row(warehouse, {key for _, key, _ in native})
-    by_name = {
-        table: width for (_, table), width in widths.items()
-    }  # dbt's staging copies live in schema temp.main
+    # dbt's staging copies live in schema temp.main
+    by_name = {table: width for (_, table), width in widths.items()}
     tables = 0.0
     for node, key, scan in native:
         width = widths.get(key) or by_name.get(key[1], {})

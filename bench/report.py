@@ -26,7 +26,8 @@ def _size(rows: int) -> str:
 
 def newest_per_size(folder: Path) -> list[Path]:
     newest: dict[int, Path] = {}
-    for path in sorted(folder.glob("bench_*_*.json")):  # names sort by time within a size
+    # names sort by time within a size
+    for path in sorted(folder.glob("bench_*_*.json")):
         newest[int(path.name.split("_")[1])] = path
     return [newest[rows] for rows in sorted(newest)]
 

@@ -44,13 +44,14 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 YEAR_START = dt.date(2025, 1, 1)
 YEAR_DAYS = 365
-DAY_ROWS = 27_397  # a day of a 10M-order year: the same day on every history, so the days compare
-HISTORY_ROWS = 1_000_000  # the reference history the day is also run on
+# a day of a 10M-order year: the same day on every history, so the days compare
+DAY_ROWS = 27_397
+# the reference history the day is also run on
+HISTORY_ROWS = 1_000_000
 STATE_DIRS = ("silver", "_state", "warehouse.duckdb")
 TOP_READERS = 10
-# Disk a run needs per order at its peak: the lake (bronze CSV ~60 B, silver ~30 B, warehouse ~25 B at 1M rows),
-# the two incremental snapshots, the baselines' outputs and the whole-pipeline lake, with room for DuckDB's and
-# Spark's spill. 30M rows: about 20 GiB.
+# Disk a run needs per order at its peak: the lake, the two incremental snapshots, the baselines' outputs and the
+# whole-pipeline lake, with room for DuckDB's and Spark's spill (the per-layer sizes: bench/README.md).
 DISK_BYTES_PER_ROW = 600
 DISK_HEADROOM = 2 * 2**30
 
@@ -80,7 +81,8 @@ class Row:
     run: Measurement
     baseline_name: str
     baseline: Measurement | None
-    rows: int = 0  # the orders the stage processes: time per row (us) is median_s / rows
+    # the orders the stage processes: time per row (us) is median_s / rows
+    rows: int = 0
 
     def as_dict(self) -> dict[str, object]:
         ratio = self.run.median_s / self.baseline.median_s if self.baseline else None

@@ -48,8 +48,10 @@ class GeneratedFile:
 
 @dataclass(frozen=True)
 class WrittenFile:
-    key: str  # below the lake root (bucket or folder), prefix included
-    location: str  # s3://bucket/key or a local path
+    # below the lake root (bucket or folder), prefix included
+    key: str
+    # s3://bucket/key or a local path
+    location: str
     manifest_key: str
     manifest_location: str
     rows: int
@@ -147,7 +149,8 @@ def write_file(
     try:
         manifest_location = sink.put(manifest_key, (answer,), "application/json")
     except BaseException:
-        try:  # best effort: the writer may not be allowed to delete (the Lambda role can only put)
+        # best effort: the writer may not be allowed to delete (the Lambda role can only put)
+        try:
             sink.delete(key)
         except Exception:
             log.warning("could not remove %s after its manifest failed", location, exc_info=True)

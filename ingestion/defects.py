@@ -103,11 +103,13 @@ def _pick_sources(
     is_clean = np.ones(rows, dtype=bool)
     is_clean[positions] = False
     clean = np.flatnonzero(is_clean)
-    before = np.searchsorted(clean, positions[needs])  # clean rows earlier than each defect row
+    # clean rows earlier than each defect row
+    before = np.searchsorted(clean, positions[needs])
     pending = needs[before > 0]
     pending_before = before[before > 0]
     taken = np.empty(0, dtype=np.int64)
-    for _ in range(_SOURCE_ROUNDS):  # rounds of re-drawing collisions, not a loop over rows
+    # rounds of re-drawing collisions, not a loop over rows
+    for _ in range(_SOURCE_ROUNDS):
         if pending.size == 0:
             break
         candidate = clean[(rng.random(pending.size) * pending_before).astype(np.int64)]
@@ -134,12 +136,14 @@ def _unknown(candidates: tuple[str, ...], known: tuple[str, ...]) -> tuple[str, 
     return tuple(c for c in candidates if c.upper() not in upper)
 
 
-Fields = list[pa.Array]  # the 7 string columns of the rows of one kind, changed in place
+# the 7 string columns of the rows of one kind, changed in place
+Fields = list[pa.Array]
 
 
 def _missing_field(f: Fields, rows: pa.Table, reference: Reference, rng: np.random.Generator) -> None:
     drop = rng.integers(0, len(f), len(f[0]))
-    for column in range(len(f)):  # one pass per column, not per row: a null field is skipped by the join
+    # one pass per column, not per row: a null field is skipped by the join
+    for column in range(len(f)):
         f[column] = pc.if_else(pa.array(drop == column), pa.scalar(None, pa.string()), f[column])
 
 

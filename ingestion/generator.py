@@ -27,16 +27,20 @@ from ingestion.plan import RunPlan
 from ingestion.reference import Reference
 
 COLUMNS = ("order_id", "order_date", "customer_id", "country", "product", "quantity", "unit_price")
-ORDER_ID_HEX = 20  # 80 bits: unique within a run by construction, ~1e-6 collision odds across 1e9 orders
+# 80 bits: unique within a run by construction, ~1e-6 collision odds across 1e9 orders
+ORDER_ID_HEX = 20
 CUSTOMER_DIGITS = 8
 MAX_CUSTOMERS = 10**CUSTOMER_DIGITS - 1
-CUSTOMER_SKEW = 2.0  # customer index = pool * u**skew: the larger, the more orders go to the top customers
+# customer index = pool * u**skew: the larger, the more orders go to the top customers
+CUSTOMER_SKEW = 2.0
 MAX_QUANTITY = 20
 DISCOUNT_PERCENT = np.array([0, 5, 10, 15, 20, 30], dtype=np.int64)
 DISCOUNT_PROBABILITY = np.array([0.64, 0.12, 0.11, 0.06, 0.05, 0.02])
-WEEKDAY_FACTOR = np.array([0.96, 0.93, 0.94, 0.97, 1.04, 1.10, 1.06])  # Monday .. Sunday
+# Monday .. Sunday
+WEEKDAY_FACTOR = np.array([0.96, 0.93, 0.94, 0.97, 1.04, 1.10, 1.06])
 MONTH_FACTOR = np.array([0.82, 0.80, 0.92, 0.95, 0.98, 0.94, 0.91, 0.95, 0.98, 1.04, 1.28, 1.42])
-_COUNTRY_SALT = 0x5EED_C0DE_C0FF_EE11  # fixed, so a customer keeps its country across runs and seeds
+# fixed, so a customer keeps its country across runs and seeds
+_COUNTRY_SALT = 0x5EED_C0DE_C0FF_EE11
 _EPOCH = dt.date(1970, 1, 1)
 _LUT_BITS = 16
 # Four characters for every 16-bit value (hex) / 4-digit number (decimal), one uint32 per entry.
@@ -74,9 +78,11 @@ def day_weights(start_date: dt.date, days: int) -> np.ndarray:
     """Relative order volume of each day: weekday x season x holiday spikes x growth trend."""
     ordinals = np.arange(days, dtype=np.int64) + (start_date - _EPOCH).days
     dates = ordinals.astype("datetime64[D]")
-    month = dates.astype("datetime64[M]").astype(np.int64) % 12  # 0 = January
+    # 0 = January
+    month = dates.astype("datetime64[M]").astype(np.int64) % 12
     day_of_month = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
-    weekday = (ordinals + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    # 1970-01-01 was a Thursday; 0 = Monday
+    weekday = (ordinals + 3) % 7
     weight = WEEKDAY_FACTOR[weekday] * MONTH_FACTOR[month]
     black_friday = (month == 10) & (weekday == 4) & (day_of_month >= 23) & (day_of_month <= 29)
     cyber_monday = (weekday == 0) & (
@@ -95,7 +101,8 @@ def _largest_remainder(weights: np.ndarray, total: int, *, at_least_one: bool = 
     short = total - int(counts.sum())
     if short > 0:
         counts[np.argsort(-(exact - counts), kind="stable")[:short]] += 1
-    elif short < 0:  # only with at_least_one: take the excess from the largest counts
+    # only with at_least_one: take the excess from the largest counts
+    elif short < 0:
         counts[np.argsort(-counts, kind="stable")[:-short]] -= 1
     return counts
 
@@ -125,11 +132,16 @@ def _lut(weights: np.ndarray) -> np.ndarray:
 class Tables:
     """Everything derived once per reference: draw tables and the text of every small-domain value."""
 
-    product: np.ndarray  # (65536,) int16
-    discount: np.ndarray  # (65536,) int16
-    country: np.ndarray  # (65536,) int16
-    quantity: np.ndarray  # (products, 65536) int8, geometric quantiles per product
-    price_cents: np.ndarray  # (products * discounts,) int64
+    # (65536,) int16
+    product: np.ndarray
+    # (65536,) int16
+    discount: np.ndarray
+    # (65536,) int16
+    country: np.ndarray
+    # (products, 65536) int8, geometric quantiles per product
+    quantity: np.ndarray
+    # (products * discounts,) int64
+    price_cents: np.ndarray
 
 
 @functools.lru_cache(maxsize=8)
@@ -153,13 +165,20 @@ class OrderColumns:
     """The orders of one file as numpy arrays (indices into the reference, whole cents, day offsets)."""
 
     start_date: dt.date
-    order_id: np.ndarray  # (n, 20) uint8, ASCII hex
-    day: np.ndarray  # int64, days since start_date
-    customer: np.ndarray  # int64, customer number (C + 8 digits)
-    country: np.ndarray  # int16, index into reference.country_codes
-    product: np.ndarray  # int16, index into reference.product_codes
-    quantity: np.ndarray  # int8
-    price: np.ndarray  # int64, index into Tables.price_cents (product * discounts + discount)
+    # (n, 20) uint8, ASCII hex
+    order_id: np.ndarray
+    # int64, days since start_date
+    day: np.ndarray
+    # int64, customer number (C + 8 digits)
+    customer: np.ndarray
+    # int16, index into reference.country_codes
+    country: np.ndarray
+    # int16, index into reference.product_codes
+    product: np.ndarray
+    # int8
+    quantity: np.ndarray
+    # int64, index into Tables.price_cents (product * discounts + discount)
+    price: np.ndarray
 
     def __len__(self) -> int:
         return len(self.day)
@@ -212,7 +231,8 @@ def decimal_cents(cents: np.ndarray) -> pa.Array:
     """Integer cents as decimal128(10, 2) without a float round trip (so prices always have 2 exact places)."""
     words = np.empty((len(cents), 2), dtype=np.int64)
     words[:, 0] = cents
-    words[:, 1] = cents >> 63  # sign extension into the high 64 bits
+    # sign extension into the high 64 bits
+    words[:, 1] = cents >> 63
     return pa.Array.from_buffers(pa.decimal128(10, 2), len(cents), [None, pa.py_buffer(words)])
 
 
@@ -276,7 +296,8 @@ def generate_columns(plan: RunPlan, chunk_index: int, reference: Reference) -> O
     u = rng.random(count)
     customer = (available * u**CUSTOMER_SKEW).astype(np.int64) + 1
 
-    bits = rng.bit_generator.random_raw(count)  # 16 bits each: product, quantity, discount
+    # 16 bits each: product, quantity, discount
+    bits = rng.bit_generator.random_raw(count)
     mask = np.uint64(0xFFFF)
     product = lut.product[bits & mask]
     quantity = lut.quantity[product, (bits >> np.uint64(16)) & mask]

@@ -20,7 +20,8 @@ from ingestion.reference import load_reference
 from ingestion.sinks import LocalSink
 
 log = logging.getLogger(__name__)
-STALE_AFTER_S = 600  # a temporary file untouched this long belongs to no running ingest: one was killed
+# a temporary file untouched this long belongs to no running ingest: one was killed
+STALE_AFTER_S = 600
 
 
 def remove_stale_temporaries(lake: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:

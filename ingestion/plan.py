@@ -23,7 +23,8 @@ class RunPlan:
     days: int
     seed: int
     defect_rate: float = 0.0
-    rows_per_file: int = 0  # 0: one file with every row (what one Lambda invocation writes)
+    # 0: one file with every row (what one Lambda invocation writes)
+    rows_per_file: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.rows, bool) or not isinstance(self.rows, int) or self.rows < 1:

@@ -22,16 +22,20 @@ class ReferenceError(ValueError):
     """A reference file is missing or has a bad value; the message names the file, row and column."""
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, so caches can key on it
+# eq=False: hashed by identity, so caches can key on it
+@dataclass(frozen=True, eq=False)
 class Reference:
     """Countries and products as parallel arrays, in seed-file order."""
 
     country_codes: tuple[str, ...]
-    country_weights: np.ndarray  # float64, sums to 1
+    # float64, sums to 1
+    country_weights: np.ndarray
     product_codes: tuple[str, ...]
     product_categories: tuple[str, ...]
-    list_price_cents: np.ndarray  # int64
-    product_weights: np.ndarray  # float64, sums to 1
+    # int64
+    list_price_cents: np.ndarray
+    # float64, sums to 1
+    product_weights: np.ndarray
     source_dir: Path
 
 
@@ -77,7 +81,8 @@ def _unique_codes(path: Path, codes: list[str], column: str) -> None:
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)  # shared through the cache: nobody may change it
+    # shared through the cache: nobody may change it
+    array.setflags(write=False)
     return array
 
 

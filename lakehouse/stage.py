@@ -51,16 +51,20 @@ class StageConfig:
 
     stage: str
     work: Path
-    artifacts_uri: str  # s3://bucket/prefix, no trailing slash; empty: publish nothing
+    # s3://bucket/prefix, no trailing slash; empty: publish nothing
+    artifacts_uri: str
     run_id: str
-    env: str  # DBT_ENV, the CloudWatch metric's dimension
+    # DBT_ENV, the CloudWatch metric's dimension
+    env: str
 
 
 @dataclass(frozen=True)
 class StageOutcome:
     stage: str
-    published: tuple[str, ...]  # the S3 URIs written
-    source_ages: dict[str, float]  # freshness: seconds since each source's newest row
+    # the S3 URIs written
+    published: tuple[str, ...]
+    # freshness: seconds since each source's newest row
+    source_ages: dict[str, float]
 
 
 def dbt_command(stage: str) -> list[str]:

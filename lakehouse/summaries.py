@@ -69,7 +69,8 @@ def _last_run(lake: Path) -> RunMetrics | None:
     runs = sorted((lake / "_runs" / "silver").glob("*.json"), key=lambda p: p.stat().st_mtime)
     try:
         return RunMetrics.from_dict(json.loads(runs[-1].read_text())) if runs else None
-    except (OSError, ValueError, TypeError, AttributeError):  # a damaged run file: no line about it
+    except (OSError, ValueError, TypeError, AttributeError):
+        # a damaged run file: no line about it
         return None
 
 

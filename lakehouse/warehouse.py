@@ -179,5 +179,6 @@ def open_warehouse(engine: str = "local", lake: Path | str | None = None) -> War
     if engine == "local":
         cursor = _local_cursor(lake)
         return Warehouse(engine, catalog_relations(cursor()), cursor)
-    cursor = _athena_cursor()  # first: it names any missing setting, which dbt parse would only fail on
+    # first: it names any missing setting, which dbt parse would only fail on
+    cursor = _athena_cursor()
     return Warehouse(engine, dbt_relations(lake, "athena"), cursor)

@@ -41,7 +41,8 @@ FOLDER_DATE = r"ingest_date=(\d{4}-\d{2}-\d{2})"
 REJECT_LOG_LINE = 10_000
 
 
-Group = tuple[tuple[str, ...], bool]  # (header, valid UTF-8), as the job groups files
+# (header, valid UTF-8), as the job groups files
+Group = tuple[tuple[str, ...], bool]
 
 
 def _is_utf8(path: Path) -> bool:
@@ -102,7 +103,8 @@ def _bronze(groups: dict[Group, list[str]], keep_rejects: bool) -> tuple[str, li
     line of a line with the wrong field count, whether the file lacks a required column, the file and the line."""
     selects, params = [], []
     for g, ((header, utf8), paths) in enumerate(sorted(groups.items())):
-        if not header:  # an empty file: no header, no rows
+        # an empty file: no header, no rows
+        if not header:
             continue
         names = [n if n and n not in header[:i] else f"_c{i}" for i, n in enumerate(header)]
         # One column more than the header, null padding and no null string: a short line shows as a NULL field,

@@ -90,7 +90,7 @@ previous_versions as (
 ),
 {% endif %}
 
-versions as (
+final as (
 
     {% if is_incremental() -%}
     select
@@ -115,6 +115,7 @@ versions as (
         customer_id,
         country,
         product,
+        -- a bare null has no type; a first build has no previous versions to take one from
         cast(null as date) as previous_order_date,
         cast(null as varchar) as previous_customer_id,
         cast(null as varchar) as previous_country,
@@ -122,24 +123,6 @@ versions as (
 
     from orders
     {%- endif %}
-
-),
-
-final as (
-
-    select
-        cast(order_id as varchar) as order_id,
-        cast(ingested_at as {{ lakehouse.type_timestamp() }}) as ingested_at,
-        cast(order_date as date) as order_date,
-        cast(customer_id as varchar) as customer_id,
-        cast(country as varchar) as country,
-        cast(product as varchar) as product,
-        cast(previous_order_date as date) as previous_order_date,
-        cast(previous_customer_id as varchar) as previous_customer_id,
-        cast(previous_country as varchar) as previous_country,
-        cast(previous_product as varchar) as previous_product
-
-    from versions
 
 )
 

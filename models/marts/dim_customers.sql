@@ -118,13 +118,14 @@ merged as (
 final as (
 
     select
-        cast(customer_id as varchar) as customer_id,
-        cast(home_country as varchar) as home_country,
-        cast(first_order_date as date) as first_order_date,
-        cast(last_order_date as date) as last_order_date,
-        cast(order_count as bigint) as order_count,
+        customer_id,
+        home_country,
+        first_order_date,
+        last_order_date,
+        order_count,
+        -- sum() widens money to decimal(38, 2) on both engines
         cast(lifetime_revenue as decimal(18, 2)) as lifetime_revenue,
-        cast(last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+        last_ingested_at
 
     from merged
 

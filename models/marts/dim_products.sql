@@ -61,16 +61,17 @@ product_sales as (
 final as (
 
     select
-        cast(products.product_code as varchar) as product_code,
-        cast(products.product_name as varchar) as product_name,
-        cast(products.category as varchar) as category,
-        cast(products.list_price as decimal(10, 2)) as list_price,
-        cast(product_sales.first_order_date as date) as first_order_date,
-        cast(product_sales.last_order_date as date) as last_order_date,
-        cast(coalesce(product_sales.order_count, 0) as bigint) as order_count,
+        products.product_code,
+        products.product_name,
+        products.category,
+        products.list_price,
+        product_sales.first_order_date,
+        product_sales.last_order_date,
+        coalesce(product_sales.order_count, 0) as order_count,
+        -- sum() widens: DuckDB sums a bigint to hugeint, and both engines sum money to decimal(38, 2)
         cast(coalesce(product_sales.total_quantity, 0) as bigint) as total_quantity,
         cast(coalesce(product_sales.total_revenue, 0) as decimal(18, 2)) as total_revenue,
-        cast(product_sales.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+        product_sales.last_ingested_at
 
     from products
     left join product_sales on products.product_code = product_sales.product

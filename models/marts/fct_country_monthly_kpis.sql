@@ -108,17 +108,19 @@ monthly as (
 kpis as (
 
     select
-        cast(monthly.order_month as date) as order_month,
-        cast(monthly.country as varchar) as country,
-        cast(monthly.region as varchar) as region,
+        monthly.order_month,
+        monthly.country,
+        monthly.region,
+        -- sum() widens money to decimal(38, 2) on both engines
         cast(monthly.revenue as decimal(18, 2)) as revenue,
-        cast(monthly.order_count as bigint) as order_count,
+        monthly.order_count,
+        -- divide_money returns decimal(38, 2), wider than the contract
         cast(
             {{ lakehouse.divide_money('monthly.revenue', 'monthly.order_count') }} as decimal(18, 2)
         ) as avg_order_value,
-        cast(monthly.active_customers as bigint) as active_customers,
-        cast(coalesce(new_customers.new_customers, 0) as bigint) as new_customers,
-        cast(monthly.last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+        monthly.active_customers,
+        coalesce(new_customers.new_customers, 0) as new_customers,
+        monthly.last_ingested_at
 
     from monthly
     left join new_customers
@@ -132,6 +134,7 @@ kpis as (
 changed_grains as (
 
     select distinct
+        -- DuckDB's date_trunc returns a timestamp, even of a date
         cast({{ dbt.date_trunc('month', 'order_date') }} as date) as order_month,
         country
 

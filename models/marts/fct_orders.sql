@@ -40,21 +40,21 @@ changed as (
 final as (
 
     select
-        cast(order_id as varchar) as order_id,
-        cast(order_date as date) as order_date,
-        cast(order_month as date) as order_month,
-        cast(customer_id as varchar) as customer_id,
-        cast(country as varchar) as country,
-        cast(country_name as varchar) as country_name,
-        cast(region as varchar) as region,
-        cast(product as varchar) as product,
-        cast(product_name as varchar) as product_name,
-        cast(category as varchar) as category,
-        cast(quantity as bigint) as quantity,
-        cast(unit_price as decimal(10, 2)) as unit_price,
-        cast(revenue as decimal(12, 2)) as revenue,
-        cast(source_file as varchar) as source_file,
-        cast(ingested_at as {{ lakehouse.type_timestamp() }}) as ingested_at
+        order_id,
+        order_date,
+        order_month,
+        customer_id,
+        country,
+        country_name,
+        region,
+        product,
+        product_name,
+        category,
+        quantity,
+        unit_price,
+        revenue,
+        source_file,
+        ingested_at
 
     from changed
 

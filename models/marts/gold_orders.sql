@@ -70,13 +70,14 @@ merged as (
 final as (
 
     select
-        cast(order_date as date) as order_date,
-        cast(country as varchar) as country,
-        cast(product as varchar) as product,
+        order_date,
+        country,
+        product,
+        -- sum() widens: DuckDB sums a bigint to hugeint, and both engines sum money to decimal(38, 2)
         cast(total_quantity as bigint) as total_quantity,
         cast(total_revenue as decimal(18, 2)) as total_revenue,
-        cast(order_count as bigint) as order_count,
-        cast(last_ingested_at as {{ lakehouse.type_timestamp() }}) as last_ingested_at
+        order_count,
+        last_ingested_at
 
     from merged
 

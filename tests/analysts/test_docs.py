@@ -252,7 +252,8 @@ def test_readable_tests_drops_only_dbts_standard_model_argument(manifest: dict[s
             assert tidy["nodes"][unique_id]["test_metadata"]["kwargs"] == {
                 k: v for k, v in kwargs.items() if k != "model"
             }
-            assert "model" in kwargs  # dbt's own manifest is left as dbt wrote it
+            # dbt's own manifest is left as dbt wrote it
+            assert "model" in kwargs
         else:
             assert tidy["nodes"][unique_id] == node
 
@@ -276,7 +277,8 @@ def test_dbt_score_rates_every_model_at_least_9(docs: Path) -> None:
     scores = {name: item["score"] for name, item in json.loads(run.stdout)["evaluables"].items()}
     low = {name: score for name, score in scores.items() if score < 9.0}
     assert not low and len(scores) > 10, low
-    assert run.returncode == 0, run.stderr[-2000:]  # pyproject: fail_any_item_under = 9.0
+    # pyproject: fail_any_item_under = 9.0
+    assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_dbt_starts_before_make_demo_instead_of_a_duckdb_traceback(tmp_path: Path) -> None:

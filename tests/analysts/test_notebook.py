@@ -46,7 +46,8 @@ def test_notebook_sql_parses_in_the_athena_dialect() -> None:
         names = {
             name: f'"awsdatacatalog"."lakehouse_dev_gold"."{name}"' for name in re.findall(r"{(\w+)}", query)
         }
-        sqlfluff.parse(query.format_map(names), dialect="athena")  # raises on SQL Athena cannot parse
+        # raises on SQL Athena cannot parse
+        sqlfluff.parse(query.format_map(names), dialect="athena")
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +131,7 @@ def test_athena_engine_names_the_missing_settings(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_damaged_warehouse_is_not_said_to_be_in_use(tmp_path: Path) -> None:
-    """Issue 25: any error opening the file read "is a dbt run writing to it?"; a damaged one says so, and the fix."""
+    """A damaged warehouse file is reported as damaged, with the fix, not as "is a dbt run writing to it?"."""
     (tmp_path / "warehouse.duckdb").write_bytes(b"")
     with pytest.raises(WarehouseError) as info:
         open_warehouse("local", tmp_path)

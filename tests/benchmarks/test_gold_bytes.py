@@ -45,7 +45,8 @@ def test_a_table_scan_reads_its_columns_on_the_rows_it_scanned(warehouse: Path) 
     filtered = bytes_read(
         [profile("test.p.c", scan("orders", 10000, ["order_id"], ["(quantity > 3)"]))], warehouse
     )["total_bytes"]
-    assert whole > 100_000  # 20,000 random 32-character ids
+    # 20,000 random 32-character ids
+    assert whole > 100_000
     assert half == pytest.approx(whole / 2, rel=0.01)
     assert filtered > half, "a column read only for a filter is read too"
 

@@ -1,5 +1,5 @@
 """`lakehouse run` ends the Spark JVM its silver stage started before gold starts: the two stages' memory does not
-add up in one process tree (at 10M orders the run peaked at 5.3 GiB, Spark's idle heap beside DuckDB's).
+add up in one process tree (Spark's idle heap beside DuckDB's; the peaks are in bench/README.md).
 
 It runs in its own process: in pytest's, a shared Spark session may already be running, which the run leaves alone."""
 

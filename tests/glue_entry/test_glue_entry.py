@@ -76,7 +76,8 @@ def test_awsglue_is_aws_own() -> None:
 
 @pytest.mark.parametrize("argv", ORDERS.values(), ids=ORDERS.keys())
 def test_every_argument_is_resolved_in_any_order(argv: list[str]) -> None:
-    options = script.parse_args(argv)  # what main() passes: sys.argv without the script path
+    # what main() passes: sys.argv without the script path
+    options = script.parse_args(argv)
     assert options["JOB_RUN_ID"] == GLUE_OWN[3], "not parsed by awsglue's getResolvedOptions"
     assert options["JOB_NAME"] == "lakehouse-dev-bronze-to-silver"
     for name, value in job_arguments(ROOT):

@@ -183,7 +183,8 @@ def late_and_corrected_orders(base: list[Order]) -> list[Order]:
             corrected[6],
             ingested,
         ),
-        moved("O00003", order_date="2026-02-04"),  # C010's first order, January -> February
+        # C010's first order, January -> February
+        moved("O00003", order_date="2026-02-04"),
         moved("O00021", country="JP"),
         moved("O00031", product="P002"),
         moved("O00041", customer="C007"),

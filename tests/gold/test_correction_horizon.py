@@ -199,7 +199,7 @@ def add_day(lake: Path, days: int) -> None:
     add_silver_file(lake, rows, "day.parquet")
 
 
-# what item 2 of issue 22 bounds: the order-version log, the merges of the order-dated marts, the key tests
+# the models whose reads the correction horizon bounds: the order-version log, the merges of the order-dated marts, the key tests
 PRUNED = (
     "int_order_versions",
     "fct_orders",

@@ -62,7 +62,8 @@ def test_build_is_green_and_gold_lands_in_schema_gold(built_lake: Path) -> None:
         rejected_rows = con.execute("select count(*) from silver.silver_orders_rejected").fetchone()[0]
         gold_orders = con.execute("select sum(order_count) from gold.gold_orders").fetchone()[0]
     assert silver_rows == gold_orders == len(base_orders())
-    assert rejected_rows == 0  # no rejected file yet: an empty view, not an error
+    # no rejected file yet: an empty view, not an error
+    assert rejected_rows == 0
 
 
 def baseline_column_mismatch(mart: str, baseline: list[str]) -> str | None:
@@ -181,7 +182,8 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
     assert str(c500[0]) == "2026-01-28"
     assert moved is not None and (str(moved[0]), *moved[1:]) == ("2026-01-30", "C600", "IT", "P019")
     assert left_behind == dict.fromkeys(left_behind, (0,)), left_behind
-    assert str(c010[0]) > "2026-01-25"  # its first order moved to February
+    # its first order moved to February
+    assert str(c010[0]) > "2026-01-25"
     # ... and those grains were there before the incremental build
     assert [r for r in before["dim_customers"] if r[0] == "C501"]
     assert [r for r in before["gold_orders"] if str(r[0]) == "2025-12-20"]

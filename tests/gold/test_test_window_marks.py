@@ -1,4 +1,4 @@
-"""The test-window marks are checked before use (issue 24, item 6): a mark is spliced into the SQL of every
+"""The test-window marks are checked before use: a mark is spliced into the SQL of every
 windowed test, so one in the future would empty every window (the tests pass, reading nothing), and one that is
 not a timestamp would be SQL of whoever wrote the view. Either stops the run with one line naming the view."""
 

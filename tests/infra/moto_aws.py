@@ -228,7 +228,8 @@ class MotoServer:
             if layers:
                 function.update_configuration({"Layers": layers})
             reserved = cloudformation_json["Properties"].get("ReservedConcurrentExecutions")
-            if reserved is not None:  # CreateFunction, then PutFunctionConcurrency, as CloudFormation does
+            # CreateFunction, then PutFunctionConcurrency, as CloudFormation does
+            if reserved is not None:
                 backend = lambda_backends[account_id][region_name]
                 backend.put_function_concurrency(function.function_name, str(reserved))
             return function
@@ -252,7 +253,8 @@ class MotoServer:
 
         def read_url_of_this_server(template_url: str, account_id: str, partition: str) -> str:
             parts = urlparse(template_url)
-            if not parts.netloc.endswith("amazonaws.com"):  # this server, path-style: /<bucket>/<key>
+            # this server, path-style: /<bucket>/<key>
+            if not parts.netloc.endswith("amazonaws.com"):
                 template_url = f"http://localhost{parts.path}"
             return read_url(template_url, account_id=account_id, partition=partition)
 
@@ -280,7 +282,8 @@ def enforcing_iam(url: str) -> Iterator[None]:
             f"{url}/moto-api/reset-auth",
             data=count.encode(),
             method="POST",
-            headers={"Content-Type": "text/plain"},  # a form body would be parsed away before moto reads it
+            # a form body would be parsed away before moto reads it
+            headers={"Content-Type": "text/plain"},
         )
         urllib.request.urlopen(request).close()
 

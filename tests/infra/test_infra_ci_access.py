@@ -21,7 +21,8 @@ GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
 # The IAM requests behind each AWS CLI command CI runs, on the resources it runs them on (and the request's
 # condition keys, where the policy has a condition).
 REQUESTS: dict[tuple[str, str], list[tuple[str, ...]]] = {
-    ("sts", "get-caller-identity"): [],  # needs no permission
+    # needs no permission
+    ("sts", "get-caller-identity"): [],
     ("cloudformation", "describe-stacks"): [
         (
             "cloudformation:DescribeStacks",

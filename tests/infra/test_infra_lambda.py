@@ -122,7 +122,8 @@ def test_template_gives_the_function_the_documented_environment(template: dict[s
         "LAKE_KMS_KEY_ID",
         "INGEST_EARLIEST_ORDER_DATE",
     }
-    assert "LAKE_ROOT" not in env  # the handler writes locally only when LAKE_BUCKET is unset
+    # the handler writes locally only when LAKE_BUCKET is unset
+    assert "LAKE_ROOT" not in env
 
 
 def test_scheduled_invocation_writes_a_bronze_csv(

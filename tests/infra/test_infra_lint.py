@@ -11,7 +11,8 @@ import pytest
 
 from tests.infra.helpers import BIN, INFRA, REPO_ROOT
 
-pytestmark = pytest.mark.slow  # cfn-lint and checkov take seconds each: make lint runs them too
+# cfn-lint and checkov take seconds each: make lint runs them too
+pytestmark = pytest.mark.slow
 
 TEMPLATES = sorted(INFRA.glob("*.yaml"))
 CHECKOV = REPO_ROOT / ".venv" / "tools" / "checkov" / "bin" / "checkov"

@@ -24,7 +24,8 @@ def test_lambda_zip_contents(package: ModuleType, tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(out).namelist())
     assert "ingestion/__init__.py" in names
     if (REPO_ROOT / "ingestion" / "handler.py").exists():
-        assert "ingestion/handler.py" in names  # the module of ingestion.handler.lambda_handler
+        # the module of ingestion.handler.lambda_handler
+        assert "ingestion/handler.py" in names
     assert {f"ingestion/reference/{s}" for s in SEEDS} <= names
     for name in names:
         assert "__pycache__" not in name and not name.endswith(".pyc"), name
@@ -85,7 +86,8 @@ def test_delete_requests_hold_at_most_1000_keys_versions_and_markers_alike(
     sent = [(o["Key"], o["VersionId"]) for r in requests for o in r["Objects"]]
     expected = [(e["Key"], e["VersionId"]) for e in [*page["Versions"], *page["DeleteMarkers"]]]
     assert sent == expected
-    (tmp_path / "empty.json").write_text("")  # an empty bucket: the CLI prints nothing
+    # an empty bucket: the CLI prints nothing
+    (tmp_path / "empty.json").write_text("")
     assert package.write_delete_requests(tmp_path / "empty.json", tmp_path / "none") == 0
 
 

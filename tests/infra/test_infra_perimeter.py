@@ -1,4 +1,4 @@
-"""The stack's perimeter (issue 24, item 6), read from the template's IAM policies with IAM's evaluation rules
+"""The stack's perimeter, read from the template's IAM policies with IAM's evaluation rules
 (tests/infra/iam.py): pull requests write only under their own prefixes, main's manifest and test-window marks are
 read-only to them; ListBucket is scoped to prefixes; every role carries the permissions boundary, which holds
 what the roles need and nothing that escapes it; the catalog is encrypted with the stack's key; every bucket name

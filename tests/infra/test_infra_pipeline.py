@@ -297,7 +297,8 @@ def test_stages_run_in_order_and_the_sweep_only_when_asked(aws: Aws) -> None:
         "dbt:freshness",
         "dbt:sweep",
     ]
-    hourly = aws.run({})  # what a bare start does: every stage but the sweep, the Lambda's own defaults
+    # what a bare start does: every stage but the sweep, the Lambda's own defaults
+    hourly = aws.run({})
     assert hourly["status"] == "SUCCEEDED"
     assert aws.stages(hourly["executionArn"]) == ["aws-sdk:sfn", "lambda:{}", "glue", "dbt:gold", "dbt:upkeep", "dbt:freshness"]  # fmt: skip
     # every dbt build names the execution as its RUN_ID (where its artifacts go)
@@ -323,12 +324,14 @@ def test_a_failed_silver_alarms_with_its_stage_and_log_and_gold_never_runs(
     execution = aws.run({"ingest": {"rows": 5}})
     assert execution["status"] == "FAILED"
     assert aws.stages(execution["executionArn"]) == ["aws-sdk:sfn", 'lambda:{"rows": 5}', "glue", "sns"]
-    assert aws.builds() == 0  # no dbt stage started
+    # no dbt stage started
+    assert aws.builds() == 0
     ((subject, message),) = aws.messages()
     assert subject == "Lakehouse pipeline stage failed"
     assert message.startswith(f"Stage silver failed in execution {execution['executionArn']}.")
     assert aws.log_groups["SilverLog"] in message and "/aws-glue/jobs/" in aws.log_groups["SilverLog"]
-    assert '"JobRunState":"FAILED"' in message.replace(" ", "")  # the cause: Glue's job run, with its id
+    # the cause: Glue's job run, with its id
+    assert '"JobRunState":"FAILED"' in message.replace(" ", "")
 
 
 def test_a_transient_error_is_retried_with_backoff(aws: Aws) -> None:
@@ -340,14 +343,16 @@ def test_a_transient_error_is_retried_with_backoff(aws: Aws) -> None:
 
     def other_run_ends(wait: int) -> None:
         if wait == 2:
-            for _ in range(2):  # STARTING -> RUNNING -> SUCCEEDED
+            # STARTING -> RUNNING -> SUCCEEDED
+            for _ in range(2):
                 glue.get_job_run(JobName=aws.job, RunId=other)
 
     aws.on_wait.append(other_run_ends)
     execution = aws.run({"start_at": "silver"})
     assert execution["status"] == "SUCCEEDED", execution
     assert aws.waits == [30, 60]
-    assert aws.stages(execution["executionArn"]).count("glue") == 3  # two refused starts, one run
+    # two refused starts, one run
+    assert aws.stages(execution["executionArn"]).count("glue") == 3
     assert aws.messages() == []
 
 
@@ -361,7 +366,8 @@ def test_a_run_that_would_overlap_a_running_one_is_refused(aws: Aws) -> None:
         assert time.monotonic() < deadline, "the first execution never started silver"
         time.sleep(0.1)
     second = aws.run({"start_at": "gold"}, name="second")
-    assert second["status"] == "SUCCEEDED"  # refused is not a failure of the data
+    # refused is not a failure of the data
+    assert second["status"] == "SUCCEEDED"
     assert aws.stages(second["executionArn"]) == ["aws-sdk:sfn", "sns"]
     assert aws.builds() == 0
     ((subject, message),) = aws.messages()
@@ -369,7 +375,8 @@ def test_a_run_that_would_overlap_a_running_one_is_refused(aws: Aws) -> None:
     assert second["executionArn"] in message and "still running" in message
     state_manager.set_transition(JOB_RUN, {"progression": "immediate"})
     assert aws.finish(first)["status"] == "SUCCEEDED"
-    assert aws.builds() == 3  # the first run went on: gold, upkeep, freshness
+    # the first run went on: gold, upkeep, freshness
+    assert aws.builds() == 3
 
 
 # ------------------------------------------------------------------------- what moto does not check or run
@@ -428,9 +435,8 @@ def test_every_stage_fails_into_the_alarm_and_transient_errors_only_are_retried(
         ((catch),) = state["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error"
         assert states[catch["Next"]]["Next"] == "NotifyFailure", name
-        for retry in state[
-            "Retry"
-        ]:  # never a failed run itself (States.TaskFailed / ALL): only the service's
+        # never a failed run itself (States.TaskFailed / ALL): only the service's
+        for retry in state["Retry"]:
             assert not {"States.ALL", "States.TaskFailed"} & set(retry["ErrorEquals"]), name
             assert retry["BackoffRate"] >= 2 and retry["MaxAttempts"] <= 3, name
     assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
@@ -446,7 +452,8 @@ def test_every_stage_fails_into_the_alarm_and_transient_errors_only_are_retried(
 
 def test_the_timeout_and_its_alarm_agree(template: dict[str, Any]) -> None:
     timeout = definition(template)["TimeoutSeconds"]
-    assert timeout < 3600  # below the hourly schedule
+    # below the hourly schedule
+    assert timeout < 3600
     metrics = template["Resources"]["PipelineDurationAlarm"]["Properties"]["Metrics"]
     assert metrics[0]["Expression"] == f"time / {timeout * 1000}"
 
@@ -467,7 +474,8 @@ def test_the_dbt_stages_build_from_pinned_requirements_with_the_stacks_dbt_envir
     pinned = [line for line in pins if line and not line.startswith("#")]
     assert pinned and all(re.fullmatch(r"[a-z0-9._-]+==[^\s=]+", line) for line in pinned), pinned
     dev = set((REPO_ROOT / "requirements" / "dev.txt").read_text().split("\n"))
-    assert set(pinned) <= dev, set(pinned) - dev  # the versions every test here ran with
+    # the versions every test here ran with
+    assert set(pinned) <= dev, set(pinned) - dev
     names = {line.split("==")[0] for line in pinned}
     assert {"dbt-core", "dbt-athena-community", "boto3"} <= names and not {"pyspark", "duckdb"} & names
     env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}

@@ -185,7 +185,7 @@ def test_first_deploy_creates_the_stack_in_two_phases_and_prints_its_outputs(
     assert re.fullmatch(r"artifacts/lambda/ingestion-[0-9a-f]{16}\.zip", key), key
     assert re.fullmatch(r"artifacts/glue/glue_jobs-[0-9a-f]{16}\.zip", glue_zip), glue_zip
     assert re.fullmatch(r"artifacts/glue/bronze_to_silver_orders-[0-9a-f]{16}\.py", glue_script), glue_script
-    # issue 23: the dbt stages' CodeBuild source, and the template itself (over CloudFormation's inline limit, the
+    # the dbt stages' CodeBuild source, and the template itself (over CloudFormation's inline limit, the
     # update after the first create passes it through the bucket)
     dbt_project = params["DbtProjectKey"]
     assert re.fullmatch(r"artifacts/dbt/project-[0-9a-f]{16}\.zip", dbt_project), dbt_project

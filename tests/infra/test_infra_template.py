@@ -20,7 +20,8 @@ GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "bronze_to_silver_orders.py"
 # The contract in docs/architecture.md, used until the job script exists.
 CONTRACT_REQUIRED = ("JOB_NAME", "bronze_path", "silver_path", "reference_path", "state_path", "runs_path")
 CONTRACT_OPTIONAL = ("full_refresh",)
-GLUE_MANAGED_ARGS = {"JOB_NAME"}  # Glue passes it itself
+# Glue passes it itself
+GLUE_MANAGED_ARGS = {"JOB_NAME"}
 # A repair window is given to one run (start-job-run --arguments), never a default of every run.
 RUN_ONLY_ARGS = {"from_date", "to_date"}
 
@@ -58,7 +59,8 @@ def resources_of(template: dict[str, Any], type_: str) -> dict[str, dict[str, An
 def test_glue_job_arguments_match_what_the_job_reads(template: dict[str, Any], resolver: Resolver) -> None:
     if GLUE_SCRIPT.exists():
         required, optional = job_args_from_script(GLUE_SCRIPT)
-    else:  # the silver job is being written in parallel; hold the template to the documented contract
+    else:
+        # the silver job is being written in parallel; hold the template to the documented contract
         required, optional = set(CONTRACT_REQUIRED), set(CONTRACT_OPTIONAL)
     (job,) = resources_of(template, "AWS::Glue::Job").values()
     args = resolver.resolve(job["Properties"]["DefaultArguments"])
@@ -87,7 +89,8 @@ def test_glue_job_arguments_match_what_the_job_reads(template: dict[str, Any], r
 def test_glue_job_settings(template: dict[str, Any], resolver: Resolver) -> None:
     (job,) = resources_of(template, "AWS::Glue::Job").values()
     props = resolver.resolve(job["Properties"])
-    assert props["GlueVersion"] == "5.0"  # Spark 3.5.4, what requirements pin
+    # Spark 3.5.4, what requirements pin
+    assert props["GlueVersion"] == "5.0"
     assert props["WorkerType"] == "G.1X"
     assert int(props["NumberOfWorkers"]) == 2
     assert props["Command"]["Name"] == "glueetl"
@@ -190,8 +193,8 @@ def test_lake_paths_follow_the_documented_layout(template: dict[str, Any]) -> No
 
 
 def test_silver_runs_after_ingestion_not_on_a_cron(template: dict[str, Any]) -> None:
-    """Issue 23: the Glue trigger fired 20 minutes after the ingestion schedule whether or not ingestion had
-    finished; the pipeline's state machine starts the job once ingestion succeeded (and waits for it)."""
+    """No Glue trigger on a clock (it would fire whether or not ingestion had finished): the pipeline's state
+    machine starts the job once ingestion succeeded (and waits for it)."""
     assert not resources_of(template, "AWS::Glue::Trigger")
     states = template["Resources"]["PipelineStateMachine"]["Properties"]["Definition"]["States"]
     assert states["Ingest"]["Next"] == "Silver"
@@ -210,7 +213,8 @@ def silver_contract() -> dict[str, str]:
     section = text.split("**silver_orders**", 1)[1].split("\n\n", 2)[1]
     rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ")]
     contract = {}
-    for name, type_ in rows[1:]:  # skip the header row
+    # skip the header row
+    for name, type_ in rows[1:]:
         contract[name.strip()] = type_.strip().split(" ")[0]
     return contract
 
@@ -286,7 +290,8 @@ def test_lambda_function(template: dict[str, Any], resolver: Resolver) -> None:
     }
     assert props["Environment"]["Variables"]["LAKE_BUCKET"] == resolver.values["LakeBucket"]
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert 300 <= props["Timeout"] <= 900  # 1M rows take seconds (see the template's comment)
+    # 1M rows take seconds (see the template's comment)
+    assert 300 <= props["Timeout"] <= 900
     assert int(props["MemorySize"]) >= 1024
     assert len(props["Layers"]) == 1
     assert "ReservedConcurrentExecutions" in fn["Properties"]
@@ -302,7 +307,7 @@ def test_lambda_failure_handling_and_schedule(template: dict[str, Any]) -> None:
     assert "KmsMasterKeyId" in queue
     rules = resources_of(template, "AWS::Events::Rule")
     schedule = {n: r for n, r in rules.items() if "ScheduleExpression" in r["Properties"]}
-    # Issue 23: the Lambda is no schedule's target any more; the pipeline schedule starts the state machine,
+    # The Lambda is no schedule's target: the pipeline schedule starts the state machine,
     # whose first stage invokes it with the input's "ingest" event.
     assert set(schedule) == {"PipelineScheduleRule", "SweepScheduleRule"}
     for rule in schedule.values():
@@ -344,7 +349,8 @@ def test_no_iam_statement_allows_everything(template: dict[str, Any]) -> None:
                 assert not any(a == "*" or str(a).endswith(":*") for a in actions), (name, st)
                 # a Deny may name what it leaves out (a fence); an Allow always names what it grants
                 assert "NotResource" not in st or st["Effect"] == "Deny", (name, st)
-                if st.get("Resource") == "*":  # only for actions that have no resource-level permissions
+                # only for actions that have no resource-level permissions
+                if st.get("Resource") == "*":
                     assert all(a.split(":")[0] in ("xray", "cloudwatch") for a in actions), (name, st)
 
 
@@ -480,7 +486,7 @@ def test_first_phase_creates_no_compute(template: dict[str, Any]) -> None:
 
 
 def test_the_first_ingest_date_bounds_projection_job_and_lambda(template: dict[str, Any]) -> None:
-    """Issue 22, item 4: the silver tables' partition projection starts at the FirstIngestDate parameter, and the
+    """The silver tables' partition projection starts at the FirstIngestDate parameter, and the
     silver job and the Lambda accept no order before it: Athena never lists days before the environment's data,
     and no row lands where the projection cannot see it."""
     resolver = Resolver(template, {"FirstIngestDate": "2026-12-01"})

@@ -46,7 +46,8 @@ def test_workflow_structure(path: Path) -> None:
         assert job.get("steps"), name
         for step in job["steps"]:
             assert ("uses" in step) != ("run" in step), (name, step)
-            if "uses" in step:  # every action pinned to a version
+            # every action pinned to a version
+            if "uses" in step:
                 assert re.fullmatch(r"[\w.-]+/[\w./-]+@[\w.-]+", step["uses"]), step["uses"]
         for need in job.get("needs", []):
             assert need in wf["jobs"], (name, need)
@@ -142,7 +143,8 @@ def test_dbt_slim_ci(ci: dict[str, Any]) -> None:
     lines = " ".join(run_lines(ci["jobs"]["dbt-athena"]))
     assert "--select state:modified+ --defer --state dbt-state" in lines
     assert "artifacts/dbt/manifest.json" in lines
-    assert "infra/package.py exports --github-env" in lines  # DBT_ATHENA_* from the stack outputs
+    # DBT_ATHENA_* from the stack outputs
+    assert "infra/package.py exports --github-env" in lines
 
 
 def test_deploy_is_manual_and_main_only(ci: dict[str, Any]) -> None:

@@ -96,8 +96,10 @@ def test_noise_is_recoverable(written: tuple[list[list[str]], dict]) -> None:
     rows, manifest = written
     for n in manifest["defects"]["noise"]:
         row = rows[n - 1]
-        assert problems(row) != [], (n, row)  # noisy as written ...
-        assert problems(row, normalise=True) == [], (n, row)  # ... valid after trim / upper
+        # noisy as written ...
+        assert problems(row) != [], (n, row)
+        # ... valid after trim / upper
+        assert problems(row, normalise=True) == [], (n, row)
         assert any(f != f.strip() for f in row) or row[3] != row[3].upper() or row[4] != row[4].upper()
 
 
@@ -120,9 +122,8 @@ def test_late_corrections_change_the_quantity_of_an_earlier_order(
 ) -> None:
     rows, manifest = written
     first_seen: dict[str, int] = {}
-    whole = [
-        (n, row) for n, row in enumerate(rows, 1) if len(row) == 7
-    ]  # a dropped order_id shifts the fields
+    # a dropped order_id shifts the fields
+    whole = [(n, row) for n, row in enumerate(rows, 1) if len(row) == 7]
     for n, row in whole:
         first_seen.setdefault(row[0].strip(), n)
     corrections = manifest["defects"]["late_correction"]

@@ -59,7 +59,8 @@ def test_defects_leave_the_clean_rows_unchanged() -> None:
 
 
 def test_orders_look_like_a_shop() -> None:
-    p = plan(rows=60_000, days=56, start_date=dt.date(2026, 1, 5))  # 8 whole weeks, Monday to Sunday
+    # 8 whole weeks, Monday to Sunday
+    p = plan(rows=60_000, days=56, start_date=dt.date(2026, 1, 5))
     _, rows = read_rows(body(p))
     per_customer = Counter(r[2] for r in rows)
     counts = sorted(per_customer.values(), reverse=True)
@@ -146,7 +147,8 @@ def test_tiny_and_sparse_plans(rows: int, days: int, rows_per_file: int, rate: f
     for g in generated:
         header, data = read_rows(g.body)
         assert header == HEADER and len(data) == g.rows
-        assert sum(g.defects.counts().values()) == int(rate * g.rows + 0.5)  # half rounds up
+        # half rounds up
+        assert sum(g.defects.counts().values()) == int(rate * g.rows + 0.5)
         assert START <= g.first_date <= g.last_date <= START + dt.timedelta(days=days - 1)
 
 

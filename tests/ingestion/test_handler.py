@@ -72,7 +72,8 @@ def test_defaults_come_from_the_environment(
     monkeypatch.setenv("LAKE_PREFIX", "team/lake/")
     result = handler.lambda_handler(None)
     assert (result["rows"], result["seed"], result["defect_rate"]) == (123, 9, 0.5)
-    assert result["start_date"] == "2026-04-02" and result["days"] == 1  # the invocation day (UTC)
+    # the invocation day (UTC)
+    assert result["start_date"] == "2026-04-02" and result["days"] == 1
     assert KEY.match(result["key"])["prefix"] == "team/lake/"
 
 
@@ -171,7 +172,8 @@ def bucket(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    handler.s3_client.cache_clear()  # a client made outside this mock must not be reused
+    # a client made outside this mock must not be reused
+    handler.s3_client.cache_clear()
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket="lake-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})

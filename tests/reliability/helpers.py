@@ -41,9 +41,11 @@ LANDINGS = (
 class Fingerprint:
     counts: dict[str, int]
     checksums: dict[str, str]
-    bookmark: dict[str, int] | str  # the files and sizes it records (its raw text when it is not valid)
+    # the files and sizes it records (its raw text when it is not valid)
+    bookmark: dict[str, int] | str
 
-    def __str__(self) -> str:  # what a failed comparison shows
+    # what a failed comparison shows
+    def __str__(self) -> str:
         return f"rows {self.counts}, checksums {self.checksums}, {len(self.bookmark)} bookmarked files"
 
 
@@ -144,9 +146,12 @@ def warehouse_held(warehouse: Path, *, read_only: bool) -> Iterator[int]:
 
 @dataclass(frozen=True)
 class Lakes:
-    day1_processed: Path  # day 1 landed and through silver
-    day2_bronze: list[Path]  # the files day 2 lands (copy them into a lake with `add_day2`)
-    clean: Fingerprint  # what silver holds after day 1 and day 2, each run once, nothing going wrong
+    # day 1 landed and through silver
+    day1_processed: Path
+    # the files day 2 lands (copy them into a lake with `add_day2`)
+    day2_bronze: list[Path]
+    # what silver holds after day 1 and day 2, each run once, nothing going wrong
+    clean: Fingerprint
 
     def add_day2(self, lake: Path) -> None:
         for f in self.day2_bronze:

@@ -94,7 +94,8 @@ def test_a_copy_in_progress_is_left_for_the_next_run(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_text("order_id,order_date\n1,2026-03-01\n")
     listed = FileInfo(str(path), path.stat().st_size)
-    _append(path, "2,2026-03-0")  # the copy goes on after the listing
+    # the copy goes on after the listing
+    _append(path, "2,2026-03-0")
     outcome = inspect(LocalStorage(), listed)
     assert isinstance(outcome, NotRead) and "changed while it was read" in outcome.reason
     assert "The next run reads it" in outcome.reason

@@ -54,7 +54,8 @@ def test_a_second_run_is_refused_while_the_first_writes_and_kill_9_leaves_nothin
         text=True,
     )
     try:
-        _wait_for(marker, first)  # the first run has staged its quarantine rows and is about to merge
+        # the first run has staged its quarantine rows and is about to merge
+        _wait_for(marker, first)
         for command in ("silver", "gold"):
             assert main(["-q", command, "--lake", str(lake)]) == 1
             line = one_line(capsys.readouterr().err)
@@ -70,7 +71,8 @@ def test_a_second_run_is_refused_while_the_first_writes_and_kill_9_leaves_nothin
     assert not list((lake / "silver" / "_staging").glob("*/_journal.json"))
     assert fingerprint(lake) == before, "readers never see a run that did not reach its commit"
 
-    rerun = run_silver(lake)  # the lease died with the process: nothing to wait for
+    # the lease died with the process: nothing to wait for
+    rerun = run_silver(lake)
     assert rerun.recovered_runs == [] and rerun.files_read == 2
     assert fingerprint(lake) == lakes.clean
     assert not any((lake / "silver" / "_staging").iterdir())
@@ -82,7 +84,8 @@ def test_gold_completes_a_commit_that_a_killed_run_left_half_applied(
     from glue_jobs.local import run_silver
 
     lake = lakes.lake_with_day2(tmp_path / "lake")
-    die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 1)  # one partition swapped
+    # one partition swapped
+    die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 1)
     assert len(list((lake / "silver" / "_staging").glob("*/_journal.json"))) == 1
     with pytest.raises(DbtError, match=r"silver has an unfinished commit .*run `lakehouse gold`"):
         run_dbt(["run", "--select", "stg_orders"], lake)

@@ -54,7 +54,8 @@ def test_a_lost_bookmark_rereads_bronze_without_doubling_the_quarantine(lakes: L
     assert fingerprint(lake) == lakes.clean
     (lake / "_state" / "silver" / "bookmark.json").unlink()
 
-    again = run_silver(lake)  # every bronze file looks new: all of them are read again
+    # every bronze file looks new: all of them are read again
+    again = run_silver(lake)
     assert again.files_read == 4 and again.rows_rejected > 0
     assert fingerprint(lake) == lakes.clean, (
         "re-read files replace their own quarantine rows, never add to them"

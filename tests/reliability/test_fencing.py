@@ -82,9 +82,12 @@ def _stall_inside(storage: S3Storage, method: str, stall: Callable[[], None], mo
 @pytest.mark.parametrize(
     "where",
     [
-        "before its second swap",  # the fence at the top of each swap stops it
-        "half-way through copying a partition",  # its staged files are gone: it stops, deleting nothing
-        "before marking its first swap done",  # the marker exists already (If-None-Match): it stops
+        # the fence at the top of each swap stops it
+        "before its second swap",
+        # its staged files are gone: it stops, deleting nothing
+        "half-way through copying a partition",
+        # the marker exists already (If-None-Match): it stops
+        "before marking its first swap done",
     ],
 )
 def test_a_stalled_run_stops_and_the_recovered_commit_is_whole(
@@ -93,7 +96,8 @@ def test_a_stalled_run_stops_and_the_recovered_commit_is_whole(
     lake = staged_commit(s3, BASE, DAYS)
     recovered: list[str] = []
     stall = _once(lambda: recovered.extend(_take_over_and_recover(s3, clock)))
-    storage = S3Storage(s3.s3)  # the stalled run's own storage object
+    # the stalled run's own storage object
+    storage = S3Storage(s3.s3)
     if where == "before its second swap":
         monkeypatch.setattr(commit, "before_swap", _stall_before_swap(1, stall))
     elif where == "half-way through copying a partition":

@@ -1,4 +1,4 @@
-"""Gold says what happened (issue 25, item 5): silver orders that landed before gold's lookback window, and a damaged
+"""Gold says what happened: silver orders that landed before gold's lookback window, and a damaged
 warehouse. Each case ends with the gold marts a clean build of the same silver makes, and silver untouched."""
 
 from __future__ import annotations
@@ -51,9 +51,12 @@ def gold_fingerprint(lake: Path) -> dict[str, tuple[int, str]]:
 
 @dataclass(frozen=True)
 class GoldLakes:
-    built: Path  # day 1 through silver and gold
-    late_landed: Path  # then the new day and the late file through silver; gold not run yet
-    late_clean: Path  # that lake, its gold built with --full-refresh: what every way through must end with
+    # day 1 through silver and gold
+    built: Path
+    # then the new day and the late file through silver; gold not run yet
+    late_landed: Path
+    # that lake, its gold built with --full-refresh: what every way through must end with
+    late_clean: Path
     late_file: str
 
 

@@ -49,7 +49,8 @@ def test_killed_again_while_recovering(lakes: Lakes, tmp_path: Path, monkeypatch
 
     lake = lakes.lake_with_day2(tmp_path / "lake")
     die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 1)
-    die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 2)  # the recovery dies too
+    # the recovery dies too
+    die_during_commit(monkeypatch, lambda: run_silver(lake), lambda n, s: n == 2)
     assert run_silver(lake).order_index_rebuilt == ""
     assert fingerprint(lake) == lakes.clean
     assert index_pairs(lake) == silver_pairs(lake)
@@ -76,4 +77,5 @@ def test_killed_after_the_last_swap_before_the_run_file(
     rerun = run_silver(lake)
     assert len(rerun.recovered_runs) == 1 and rerun.files_read == 0
     assert fingerprint(lake) == lakes.clean
-    assert len(list((lake / "_runs" / "silver").glob("*.json"))) == 3  # day 1, the recovered day 2, the rerun
+    # day 1, the recovered day 2, the rerun
+    assert len(list((lake / "_runs" / "silver").glob("*.json"))) == 3

@@ -39,7 +39,8 @@ def test_local_lease_refuses_a_second_holder_and_names_the_first(tmp_path: Path)
             busy.value
         )
     with hold(LocalStorage(), state, _holder("third")):
-        pass  # released on exit
+        # released on exit
+        pass
 
 
 def test_local_lease_of_a_killed_process_is_free(tmp_path: Path) -> None:
@@ -74,12 +75,14 @@ def test_s3_lease_is_exclusive_until_it_expires_then_taken_over(s3: S3Storage) -
     with pytest.raises(LakeBusy, match=r"silver run first .*its lease expires at 2026-03-05T02:10:00Z"):
         S3Lease(s3.s3, f"{STATE}/lease.json", _holder("second"), ttl_s=600, clock=clock)
 
-    first._stop.set()  # the first run is killed: nobody renews its lease any more
+    # the first run is killed: nobody renews its lease any more
+    first._stop.set()
     clock.now = T0 + dt.timedelta(minutes=11)
     second = S3Lease(s3.s3, f"{STATE}/lease.json", _holder("second"), ttl_s=600, clock=clock)
     assert json.loads(s3.read_bytes(f"{STATE}/lease.json"))["run_id"] == "second"
     with pytest.raises(LeaseLost, match="another run took the lake over; nothing was committed"):
-        first.ensure_held()  # had the first run survived, it must not commit now
+        # had the first run survived, it must not commit now
+        first.ensure_held()
     first.release()
     assert json.loads(s3.read_bytes(f"{STATE}/lease.json"))["run_id"] == "second", (
         "release deletes only its own"
@@ -111,8 +114,10 @@ def test_two_runs_taking_over_an_expired_lease_one_wins(
     raced: list[S3Lease] = []
 
     def get_then_lose_the_race(**kwargs: Any) -> Any:
-        current = get_object(**kwargs)  # run A has read the expired lease and its ETag...
-        if not raced:  # ...when run B takes it over first
+        # run A has read the expired lease and its ETag...
+        current = get_object(**kwargs)
+        # ...when run B takes it over first
+        if not raced:
             monkeypatch.setattr(s3.s3, "get_object", get_object)
             raced.append(S3Lease(s3.s3, f"{STATE}/lease.json", _holder("B"), ttl_s=600, clock=clock))
         return current

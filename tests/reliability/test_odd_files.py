@@ -19,7 +19,8 @@ pytestmark = pytest.mark.spark
 FOLDER = "bronze/orders/ingest_date=2026-03-05"
 STAMP = "orders_lambda_20260305_020000"
 ROW = "{},2026-03-01,C1,US,P001,2,3.50"
-LONG_PRICE = "9" * 3_000_000  # Spark's decimal cast of this takes minutes: it must never be attempted
+# Spark's decimal cast of this takes minutes: it must never be attempted
+LONG_PRICE = "9" * 3_000_000
 
 
 def _write(lake: Path, name: str, data: bytes) -> str:
@@ -39,9 +40,8 @@ def drop_zone(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[
 
     lake = tmp_path_factory.mktemp("dropzone") / "lake"
     gz = gzip.compress(_csv("gz-1", "gz-2"))
-    two_members = gzip.compress(_csv("gz-1")) + gzip.compress(
-        ROW.format("gz-2").encode() + b"\n"
-    )  # as `cat a.gz b.gz`
+    # as `cat a.gz b.gz`
+    two_members = gzip.compress(_csv("gz-1")) + gzip.compress(ROW.format("gz-2").encode() + b"\n")
     files = {
         "upper": _write(lake, f"{STAMP}_upper.CSV", _csv("upper-1")),
         "gzip": _write(lake, f"{STAMP}_zipped.csv.gz", two_members),
@@ -54,9 +54,8 @@ def drop_zone(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[
         "sheet": _write(lake, "orders.xlsx", b"PK\x03\x04 not really a spreadsheet"),
         "temporary": _write(lake, f".{STAMP}_killed.csv.tmp", _csv("tmp-1")[:30]),
     }  # fmt: skip
-    _write(
-        lake, f"{STAMP}_upper.CSV.manifest.json", b"{}"
-    )  # the ingestion's answer key: neither read nor reported
+    # the ingestion's answer key: neither read nor reported
+    _write(lake, f"{STAMP}_upper.CSV.manifest.json", b"{}")
     return lake, files, run_silver(lake)
 
 

@@ -99,7 +99,8 @@ def test_a_killed_ingest_leaves_no_temporary_file_for_long(
     folder.mkdir(parents=True)
     stale, fresh = folder / ".orders_lambda_a.csv.tmp", folder / ".orders_lambda_b.csv.tmp"
     stale.write_text("order_id,order_da")
-    fresh.write_text("order_id,order_date,cus")  # an ingest writing right now
+    # an ingest writing right now
+    fresh.write_text("order_id,order_date,cus")
     an_hour_ago = time.time() - 3600
     os.utime(stale, (an_hour_ago, an_hour_ago))
     args = [
@@ -184,9 +185,8 @@ CLEAN_DAY = ["--rows", "10", "--days", "1", "--start-date", "2026-03-01", "--ing
 def test_an_ingest_outside_the_valid_order_dates_is_refused_and_writes_nothing(
     flags: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 25: `--start-date 9999-12-31` and `--ingested-at 2099` were accepted (exit 0) and wrote files whose
-    every row silver would have to quarantine. Refused now by the configured bounds, and bronze is left as a clean
-    ingest made it."""
+    """`--start-date 9999-12-31` and `--ingested-at 2099` would write files whose every row silver quarantines: the
+    configured bounds refuse them, and bronze is left as a clean ingest made it."""
     lake = tmp_path / "lake"
     assert main(["-q", "ingest", "--lake", str(lake), *CLEAN_DAY]) == 0
     clean = _files(lake)
@@ -210,7 +210,7 @@ def test_a_bad_config_file_is_one_line_and_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Issue 25, item 6: both gave a traceback."""
+    """An impossible date and a file that is not UTF-8: one line naming the file's problem, no traceback."""
     lake, configs = tmp_path / "lake", tmp_path / "configs"
     assert main(["-q", "ingest", "--lake", str(lake), *CLEAN_DAY]) == 0
     clean = _files(lake)
@@ -224,7 +224,7 @@ def test_a_bad_config_file_is_one_line_and_writes_nothing(
 def test_an_empty_lake_variable_is_refused_not_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 25, item 6: LAKEHOUSE_LAKE='' silently made the current folder the lake (bronze/ written into it)."""
+    """LAKEHOUSE_LAKE='' is refused in one line: it would make the current folder the lake (bronze/ written into it)."""
     here = tmp_path / "here"
     here.mkdir()
     monkeypatch.chdir(here)

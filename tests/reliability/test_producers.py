@@ -1,4 +1,4 @@
-"""Real producers' files (issue 25): standard CSV read as Python's csv module reads it, no single row that can stop
+"""Real producers' files: standard CSV read as Python's csv module reads it, no single row that can stop
 the run, every change of a file noticed, and a quarantine that neither loses nor doubles a row.
 
 Each case lands its files beside the two clean landings and is judged against the clean run: the rows of every
@@ -333,7 +333,7 @@ def _good_rows(name: str, data: bytes) -> bytes:
 
 
 def _producers_files() -> dict[str, bytes]:
-    """Every producer's file of issue 25 that is a plain file, by name (all land in ``DAY``)."""
+    """Every producer's file of this module that is a plain file, by name (all land in ``DAY``)."""
     spaced = "\n".join([HEADER, *SPACED_BAD.values(), SPACED_OK]) + "\n"
     files = {
         NAMES["rfc"]: _csv(RFC_ROWS) + MALFORMED.encode(),
@@ -392,15 +392,18 @@ def _rows(lake: Path, table: str, columns: str = "*") -> list[tuple[Any, ...]]:
 class ToGold:
     # every case landed at once; silver run, gold built, a file corrected, silver and gold again
     faulted: Path
-    clean: Path  # the same good data landed as it should have been; silver and gold run once
-    first: RunMetrics  # the faulted lake's first silver run
-    corrected: RunMetrics  # its second, after the correction
+    # the same good data landed as it should have been; silver and gold run once
+    clean: Path
+    # the faulted lake's first silver run
+    first: RunMetrics
+    # its second, after the correction
+    corrected: RunMetrics
 
 
 @pytest.fixture(scope="module")
 def to_gold(lakes: Lakes, tmp_path_factory: pytest.TempPathFactory) -> ToGold:
     """Two lakes through silver and gold (three dbt builds in all, shared by the tests below): one that received
-    every producer's file of issue 25, one that received only their good rows."""
+    every producer's file of this module, one that received only their good rows."""
     root = tmp_path_factory.mktemp("to-gold")
     faulted = lakes.lake_with_day2(root / "faulted" / "lake")
     files = _producers_files()

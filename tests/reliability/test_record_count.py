@@ -69,14 +69,16 @@ def test_records_counted_without_spark(inspected: dict[str, BronzeFile]) -> None
         "crlf.csv": 2,
         "cr_only.csv": 2,
         "blank_lines.csv": 2,
-        "quote_across_lines.csv": 2,  # RFC 4180: the quoted line break is in a field, as Python's csv reads it
+        # RFC 4180: the quoted line break is in a field, as Python's csv reads it
+        "quote_across_lines.csv": 2,
         "nul_first.csv": 1,
         "bom.csv": 1,
         "header_only.csv": 0,
         "empty.csv": 0,
         "latin1.csv": 1,
         "gzipped.csv.gz": 3,
-        "python_csv.csv": len(TRICKY),  # as many as Python's csv module reads back
+        # as many as Python's csv module reads back
+        "python_csv.csv": len(TRICKY),
         "wide.csv": 2,
     }
     assert len(list(csv.reader(io.StringIO(FILES["python_csv.csv"].decode())))) == len(TRICKY) + 1

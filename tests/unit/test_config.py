@@ -104,8 +104,8 @@ def _config_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
     ids=["impossible-date", "impossible-earliest", "empty-lake", "empty-value", "skew", "earliest"],
 )  # fmt: skip
 def test_bad_config_file_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
-    """Issue 25, item 6: an impossible date in the file was a bare ValueError (PyYAML's own date parsing), and an
-    empty key silently became the folder 'None'."""
+    """An impossible date in the file names its key (PyYAML's own date parsing would raise a bare ValueError), and
+    an empty key is refused (it would become the folder 'None')."""
     with pytest.raises(ConfigError) as info:
         load_config("local", environ={}, config_dir=_config_file(tmp_path, text))
     assert expected in str(info.value) and "\n" not in str(info.value)
@@ -123,7 +123,7 @@ def test_a_config_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("value", ["", "  "])
 def test_an_empty_lake_variable_is_refused_not_the_current_folder(value: str) -> None:
-    """Issue 25, item 6: LAKEHOUSE_LAKE='' was Path(''), the current folder, silently made the lake."""
+    """LAKEHOUSE_LAKE='' is refused: Path('') is the current folder, which would silently become the lake."""
     with pytest.raises(ConfigError) as info:
         load_config("local", environ={"LAKEHOUSE_LAKE": value})
     assert str(info.value) == (
@@ -161,8 +161,8 @@ NOW = dt.datetime(2026, 4, 2, 13, 0, tzinfo=dt.UTC)
 def test_an_ingest_outside_the_valid_order_dates_is_refused(
     start: dt.date, days: int, ingested_at: dt.datetime | None, expected: str | None
 ) -> None:
-    """Issue 25, item 2: `lakehouse ingest --start-date 9999-12-31 --days 1` and `--ingested-at 2099` were accepted;
-    the bounds are configuration (order_dates), the clock a parameter."""
+    """`lakehouse ingest --start-date 9999-12-31 --days 1` and `--ingested-at 2099` are refused; the bounds are
+    configuration (order_dates), the clock a parameter."""
     config = load_config("local", environ={})
     ingest = dataclasses.replace(config.ingest, start_date=start, days=days)
     if expected is None:

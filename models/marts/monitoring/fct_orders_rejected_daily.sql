@@ -12,6 +12,7 @@ rejected as (
 daily as (
 
     select
+        -- this model reads the source itself, so it types the source's columns as a staging model would
         cast(ingest_date as date) as ingest_date,
         coalesce(reject_reason, 'unknown') as reject_reason,
         count(*) as rejected_rows,
@@ -27,9 +28,10 @@ final as (
 
     select
         ingest_date,
-        cast(reject_reason as varchar) as reject_reason,
-        cast(rejected_rows as bigint) as rejected_rows,
-        cast(source_files as bigint) as source_files,
+        reject_reason,
+        rejected_rows,
+        source_files,
+        -- the source's timestamp, typed as staging would (this model reads the source itself)
         cast(last_ingested_at as timestamp) as last_ingested_at
 
     from daily
