@@ -67,6 +67,12 @@ class RunMetrics:
     # why the run rebuilt the order index from silver (missing, damaged); "" if not
     order_index_rebuilt: str = ""
     duration_s: float = 0.0
+    # read and written through Storage (outside Spark) up to the commit point, the journal and the swaps after it
+    # not counted: bytes_read, objects_read, bytes_written, objects_written, and bytes_read_by_area (bronze,
+    # reference, state, order_index, silver, staging): glue_jobs.measure.IoFigures
+    storage: dict[str, Any] = field(default_factory=dict)
+    # what Spark's tasks read in the run (its executors' input metrics: glue_jobs.measure)
+    spark_input_bytes: int = 0
     recovered: bool = False  # true in the metrics of a run that a later run completed from its journal
 
     @classmethod

@@ -26,6 +26,7 @@ mutable object, passed to the steps that fill it in."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -39,7 +40,7 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from glue_jobs import bronze, inventory, order_index, repair, session, swaps, transform
+from glue_jobs import bronze, inventory, measure, order_index, repair, session, swaps, transform
 from glue_jobs.bounds import DEFAULT, DateBounds
 from glue_jobs.bronze import spark_path
 from glue_jobs.metrics import FileNote, ReconciliationError, RunMetrics
@@ -78,13 +79,17 @@ class Seen:
 @dataclass(frozen=True)
 class Context:
     """What the steps of one run share and never change: the session, the arguments, the table, where the run
-    stages its output."""
+    stages its output, the storages it reads bronze and the reference data through (each counts what it reads)."""
 
     spark: SparkSession
     args: JobArgs
     table: SilverTable
     layout: swaps.Layout
     run_id: str
+    bronze: Storage
+    reference: Storage
+    # Spark's input bytes when the run started (glue_jobs.measure)
+    spark_input_at_start: int = 0
 
     @property
     def storage(self) -> Storage:
@@ -149,7 +154,7 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
             table.discard(ctx.run_id)  # nothing was committed: drop the partial output
             raise
         table.commit(
-            Plan(ctx.run_id, plan, metrics),
+            Plan(ctx.run_id, plan, metrics, lambda figures: measure_io(ctx, figures)),
             Bookmark(new_bookmark, state.seen.content),
             index,
             fence=held.ensure_held,
@@ -165,7 +170,28 @@ def start(
     local = table.storage.local_path(args.silver_path) is not None
     session.configure(spark, local_files=local)
     metrics.recovered_runs = table.recover(discard_damaged=args.full_refresh, fence=fence)
-    return Context(spark, args, table, table.layout(metrics.run_id), metrics.run_id)
+    return Context(
+        spark,
+        args,
+        table,
+        table.layout(metrics.run_id),
+        metrics.run_id,
+        storage_for(args.bronze_path),
+        storage_for(args.reference_path),
+        measure.spark_input_bytes(spark),
+    )
+
+
+def measure_io(ctx: Context, metrics: RunMetrics) -> None:
+    """What the run read and wrote through its storages and by Spark, into its figures."""
+    areas = {
+        **ctx.table.areas(ctx.run_id),
+        ctx.args.bronze_path: "bronze",
+        ctx.args.reference_path: "reference",
+    }
+    figures = measure.storage_figures([ctx.storage, ctx.bronze, ctx.reference], areas)
+    metrics.storage = dataclasses.asdict(figures)
+    metrics.spark_input_bytes = measure.spark_input_bytes(ctx.spark) - ctx.spark_input_at_start
 
 
 # ------------------------------------------------------------------------------------------ 1. the new files
@@ -176,7 +202,7 @@ def find_new_files(ctx: Context, state: RunState, bookmark: dict[str, int]) -> l
     bookmarked, not read. Every other entry under bronze that the run does not read (symbolic links, named
     pipes and other non-regular files among them) is reported with the reason."""
     bronze_path, metrics = ctx.args.bronze_path, state.metrics
-    bronze_storage = storage_for(bronze_path)
+    bronze_storage = ctx.bronze
     known = {} if ctx.args.full_refresh else ctx.table.bookmarked_content()
     state.seen.content.update(known)
     todo, doubt = [], set()
@@ -258,7 +284,7 @@ def refuse_lossy_refresh(ctx: Context) -> None:
     quarantine holds rows of bronze files that are gone (their partitions would be dropped or thinned)."""
     bronze_names = {
         info.path.rsplit("/", 1)[-1]
-        for info in storage_for(ctx.args.bronze_path).list_files(ctx.args.bronze_path, include_hidden=True)
+        for info in ctx.bronze.list_files(ctx.args.bronze_path, include_hidden=True)
     }
     losses = {
         name: repair.lost_partitions(_sources(ctx, table, key), bronze_names)
@@ -311,7 +337,7 @@ def read_new_rows(
     if raw is None:
         return None, None
     ref_path = ctx.args.reference_path
-    ref = storage_for(ref_path)
+    ref = ctx.reference
     countries = read_codes(ref, join(ref_path, "countries.csv"), "country_code")
     products = read_codes(ref, join(ref_path, "products.csv"), "product_code")
     now = dt.datetime.fromisoformat(state.metrics.started_at).replace(tzinfo=None)

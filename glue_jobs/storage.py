@@ -14,12 +14,14 @@ folders and S3 behave the same way (neither has an atomic rename of a folder).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import stat
+import threading
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,6 +52,38 @@ def relative(root: str, path: str) -> str:
 
 
 CHUNK = 8 * 1024 * 1024
+# What a ranged S3 read fetches first: the end of the object, where a Parquet file keeps its footer (pyarrow's
+# own first read of a footer is 64 KiB too, so it is served from these bytes).
+TAIL = 64 * 1024
+
+
+@dataclass
+class IoCounts:
+    """What a :class:`Storage` read and wrote: bytes, and objects (an object read in several ranges, or opened
+    twice, counts once; a server-side copy counts as an object written, its bytes are not known without asking)."""
+
+    bytes_read: int = 0
+    bytes_written: int = 0
+    objects_written: int = 0
+    # bytes read from each path, so a run can say how much of what it read was its index, its state, bronze
+    read_by_path: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def objects_read(self) -> int:
+        return len(self.read_by_path)
+
+    def read(self, path: str, size: int) -> None:
+        with self.lock:
+            self.bytes_read += size
+            self.read_by_path[path] = self.read_by_path.get(path, 0) + size
+
+    def wrote(self, size: int) -> None:
+        with self.lock:
+            self.bytes_written += size
+            self.objects_written += 1
+
+
 # What S3 answers a conditional write whose condition failed (412), or that raced another one (409).
 CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
@@ -65,6 +99,8 @@ def hidden(rel: str) -> bool:
 
 
 class Storage(Protocol):
+    counts: IoCounts
+
     def list_files(self, root: str, suffix: str = "", *, include_hidden: bool = False) -> list[FileInfo]:
         """Every file below ``root`` (recursively) whose name ends with ``suffix``, sorted by path; files and
         folders whose name starts with ``_`` or ``.`` only with ``include_hidden``."""
@@ -109,10 +145,11 @@ class Storage(Protocol):
     def tidy_staged(self, path: str) -> None:
         """Remove side files a writer leaves next to the data (Hadoop's local ``.crc`` checksums)."""
 
-    def open_for_columns(self, path: str) -> pa.NativeFile | None:
-        """The file to parse Parquet from (None: it does not exist): opened in place where reading some columns
-        can read only their bytes (a local file), read whole into memory otherwise (pyarrow's own S3 client,
-        its credential chain and region discovery, is never used)."""
+    def open_for_columns(self, path: str, size: int | None = None) -> pa.NativeFile | None:
+        """The file to parse Parquet from (None: it does not exist), read only where the parser reads: a local
+        file opened in place, an S3 object fetched by ranged GETs through the storage's own client (pyarrow's
+        own S3 client, its credential chain and region discovery, is never used). ``size``: the file's size,
+        known already (its footer read before): S3 then fetches no tail first."""
 
     def local_path(self, path: str) -> str | None:
         """``path`` on this machine's file system; None when the storage is not a local folder."""
@@ -123,6 +160,9 @@ class Storage(Protocol):
 
 class LocalStorage:
     """A folder on this machine; paths are absolute path strings."""
+
+    def __init__(self) -> None:
+        self.counts = IoCounts()
 
     def list_files(self, root: str, suffix: str = "", *, include_hidden: bool = False) -> list[FileInfo]:
         base = Path(root)
@@ -166,13 +206,17 @@ class LocalStorage:
     def read_bytes(self, path: str, length: int | None = None) -> bytes | None:
         try:
             with open(path, "rb") as handle:
-                return handle.read() if length is None else handle.read(length)
+                data = handle.read() if length is None else handle.read(length)
         except FileNotFoundError:
             return None
+        self.counts.read(path, len(data))
+        return data
 
     def iter_bytes(self, path: str) -> Iterator[bytes]:
         with open(path, "rb") as handle:
+            self.counts.read(path, 0)
             while chunk := handle.read(CHUNK):
+                self.counts.read(path, len(chunk))
                 yield chunk
 
     def write_text(self, path: str, text: str) -> None:
@@ -181,6 +225,7 @@ class LocalStorage:
     def write_bytes(self, path: str, data: bytes) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        self.counts.wrote(len(data))
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -229,6 +274,7 @@ class LocalStorage:
             return False
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+        self.counts.wrote(len(text.encode("utf-8")))
         return True
 
     def move_file(self, staged: str, target: str) -> None:
@@ -241,13 +287,17 @@ class LocalStorage:
                 if name.endswith(".crc") or name == "_SUCCESS":
                     os.remove(os.path.join(dirpath, name))
 
-    def open_for_columns(self, path: str) -> pa.NativeFile | None:
+    def open_for_columns(self, path: str, size: int | None = None) -> pa.NativeFile | None:
         import pyarrow as pa
 
         try:
-            return pa.OSFile(path)
+            size = os.path.getsize(path)
+            handle = open(path, "rb")  # noqa: SIM115 (closed by the NativeFile that wraps it)
         except FileNotFoundError:
             return None
+        self.counts.read(path, 0)
+        ranges = _Ranges(path, size, _local_fetch(handle), self.counts, release=handle.close)
+        return pa.PythonFile(ranges, mode="r")
 
     def local_path(self, path: str) -> str | None:
         return path
@@ -286,6 +336,7 @@ class S3Storage:
 
             client = boto3.client("s3")
         self.s3 = client
+        self.counts = IoCounts()
 
     def _keys(self, prefix_uri: str) -> Iterable[tuple[str, str, int]]:
         bucket, prefix = split_s3(prefix_uri)
@@ -337,7 +388,9 @@ class S3Storage:
         bucket, key = split_s3(path)
         kwargs = {"Range": f"bytes=0-{length - 1}"} if length else {}
         try:
-            return self.s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
+            data = self.s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
+            self.counts.read(path, len(data))
+            return data
         except self.s3.exceptions.NoSuchKey:
             return None
         except Exception as exc:  # an empty object answers a Range request with InvalidRange
@@ -347,7 +400,10 @@ class S3Storage:
 
     def iter_bytes(self, path: str) -> Iterator[bytes]:
         bucket, key = split_s3(path)
-        yield from self.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(CHUNK)
+        self.counts.read(path, 0)
+        for chunk in self.s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(CHUNK):
+            self.counts.read(path, len(chunk))
+            yield chunk
 
     def write_text(self, path: str, text: str) -> None:
         self.write_bytes(path, text.encode("utf-8"))
@@ -355,6 +411,7 @@ class S3Storage:
     def write_bytes(self, path: str, data: bytes) -> None:
         bucket, key = split_s3(path)
         self.s3.put_object(Bucket=bucket, Key=key, Body=data)  # a PUT is atomic
+        self.counts.wrote(len(data))
 
     def _delete_keys(self, bucket: str, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
@@ -380,6 +437,7 @@ class S3Storage:
         src_bucket, src_key = split_s3(src)
         bucket, key = split_s3(dst)
         self.s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": src_bucket, "Key": src_key})
+        self.counts.wrote(0)
 
     def move_file(self, staged: str, target: str) -> None:
         self.put_copy(staged, target)
@@ -392,6 +450,7 @@ class S3Storage:
             if error_code(exc) in CONFLICT:
                 return False
             raise
+        self.counts.wrote(len(text.encode("utf-8")))
         return True
 
     def tidy_staged(self, path: str) -> None:
@@ -399,17 +458,101 @@ class S3Storage:
         keys = [k for _, k, _ in self._keys(path) if k.endswith(("/_SUCCESS", ".crc"))]
         self._delete_keys(bucket, keys)
 
-    def open_for_columns(self, path: str) -> pa.NativeFile | None:
+    def open_for_columns(self, path: str, size: int | None = None) -> pa.NativeFile | None:
         import pyarrow as pa
 
-        data = self.read_bytes(path)
-        return None if data is None else pa.BufferReader(data)
+        bucket, key = split_s3(path)
+
+        def fetch(start: int, end: int) -> bytes:
+            ranged = self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}")
+            return ranged["Body"].read()
+
+        if size:
+            self.counts.read(path, 0)
+            return pa.PythonFile(_Ranges(path, size, fetch, self.counts), mode="r")
+        try:
+            # a suffix range: the object's end (its footer) and, in Content-Range, its size, in one request
+            answer = self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{TAIL}")
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        except Exception as exc:  # an empty object answers a Range request with InvalidRange
+            if error_code(exc) == "InvalidRange":
+                self.counts.read(path, 0)
+                return pa.BufferReader(b"")
+            raise
+        tail = answer["Body"].read()
+        self.counts.read(path, len(tail))
+        size = int(answer.get("ContentRange", f"/{len(tail)}").rsplit("/", 1)[1])
+        return pa.PythonFile(_Ranges(path, size, fetch, self.counts, tail), mode="r")
 
     def local_path(self, path: str) -> str | None:
         return None
 
     def s3_client(self) -> Any | None:
         return self.s3
+
+
+def _local_fetch(handle: io.BufferedReader) -> Callable[[int, int], bytes]:
+    def fetch(start: int, end: int) -> bytes:
+        handle.seek(start)
+        return handle.read(end - start)
+
+    return fetch
+
+
+class _Ranges(io.RawIOBase):
+    """A read-only, seekable file whose reads fetch only the bytes asked for (``fetch(start, end)``), counted in
+    ``counts``; ``tail``: the object's last bytes, fetched already, served from memory."""
+
+    def __init__(
+        self,
+        path: str,
+        size: int,
+        fetch: Callable[[int, int], bytes],
+        counts: IoCounts,
+        tail: bytes = b"",
+        release: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__()
+        self.path, self.size, self.fetch, self.counts, self.release = path, size, fetch, counts, release
+        self.tail, self.tail_start = tail, size - len(tail)
+        self.position = 0
+
+    def close(self) -> None:
+        self.release()
+        super().close()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def read(self, size: int = -1) -> bytes:
+        end = self.size if size is None or size < 0 else min(self.size, self.position + size)
+        start = self.position
+        if start >= end:
+            return b""
+        if self.tail and start >= self.tail_start:
+            data = self.tail[start - self.tail_start : end - self.tail_start]
+        else:
+            data = self.fetch(start, end)
+            self.counts.read(self.path, len(data))
+        self.position = start + len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def storage_for(path: str) -> Storage:

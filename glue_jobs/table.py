@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,9 @@ class Plan:
     run_id: str
     swaps: list[Swap]
     metrics: RunMetrics
+    # fills in the figures of what the run read and wrote, once the commit has staged the order index and the
+    # bookmark, just before they are journalled
+    measure: Callable[[RunMetrics], None] = lambda _: None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,17 @@ class SilverTable:
     @property
     def index_root(self) -> str:
         return join(self.paths.state, order_index.INDEX_DIR)
+
+    def areas(self, run_id: str) -> dict[str, str]:
+        """What a run reads of the table, by area (path prefix -> name), for its figures."""
+        staging = self.paths.staging(run_id)
+        return {
+            self.paths.silver: "silver",
+            staging: "staging",
+            self.paths.state: "state",
+            self.index_root: "order_index",
+            self.index_staging(run_id): "order_index",
+        }
 
     def index_staging(self, run_id: str) -> str:
         """Where a run stages its order index files (put in place by the journal's put_file swaps)."""
@@ -183,6 +197,7 @@ class SilverTable:
             content=bookmark.content,
         )
         steps = (*plan.swaps, *puts, state, *[Swap.delete(path) for path in unlisted])
+        plan.measure(plan.metrics)
         return Journal(steps, plan.metrics.to_dict())
 
     def _stage_index(self, run_id: str, index: RunIndex) -> tuple[list[Swap], list[order_index.IndexFile]]:

@@ -1,0 +1,86 @@
+"""What a run's index lookup reads on S3, measured on moto's server through real boto3 (HTTP, ranged GETs): the
+footers once, then only the key and date column chunks of the row groups whose key range holds one of the run's
+ids, never the whole objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from glue_jobs import order_index
+from glue_jobs.storage import IoCounts, S3Storage, join
+
+BUCKET = "index-reads"
+ROOT = f"s3://{BUCKET}/lake/_state/silver/{order_index.INDEX_DIR}"
+FILES = 3
+# the run's own ids: a few corrections of known orders, and new ones
+RUN_IDS = 6
+
+
+@pytest.fixture(scope="module")
+def moto_s3() -> Iterator[S3Storage]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    try:
+        yield S3Storage(client)
+    finally:
+        server.stop()
+
+
+def _index(s3: S3Storage, prefix: str, rows_per_file: int) -> dict:
+    """``FILES`` index files of ``rows_per_file`` orders each, as the job writes them, and their bookmark."""
+    files = []
+    for n in range(FILES):
+        ids = pa.array([f"{prefix}-{n}-{i}" for i in range(rows_per_file)])
+        days = pa.array(np.full(rows_per_file, 20_500 + n, dtype=np.int32)).cast(pa.date32())
+        name = f"part-{prefix}-{n}.parquet"
+        order_index.write_file(s3, order_index.entries(ids, days), join(ROOT, prefix, name))
+        files.append(order_index.IndexFile(f"{prefix}/{name}", rows_per_file))
+    return {"order_index": order_index.manifest(files)}
+
+
+def _lookup_reads(s3: S3Storage, bookmark: dict, ids: pa.Array) -> tuple[set[str], IoCounts, int]:
+    """The dates found, what load and lookup read, and the index's size in bytes."""
+    s3.counts = IoCounts()
+    index = order_index.load(s3, bookmark, ROOT, silver_has_rows=True)
+    found = order_index.lookup(index, ids)
+    size = sum(f.size for f in s3.list_files(ROOT) if any(f.path.endswith(e.name) for e in index.files))
+    return found, s3.counts, size
+
+
+def _run_ids(prefix: str) -> pa.Array:
+    known = [f"{prefix}-{n % FILES}-{n * 7}" for n in range(RUN_IDS // 2)]
+    return pa.array([*known, *[f"new-{n}" for n in range(RUN_IDS // 2)]])
+
+
+def test_a_lookup_reads_the_same_bytes_from_a_ten_times_larger_index(moto_s3: S3Storage) -> None:
+    small = _index(moto_s3, "small", 50_000)
+    large = _index(moto_s3, "large", 500_000)
+
+    small_dates, small_reads, small_size = _lookup_reads(moto_s3, small, _run_ids("small"))
+    large_dates, large_reads, large_size = _lookup_reads(moto_s3, large, _run_ids("large"))
+
+    # the lookups are right: each known id's date, nothing for the new ones
+    expected = {str(np.datetime64(20_500 + n % FILES, "D")) for n in range(RUN_IDS // 2)}
+    assert small_dates == expected and large_dates == expected
+    assert large_size > 9 * small_size
+    # each file is opened once to load its footer; the lookup's ranged reads reuse it
+    assert small_reads.objects_read == large_reads.objects_read == FILES
+    # the bytes depend on the run's keys and the number of files, not on how many orders the index holds
+    assert large_reads.bytes_read <= 1.2 * small_reads.bytes_read
+    assert large_reads.bytes_read < large_size / 5
