@@ -34,7 +34,8 @@ from glue_jobs.storage import storage_for
 
 BRONZE_COLUMNS = ("order_id", "order_date", "customer_id", "country", "product", "quantity", "unit_price")
 CORRUPT = "_corrupt_record"
-SPARK_MAX_COLUMNS = 20480  # the CSV parser's default width, kept unless a file has a wider record
+# the CSV parser's default width, kept unless a file has a wider record
+SPARK_MAX_COLUMNS = 20480
 FILE_TIME = re.compile(r"orders_lambda_(\d{8}_\d{6})_")
 GLOB_CHARS = re.compile(r"([\\\[\]{}*?])")
 
@@ -81,7 +82,8 @@ def group_files(files: list[BronzeFile]) -> dict[Group, list[BronzeFile]]:
     """Files by how they are read: each Spark group is one ``spark.read.csv`` with the header's column order."""
     groups: dict[Group, list[BronzeFile]] = defaultdict(list)
     for f in files:
-        if not f.header:  # (a file without a header is empty: no rows)
+        # (a file without a header is empty: no rows)
+        if not f.header:
             continue
         reason = whole_file_reason(f)
         if reason:
@@ -145,7 +147,8 @@ def _whole_file_rows(reason: str, f: BronzeFile) -> list[tuple[object, ...]]:
         text = record.decode(encoding, errors="replace").lstrip("\ufeff")
         try:
             fields = next(csv.reader(io.StringIO(text)), []) if index else []
-        except csv.Error:  # a field beyond the csv module's size limit: the raw text is kept all the same
+        # a field beyond the csv module's size limit: the raw text is kept all the same
+        except csv.Error:
             fields = []
         values = [fields[index[c]] if c in index and index[c] < len(fields) else None for c in BRONZE_COLUMNS]
         raw = text.rstrip("\r\n") if f.utf8 else base64.b64encode(record).decode("ascii")

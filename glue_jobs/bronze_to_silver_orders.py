@@ -108,7 +108,8 @@ def parse_args(argv: list[str]) -> dict[str, str]:
             parser.add_argument(f"--{name}", required=True)
         for name in OPTIONAL_ARGS:
             parser.add_argument(f"--{name}", default=DEFAULTS[name])
-        known, _ = parser.parse_known_args(argv)  # Glue's own arguments are left over: ignored
+        # Glue's own arguments are left over: ignored
+        known, _ = parser.parse_known_args(argv)
         return vars(known)
     # getResolvedOptions makes every name it is given required: ask for an optional one only when it is there.
     names = [*REQUIRED_ARGS, *(name for name in OPTIONAL_ARGS if _given(argv, name))]

@@ -155,7 +155,8 @@ def apply_swap(storage: Storage, swap: Swap, fence: Fence) -> None:
         if new and old:
             fence()
             storage.delete_files([f.path for f in old if relative(target, f.path) not in names])
-    elif storage.exists(staged):  # put_file; else a local rename already moved it (killed before the marker)
+    # put_file; else a local rename already moved it (killed before the marker)
+    elif storage.exists(staged):
         storage.move_file(staged, target)
 
 

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from glue_jobs.storage import FileInfo, Storage, hidden, relative
 
 ANSWER_KEY = ".manifest.json"
-BLANK = bytes(range(0x21))  # what Java's String.trim removes: a line of only these is no record for Spark
+# what Java's String.trim removes: a line of only these is no record for Spark
+BLANK = bytes(range(0x21))
 LINE_BREAKS = (b"\n", b"\r")
 # A line shorter than this cannot hold more fields than Spark's default parser width (20480): only longer ones
 # have their separators counted, so the common case costs nothing.

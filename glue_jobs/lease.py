@@ -29,7 +29,8 @@ from glue_jobs.storage import CONFLICT, Storage, error_code, join, split_s3
 
 log = logging.getLogger(__name__)
 LEASE = "lease.json"
-TTL_S = 600  # S3: a killed run's lease is taken over 10 minutes after its last renewal
+# S3: a killed run's lease is taken over 10 minutes after its last renewal
+TTL_S = 600
 Clock = Callable[[], dt.datetime]
 
 
@@ -139,7 +140,8 @@ class LocalLease:
         if self.fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, 0)
-            os.close(self.fd)  # closing the last descriptor drops the flock
+            # closing the last descriptor drops the flock
+            os.close(self.fd)
             self.fd = None
 
 
@@ -152,7 +154,8 @@ class S3Lease:
         self.s3, self.uri, self.ttl_s, self.clock = client, uri, ttl_s, clock
         self.bucket, self.key = split_s3(uri)
         self.holder = holder
-        self._lock = threading.Lock()  # the renewer thread and ensure_held() must not race on the ETag
+        # the renewer thread and ensure_held() must not race on the ETag
+        self._lock = threading.Lock()
         self.etag = self._take()
         self.lost = False
         self._stop = threading.Event()
@@ -175,7 +178,8 @@ class S3Lease:
             raise _unsupported(exc) from None
 
     def _take(self) -> str:
-        for _ in range(3):  # the lease may be released or taken over between our two requests: look again
+        # the lease may be released or taken over between our two requests: look again
+        for _ in range(3):
             try:
                 return self._put(IfNoneMatch="*")
             except Exception as exc:
@@ -222,7 +226,8 @@ class S3Lease:
         while not self._stop.wait(self.ttl_s / 4):
             try:
                 self.renew()
-            except Exception as exc:  # a network blip: the next renewal tries again before the lease expires
+            # a network blip: the next renewal tries again before the lease expires
+            except Exception as exc:
                 log.warning("lease %s: renewal failed: %s", self.uri, exc)
                 if self.lost:
                     return
@@ -249,7 +254,8 @@ class S3Lease:
                 self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
             except ParamValidationError as exc:
                 raise _unsupported(exc) from None
-            except Exception as exc:  # already taken over or gone: nothing of ours to delete
+            # already taken over or gone: nothing of ours to delete
+            except Exception as exc:
                 if error_code(exc) not in CONFLICT | {"NoSuchKey", "404"}:
                     raise
 

@@ -73,7 +73,8 @@ class RunMetrics:
     storage: dict[str, Any] = field(default_factory=dict)
     # what Spark's tasks read in the run (its executors' input metrics: glue_jobs.measure)
     spark_input_bytes: int = 0
-    recovered: bool = False  # true in the metrics of a run that a later run completed from its journal
+    # true in the metrics of a run that a later run completed from its journal
+    recovered: bool = False
 
     @classmethod
     def begin(cls, run_id: str, job_name: str, full_refresh: bool) -> RunMetrics:

@@ -18,8 +18,8 @@ dates) and merges the newest files while a file is less than twice the size of t
 
 Memory is bounded by :data:`MAX_FILE_ROWS`, not by the number of orders: a full refresh (or a rebuild) writes the
 index as files of about that many rows, each written to the run's staging as soon as it is complete, and
-compaction never makes a file larger than that. (One file of all 30M orders, built in memory, took the job's
-Python process to 4.8 GiB beside Spark's JVM.) Files that reached the cap are never merged again, so the stale
+compaction never makes a file larger than that (bench/README.md has what one unbounded file cost). Files that
+reached the cap are never merged again, so the stale
 entries of orders corrected since stay in them until the next full refresh: they cost 12 bytes each in a lookup,
 and at most one partition rewritten more than needed.
 
@@ -53,7 +53,8 @@ SCHEMA = pa.schema(
     [("key", pa.uint64(), False), ("order_id", pa.string(), False), ("order_date", pa.date32(), False)]
 )
 CHUNK = 1 << 20
-MAX_FILE_ROWS = 1 << 22  # ~4.2M orders: about 400 MB of memory to build, sort and serialise one file
+# The cap on one file's rows, and so on the memory it takes to build, sort and serialise (bench/README.md)
+MAX_FILE_ROWS = 1 << 22
 # A lookup reads only the row groups whose key range holds one of the run's keys: small groups make that a small
 # read (4096 keys and dates, about 40 KB), at a few hundred bytes of footer each
 ROW_GROUP_ROWS = 1 << 12
@@ -215,7 +216,7 @@ def read_footer(storage: Storage, path: str, rows: int) -> Footer:
 
 def write_file(storage: Storage, table: pa.Table, path: str) -> None:
     sink = pa.BufferOutputStream()
-    # the keys are random: compressing them gains nothing and costs their reading half its time (measured)
+    # the keys are random: compressing them gains nothing and costs reading them (bench/README.md)
     compression = {"key": "none", "order_id": "zstd", "order_date": "zstd"}
     pq.write_table(
         table, sink, compression=compression, use_dictionary=["order_date"], row_group_size=ROW_GROUP_ROWS

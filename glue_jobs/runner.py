@@ -49,7 +49,8 @@ from glue_jobs.table import REJECTED_TABLE, SILVER_TABLE, Bookmark, Fence, Plan,
 from glue_jobs.transform import SILVER_SCHEMA
 
 log = logging.getLogger("glue_jobs.silver")
-PARSED = "_parsed"  # the new rows, parsed and validated once, under the run's staging folder
+# the new rows, parsed and validated once, under the run's staging folder
+PARSED = "_parsed"
 SORT = {"order_date": ["order_id"], "ingest_date": ["source_file", "order_id"]}
 
 
@@ -151,7 +152,8 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
             metrics.duration_s = round(time.perf_counter() - started, 3)
             new_bookmark = {**updated_bookmark(args, bookmark, files), **state.seen.duplicates}
         except BaseException:
-            table.discard(ctx.run_id)  # nothing was committed: drop the partial output
+            # nothing was committed: drop the partial output
+            table.discard(ctx.run_id)
             raise
         table.commit(
             Plan(ctx.run_id, plan, metrics, lambda figures: measure_io(ctx, figures)),
@@ -256,7 +258,8 @@ def _new_content(
         before = seen.content.get(rel, {}).get("id")
         seen.content[rel] = {"id": f.content_id, "mtime_ns": mtimes.get(rel, 0)}
         if rel in doubt and before == f.content_id:
-            continue  # touched, not changed: its new modification time is bookmarked
+            # touched, not changed: its new modification time is bookmarked
+            continue
         if rel in doubt:
             _changed(metrics, rel, "the same size, a new content hash")
         first = read_as.setdefault(f.content_id, rel)

@@ -86,7 +86,8 @@ def stop_local_jvm(timeout_s: float = 60) -> None:
     gateway.shutdown()
     SparkContext._gateway = None
     SparkContext._jvm = None
-    if proc is None:  # a gateway PySpark did not launch (PYSPARK_GATEWAY_PORT): not ours to end
+    # a gateway PySpark did not launch (PYSPARK_GATEWAY_PORT): not ours to end
+    if proc is None:
         return
     if proc.stdin is not None:
         proc.stdin.close()

@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 class FileInfo:
     path: str
     size: int
-    etag: str = ""  # S3's name for the object's content ("" locally)
-    mtime_ns: int = 0  # a local file's modification time
+    # S3's name for the object's content ("" locally)
+    etag: str = ""
+    # a local file's modification time
+    mtime_ns: int = 0
     # why it is no regular file and is never opened (a symbolic link, a named pipe, ...); "" for a file
     not_regular: str = ""
 
@@ -193,7 +195,8 @@ class LocalStorage:
                 full = os.path.join(dirpath, name)
                 try:
                     info = os.lstat(full)
-                except FileNotFoundError:  # removed since it was listed
+                # removed since it was listed
+                except FileNotFoundError:
                     continue
                 why = _not_regular(info.st_mode)
                 size = info.st_size if not why else 0
@@ -259,7 +262,8 @@ class LocalStorage:
         tmp = os.path.join(folder, f".{os.path.basename(dst)}.{uuid.uuid4().hex}.tmp")
         try:
             os.link(src, tmp)
-        except OSError:  # another file system, or links not allowed: a real copy
+        # another file system, or links not allowed: a real copy
+        except OSError:
             shutil.copyfile(src, tmp)
         # (renaming a link onto another link of the same file does nothing, and leaves the temporary name)
         os.replace(tmp, dst)
@@ -393,7 +397,8 @@ class S3Storage:
             return data
         except self.s3.exceptions.NoSuchKey:
             return None
-        except Exception as exc:  # an empty object answers a Range request with InvalidRange
+        # an empty object answers a Range request with InvalidRange
+        except Exception as exc:
             if getattr(exc, "response", {}).get("Error", {}).get("Code") in {"InvalidRange", "404"}:
                 return b"" if exc.response["Error"]["Code"] == "InvalidRange" else None
             raise
@@ -410,7 +415,8 @@ class S3Storage:
 
     def write_bytes(self, path: str, data: bytes) -> None:
         bucket, key = split_s3(path)
-        self.s3.put_object(Bucket=bucket, Key=key, Body=data)  # a PUT is atomic
+        # a PUT is atomic
+        self.s3.put_object(Bucket=bucket, Key=key, Body=data)
         self.counts.wrote(len(data))
 
     def _delete_keys(self, bucket: str, keys: list[str]) -> None:
@@ -475,7 +481,8 @@ class S3Storage:
             answer = self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{TAIL}")
         except self.s3.exceptions.NoSuchKey:
             return None
-        except Exception as exc:  # an empty object answers a Range request with InvalidRange
+        # an empty object answers a Range request with InvalidRange
+        except Exception as exc:
             if error_code(exc) == "InvalidRange":
                 self.counts.read(path, 0)
                 return pa.BufferReader(b"")

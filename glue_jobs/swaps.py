@@ -38,15 +38,20 @@ class Layout:
 class Partitions:
     """Partition values (dates as ``YYYY-MM-DD``) before the run and in its staging."""
 
-    touched: list[str]  # order_dates this run rewrites: its new rows' dates and those of the orders they move
-    existing: set[str] = field(default_factory=set)  # silver's order_dates before the run
-    staged: set[str] = field(
-        default_factory=set
-    )  # order_dates staged (a touched date with no row left: absent)
-    existing_ingest: set[str] = field(default_factory=set)  # the quarantine's ingest_dates before the run
-    staged_ingest: set[str] = field(default_factory=set)  # ingest_dates of this run's rejected rows
-    merged_ingest: list[str] = field(default_factory=list)  # ingest_dates to merge (``quarantine_merges``)
-    merged_staged: set[str] = field(default_factory=set)  # of those, the ones with rows left after the merge
+    # order_dates this run rewrites: its new rows' dates and those of the orders they move
+    touched: list[str]
+    # silver's order_dates before the run
+    existing: set[str] = field(default_factory=set)
+    # order_dates staged (a touched date with no row left: absent)
+    staged: set[str] = field(default_factory=set)
+    # the quarantine's ingest_dates before the run
+    existing_ingest: set[str] = field(default_factory=set)
+    # ingest_dates of this run's rejected rows
+    staged_ingest: set[str] = field(default_factory=set)
+    # ingest_dates to merge (``quarantine_merges``)
+    merged_ingest: list[str] = field(default_factory=list)
+    # of those, the ones with rows left after the merge
+    merged_staged: set[str] = field(default_factory=set)
 
 
 def quarantine_merges(

@@ -13,23 +13,40 @@ from glue_jobs.bronze import BRONZE_COLUMNS, CORRUPT
 
 # Stable reject reason codes, in the order they are checked (the first failing check is the row's reason).
 REASONS = (
-    "not_utf8",  # the file is not valid UTF-8 (raw_record: base64 of the row's bytes): the whole file is quarantined
-    "missing_header",  # the file's first record names no order column: the whole file is quarantined, first row too
-    "missing_column",  # the file's header lacks a required column: the whole file is quarantined
-    "ingested_at_out_of_range",  # the file's landing time is after the run's clock plus the skew (bounds.py)
-    "too_many_fields",  # the record has more fields than any order could (MAX_FIELDS), e.g. 25,001
-    "malformed_row",  # the record does not parse into the header's fields (wrong field count, broken quoting)
-    "missing_required_field",  # a required value is empty
-    "value_too_long",  # a value is longer than its column's bound (MAX_LENGTH), checked before any cast
-    "bad_date",  # order_date is not a valid YYYY-MM-DD date
-    "date_out_of_range",  # order_date before the earliest order date or after ingested_at plus the skew
-    "bad_quantity",  # quantity is not an integer (or does not fit in int)
-    "non_positive_quantity",  # quantity <= 0
-    "bad_price",  # unit_price is not a decimal with at most 2 places that fits decimal(10,2)
-    "non_positive_price",  # unit_price <= 0
-    "revenue_overflow",  # quantity * unit_price does not fit decimal(12,2)
-    "unknown_country",  # not a seeds/countries.csv country_code (after trim + upper-case)
-    "unknown_product",  # not a seeds/products.csv product_code (after trim + upper-case)
+    # the file is not valid UTF-8 (raw_record: base64 of the row's bytes): the whole file is quarantined
+    "not_utf8",
+    # the file's first record names no order column: the whole file is quarantined, first row too
+    "missing_header",
+    # the file's header lacks a required column: the whole file is quarantined
+    "missing_column",
+    # the file's landing time is after the run's clock plus the skew (bounds.py)
+    "ingested_at_out_of_range",
+    # the record has more fields than any order could (MAX_FIELDS), e.g. 25,001
+    "too_many_fields",
+    # the record does not parse into the header's fields (wrong field count, broken quoting)
+    "malformed_row",
+    # a required value is empty
+    "missing_required_field",
+    # a value is longer than its column's bound (MAX_LENGTH), checked before any cast
+    "value_too_long",
+    # order_date is not a valid YYYY-MM-DD date
+    "bad_date",
+    # order_date before the earliest order date or after ingested_at plus the skew
+    "date_out_of_range",
+    # quantity is not an integer (or does not fit in int)
+    "bad_quantity",
+    # quantity <= 0
+    "non_positive_quantity",
+    # unit_price is not a decimal with at most 2 places that fits decimal(10,2)
+    "bad_price",
+    # unit_price <= 0
+    "non_positive_price",
+    # quantity * unit_price does not fit decimal(12,2)
+    "revenue_overflow",
+    # not a seeds/countries.csv country_code (after trim + upper-case)
+    "unknown_country",
+    # not a seeds/products.csv product_code (after trim + upper-case)
+    "unknown_product",
 )
 
 # The silver_orders contract, declared once: the job writes it, reads it back with it, and the Glue table in

@@ -84,7 +84,8 @@ def test_a_run_killed_at_each_commit_point_leaves_index_and_silver_agreeing(
 ) -> None:
     bronze_file(lake, "20260302_080000", "day1", DAY1)
     run_job(lake)
-    bronze_file(lake, "20260309_080000", "day2", DAY2)  # 3 rows after 3: the two files are compacted into one
+    # 3 rows after 3: the two files are compacted into one
+    bronze_file(lake, "20260309_080000", "day2", DAY2)
     die_during_commit(monkeypatch, lambda: run_job(lake), KILL_POINTS[point])
 
     rerun = run_job(lake)
@@ -194,7 +195,8 @@ def test_the_index_is_written_in_files_of_bounded_size(
     bronze_file(lake, "20260301_080000", "base", base)
     run_job(lake)
     assert check() == [6, 6, 3], "files of whole silver files, closed once they reach 4 rows"
-    for day in range(2, 6):  # each day moves an order of the base to a new date, and adds one
+    # each day moves an order of the base to a new date, and adds one
+    for day in range(2, 6):
         lines = [f"o{day}0,2026-03-0{day},C1,US,P001,2,1.00", f"n{day},2026-03-0{day},C1,US,P001,1,1.00"]
         bronze_file(lake, f"202603{day:02d}_080000", "day", lines)
         run_job(lake)

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.spark
 ingestion_local = pytest.importorskip("ingestion.local")
 
 KIND_TO_REASON = {
-    "missing_field": "malformed_row",  # the generator drops a field: 6 fields for a 7-column header
+    # the generator drops a field: 6 fields for a 7-column header
+    "missing_field": "malformed_row",
     "extra_field": "malformed_row",
     "bad_date": "bad_date",
     "non_numeric_quantity": "bad_quantity",

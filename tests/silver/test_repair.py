@@ -51,13 +51,16 @@ def test_a_full_refresh_is_refused_only_for_partitions_with_rows_of_gone_files()
     assert "silver is untouched" in message and "--from-date/--to-date" in message
 
 
-F1 = [  # landed 2026-03-02
+# landed 2026-03-02
+F1 = [
     "a,2026-03-01,C1,US,P001,1,1.00",
     "b,2026-03-02,C2,GB,P002,2,2.00",
     "c,2026-03-03,C3,DE,P003,3,3.00",
-    "x,2026-03-03,C3,XX,P003,3,3.00",  # rejected: unknown country
+    # rejected: unknown country
+    "x,2026-03-03,C3,XX,P003,3,3.00",
 ]
-F2 = ["a,2026-03-01,C1,US,P001,5,1.00", "d,2026-03-03,C4,US,P001,4,4.00"]  # landed 2026-03-03: a corrected
+# landed 2026-03-03: a corrected
+F2 = ["a,2026-03-01,C1,US,P001,5,1.00", "d,2026-03-03,C4,US,P001,4,4.00"]
 
 
 @pytest.mark.spark

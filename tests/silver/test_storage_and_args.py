@@ -46,7 +46,8 @@ def test_s3_entries_carry_the_etag_that_changes_with_the_content(s3: S3Storage) 
     key = "p/bronze/orders/ingest_date=2026-03-01/a b.csv"
     _put(s3, key, b"order_id\n1\n")
     (before,) = s3.list_entries(root)
-    _put(s3, key, b"order_id\n2\n")  # a corrected upload of the same size
+    # a corrected upload of the same size
+    _put(s3, key, b"order_id\n2\n")
     (after,) = s3.list_entries(root)
     assert before.path == after.path == f"s3://{BUCKET}/{key}" and before.size == after.size
     assert before.etag and after.etag and before.etag != after.etag and not after.not_regular

@@ -23,7 +23,8 @@ def test_silver_partitions_are_replaced_by_their_staged_version_or_deleted_when_
         staged={
             "2026-03-01",
             "2026-03-05",
-        },  # 03-02 lost its only order to a correction that moved it to 03-05
+            # 03-02 lost its only order to a correction that moved it to 03-05
+        },
     )
     assert _short(plan_swaps(LAYOUT, parts, full_refresh=False)) == [
         ("replace", "silver_orders/order_date=2026-03-01", "silver_orders/order_date=2026-03-01"),
@@ -41,8 +42,10 @@ def test_quarantine_partitions_merged_new_and_dropped() -> None:
         touched=[],
         existing_ingest={"2026-03-05", "2026-03-06", "2026-03-07"},
         staged_ingest={"2026-03-06", "2026-03-08"},
-        merged_ingest=["2026-03-06", "2026-03-07"],  # live partitions that held rows of files read again
-        merged_staged={"2026-03-06"},  # 03-07's only rows came from a file whose new version has no reject
+        # live partitions that held rows of files read again
+        merged_ingest=["2026-03-06", "2026-03-07"],
+        # 03-07's only rows came from a file whose new version has no reject
+        merged_staged={"2026-03-06"},
     )
     assert _short(plan_swaps(LAYOUT, parts, full_refresh=False)) == [
         (

@@ -46,7 +46,8 @@ CASES = {
     f"longproduct,2026-03-01,C1,US,{'P' * 33},2,10.50": "value_too_long",
     f"longqty,2026-03-01,C1,US,P001,{'1' * 21},10.50": "value_too_long",
     f"longprice,2026-03-01,C1,US,P001,2,{'1' * 41}": "value_too_long",
-    f"maxprice,2026-03-01,C1,US,P001,2,{'0' * 37}1.5": None,  # at the bound: parsed (leading zeros)
+    # at the bound: parsed (leading zeros)
+    f"maxprice,2026-03-01,C1,US,P001,2,{'0' * 37}1.5": None,
     # last: as RFC 4180 (Python's csv module) reads it, a quote never closed runs to the end of the file
     'quote,"2026-03-01,C1,US,P001,2,10.50': "malformed_row",
 }
