@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import run_dbt
@@ -127,3 +128,29 @@ def build_both(
     }
     comparison = compare_marts(standin, lake, work / f"athena-{name}" / "target" / "manifest.json")
     return Build(name, comparison, standin.statements[before:], compiled)
+
+
+def cursor(standin: AthenaStandIn) -> Any:
+    """dbt-athena's own cursor on the stand-in, with the athena target's settings."""
+    from dbt.adapters.athena.connections import AthenaConnection, AthenaCredentials
+
+    env = standin.dbt_env()
+    credentials = AthenaCredentials(
+        database="awsdatacatalog",
+        schema=env["DBT_ATHENA_SCHEMA"],
+        region_name=env["DBT_ATHENA_REGION"],
+        s3_staging_dir=env["DBT_ATHENA_S3_STAGING_DIR"],
+        work_group=env["DBT_ATHENA_WORKGROUP"],
+        num_retries=0,
+    )
+    with standin.environment():
+        return AthenaConnection(credentials).connect().cursor()
+
+
+def fails(standin: AthenaStandIn, sql: str) -> str:
+    """Athena's error text for a statement dbt-athena's cursor sends, which must fail."""
+    from dbt.adapters.athena.exceptions import AthenaQueryFailedError
+
+    with standin.environment(), pytest.raises(AthenaQueryFailedError) as failure:
+        cursor(standin).execute(sql)
+    return str(failure.value.msg)  # dbt's str() adds "Runtime Error" and indentation
