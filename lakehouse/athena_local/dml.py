@@ -20,6 +20,7 @@ from sqlglot import exp
 from lakehouse.athena_local import rules
 from lakehouse.athena_local.catalog import as_prefix, is_iceberg
 from lakehouse.athena_local.outcome import AthenaQueryError, Context, Outcome
+from lakehouse.athena_local.strict import require_trino_types
 from lakehouse.athena_local.translate import partition_expression, to_duckdb
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def _rewrite(engine: Engine, statement: exp.Expression, context: Context, what: 
         alias = target.alias or name
         target.replace(exp.table_("__dml_target", alias=exp.to_identifier(alias, quoted=True)))
         resolved = engine.resolve(statement, context)
+        require_trino_types(resolved, engine.tables.schema())
         if isinstance(resolved, exp.Merge):
             matched = _matched(resolved, alias)
             _require_one_match_per_target_row(engine, matched, alias)

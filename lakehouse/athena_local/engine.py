@@ -32,6 +32,7 @@ from lakehouse.athena_local.catalog import (
 )
 from lakehouse.athena_local.outcome import AthenaQueryError, Context, Outcome
 from lakehouse.athena_local.scan import columns_read
+from lakehouse.athena_local.strict import require_trino_types
 from lakehouse.athena_local.tables import Tables
 from lakehouse.athena_local.translate import partition_expression, properties, to_duckdb
 
@@ -165,7 +166,9 @@ class Engine:
 
     def duckdb_sql(self, query: exp.Expression, context: Context) -> str:
         """The query resolved against the catalog, as DuckDB SQL with Trino's semantics."""
-        return to_duckdb(self.resolve(query, context), self.tables.schema)
+        resolved = self.resolve(query, context)
+        require_trino_types(resolved, self.tables.schema())
+        return to_duckdb(resolved, self.tables.schema)
 
     def _select(
         self, query: exp.Expression, context: Context

@@ -5,6 +5,7 @@ dbt-athena's batching around it)."""
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,7 +184,9 @@ def test_a_model_of_101_partitions_builds_in_batches(standin: AthenaStandIn, tmp
         + "\n{% if is_incremental() %} where n >= 0 {% endif %}\n"
     )
 
-    args = ["--project-dir", str(project), "--profiles-dir", str(REPO / "profiles"), "--target", "athena"]
+    # a copy of the profile: dbt writes its .user.yml next to the profile it reads
+    shutil.copytree(REPO / "profiles", project / "profiles")
+    args = ["--project-dir", str(project), "--profiles-dir", str(project / "profiles"), "--target", "athena"]
     before = len(standin.statements)
     with standin.environment(LAKEHOUSE_LAKE=str(tmp_path / "lake")):
         for _ in range(2):
@@ -197,3 +200,51 @@ def test_a_model_of_101_partitions_builds_in_batches(standin: AthenaStandIn, tmp
     for model in ("days_table", "days_merged"):
         _, rows = standin.read(GOLD, model)
         assert sorted(r[-1] for r in rows) == list(range(101)), model
+
+
+TYPED = "select day, n, cast(n as varchar) as s from unnest(sequence(0, 3)) as t(n), unnest(array[date '2026-01-01']) as u(day)"
+
+
+@pytest.mark.parametrize(
+    ("select", "error"),
+    [
+        (
+            "select n from {t} where day = '2026-01-01'",
+            "TYPE_MISMATCH: line 1:1: Cannot apply operator: date = varchar(10)",
+        ),
+        (
+            "select n from (select day as d, n from {t}) where '2026-01-01' < d",
+            "TYPE_MISMATCH: line 1:1: Cannot apply operator: varchar(10) < date",
+        ),
+        (
+            "select 'n-' || n as label from {t}",
+            "TYPE_MISMATCH: line 1:1: Unexpected parameters (varchar(2), bigint) for function concat",
+        ),
+        (
+            "select day as d, count(*) as orders from {t} group by d",
+            "COLUMN_NOT_FOUND: line 1:1: Column 'd' cannot be resolved",
+        ),
+    ],
+)
+def test_trino_strict_typing_refuses_what_duckdb_coerces(
+    standin: AthenaStandIn, select: str, error: str
+) -> None:
+    iceberg(standin, "typed", TYPED)
+    assert fails(standin, select.format(t=f"{GOLD}.typed")).startswith(error)
+
+
+@pytest.mark.parametrize(
+    "select",
+    [
+        "select n from {t} where day = date '2026-01-01'",
+        "select n from {t} where cast(day as varchar) = '2026-01-01'",
+        "select 'n-' || cast(n as varchar) as label, s || 'x' as sx from {t}",
+        "select day, count(*) as orders from {t} group by day",
+        "select day as d, count(*) as orders from {t} group by 1",
+        # an alias that is also a column of the FROM clause: GROUP BY names the column
+        "select upper(s) as s from {t} group by s",
+    ],
+)
+def test_trino_strict_typing_runs_what_trino_runs(standin: AthenaStandIn, select: str) -> None:
+    iceberg(standin, "typed", TYPED)
+    run(standin, select.format(t=f"{GOLD}.typed"))
