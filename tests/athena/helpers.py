@@ -81,6 +81,8 @@ class Comparison:
     marts: list[str]
     rows: dict[str, int] = field(default_factory=dict)
     differences: dict[str, str] = field(default_factory=dict)
+    # each mart as the stand-in holds it (sorted rows), to compare one build step with another
+    athena: dict[str, Rows] = field(default_factory=dict)
 
 
 def compare_marts(standin: AthenaStandIn, lake: Path, manifest: Path) -> Comparison:
@@ -94,6 +96,7 @@ def compare_marts(standin: AthenaStandIn, lake: Path, manifest: Path) -> Compari
             comparison.differences[name] = f"columns {athena_columns} != {local_columns}"
             continue
         athena_rows = sort_rows(athena_rows)
+        comparison.athena[name] = athena_rows
         if athena_rows != local_rows:
             first = next(((a, b) for a, b in zip(athena_rows, local_rows, strict=False) if a != b), None)
             comparison.differences[name] = (
