@@ -93,16 +93,6 @@ def test_a_query_scans_the_compressed_bytes_of_the_columns_it_reads(standin: Ath
     assert f"scanned {sizes['n'] + sizes['payload']} bytes" in standin.statement_log.read_text()
 
 
-def test_the_workgroup_cutoff_is_the_stacks(standin: AthenaStandIn) -> None:
-    from moto.athena.models import athena_backends
-
-    workgroup = athena_backends[ACCOUNT][REGION].work_groups[standin.dbt_env()["DBT_ATHENA_WORKGROUP"]]
-    assert int(workgroup.configuration["BytesScannedCutoffPerQuery"]) == 10 * 2**30
-    statement = f"select sum(n) from {GOLD}.scanned"
-    run(standin, statement)
-    assert standin.statements[-1].status == "ok"
-
-
 def test_a_query_over_the_workgroup_cutoff_is_cancelled(standin: AthenaStandIn, cutoff: int) -> None:
     from dbt.adapters.athena.exceptions import AthenaQueryCancelledError
 
