@@ -104,6 +104,7 @@ class CursorHook:
         execution = backend.executions[execution_id]
         workgroup = execution.workgroup.configuration if execution.workgroup else {}
         enforced = bool(workgroup.get("EnforceWorkGroupConfiguration"))
+        cutoff = workgroup.get("BytesScannedCutoffPerQuery")
         output = (
             workgroup.get("ResultConfiguration", {}).get("OutputLocation")
             if enforced
@@ -114,12 +115,13 @@ class CursorHook:
             output_location=f"{output.rstrip('/')}/{execution_id}.csv",
             enforced=enforced,
             query_id=execution_id,
+            bytes_cutoff=int(cutoff) if cutoff else None,
         )
         try:
             outcome = self.engine.execute(execution.query, context)
         except AthenaQueryError as failure:
             self.outcomes[execution_id] = failure
-            execution.status = "FAILED"
+            execution.status = failure.state
             return
         self.outcomes[execution_id] = outcome
         rows, column_info = _results(outcome)
@@ -128,8 +130,13 @@ class CursorHook:
     def _query_execution(self, body: dict[str, Any]) -> None:
         execution = body["QueryExecution"]
         outcome = self.outcomes.get(execution["QueryExecutionId"])
+        if outcome is not None:
+            execution.setdefault("Statistics", {})["DataScannedInBytes"] = outcome.scanned_bytes
         if isinstance(outcome, AthenaQueryError):
             execution["Status"]["StateChangeReason"] = str(outcome)
+            # a cancelled query (the bytes-scanned cutoff) reports no AthenaError
+            if outcome.state == "CANCELLED":
+                return
             execution["Status"]["AthenaError"] = {
                 "ErrorCategory": outcome.category,
                 "ErrorType": outcome.error_type,

@@ -20,7 +20,8 @@ from sqlglot import exp
 from lakehouse.athena_local import rules
 from lakehouse.athena_local.catalog import as_prefix, is_iceberg
 from lakehouse.athena_local.outcome import AthenaQueryError, Context, Outcome
-from lakehouse.athena_local.translate import partition_expression
+from lakehouse.athena_local.strict import require_trino_types
+from lakehouse.athena_local.translate import partition_expression, to_duckdb
 
 if TYPE_CHECKING:
     from lakehouse.athena_local.engine import Engine
@@ -71,17 +72,54 @@ def _rewrite(engine: Engine, statement: exp.Expression, context: Context, what: 
     con.execute(
         f'create or replace temp table __dml_target as select * from "{engine.tables.read_table(table)}"'
     )
+    spec = metadata["partition-spec"]
     try:
         alias = target.alias or name
         target.replace(exp.table_("__dml_target", alias=exp.to_identifier(alias, quoted=True)))
-        changed = con.execute(engine.duckdb_sql(statement, context)).fetchall()
+        resolved = engine.resolve(statement, context)
+        require_trino_types(resolved, engine.tables.schema())
+        if isinstance(resolved, exp.Merge):
+            matched = _matched(resolved, alias)
+            _require_one_match_per_target_row(engine, matched, alias)
+            con.execute("create or replace temp table __dml_before as select * from __dml_target")
+            matched_sql = to_duckdb(matched.select(f'"{alias}".*', append=False), engine.tables.schema)
+            con.execute(f"create or replace temp table __dml_matched as {matched_sql}")
+        changed = con.execute(to_duckdb(resolved, engine.tables.schema)).fetchall()
         rows = int(changed[0][0]) if changed and changed[0] else 0
+        if isinstance(resolved, exp.Merge):
+            # the partitions a MERGE writes: those of the target rows it matches (a delete file each, and the
+            # updated rows' new data file, whether or not a value changed) and of the rows it adds
+            written = (
+                "(select * from __dml_matched) union all"
+                " (select * from __dml_target except all select * from __dml_before)"
+            )
+            opened = engine.tables.partition_count(written, [partition_expression(p) for p in spec])
+            rules.check_open_partitions(opened, True)
         location = table["StorageDescriptor"]["Location"]
         uri, _, cols = engine.tables.write_parquet("select * from __dml_target", f"{as_prefix(location)}data")
     finally:
         con.execute("drop table if exists __dml_target")
-    engine.catalog.commit_iceberg(table, database, [uri], cols, metadata["partition-spec"])
+        con.execute("drop table if exists __dml_before")
+        con.execute("drop table if exists __dml_matched")
+    engine.catalog.commit_iceberg(table, database, [uri], cols, spec)
     return Outcome("DML", kind, update_count=rows)
+
+
+def _matched(merge: exp.Merge, alias: str) -> exp.Select:
+    """The target rows a MERGE's source matches (a row once per source row matching it)."""
+    target = exp.table_("__dml_target", alias=exp.to_identifier(alias, quoted=True))
+    return exp.select("1").from_(target).join(merge.args["using"].copy(), on=merge.args["on"].copy())
+
+
+def _require_one_match_per_target_row(engine: Engine, matched: exp.Select, alias: str) -> None:
+    """Trino refuses a MERGE in which one target row matches more than one source row (which update would win
+    is undefined); DuckDB applies one of them."""
+    rowid = exp.column("rowid", table=exp.to_identifier(alias, quoted=True))
+    check = matched.copy().group_by(rowid).having("count(*) > 1").limit(1)
+    if engine.tables.con.execute(to_duckdb(check, engine.tables.schema)).fetchall():
+        raise AthenaQueryError(
+            "MERGE_TARGET_ROW_MULTIPLE_MATCHES: One MERGE target table row matched more than one source row"
+        )
 
 
 def merge(engine: Engine, statement: exp.Merge, context: Context) -> Outcome:

@@ -31,6 +31,8 @@ from lakehouse.athena_local.catalog import (
     view_table_input,
 )
 from lakehouse.athena_local.outcome import AthenaQueryError, Context, Outcome
+from lakehouse.athena_local.scan import columns_read
+from lakehouse.athena_local.strict import require_trino_types
 from lakehouse.athena_local.tables import Tables
 from lakehouse.athena_local.translate import partition_expression, properties, to_duckdb
 
@@ -41,11 +43,11 @@ class Engine:
     Iceberg snapshots and ages them for VACUUM: a test can replace it to age snapshots without waiting."""
 
     def __init__(
-        self, s3: Any, glue: Any, log: Callable[[str, str, str], None] | None = None, reads: Any = None
+        self, s3: Any, glue: Any, log: Callable[[str, str, str, int], None] | None = None, reads: Any = None
     ) -> None:
         self.catalog = Catalog(s3, glue, reads, lambda: self.clock())
         self.tables = Tables(self.catalog)
-        self._log = log or (lambda kind, outcome, sql: None)
+        self._log = log or (lambda kind, outcome, sql, scanned: None)
         self.clock: Callable[[], float] = time.time
 
     def glue_table(self, database: str, name: str) -> dict[str, Any] | None:
@@ -56,19 +58,25 @@ class Engine:
 
     def execute(self, sql: str, context: Context) -> Outcome:
         """Run one statement; its outcome, or AthenaQueryError with Athena's error text."""
+        meter = self.tables.meter
+        meter.begin(context.bytes_cutoff)
         try:
             outcome = self._execute(sql, context)
         except AthenaQueryError as failure:
-            self._log("failed", str(failure), sql)
+            failure.scanned_bytes = meter.scanned
+            self._log("failed", str(failure), sql, meter.scanned)
             raise
         # a query Athena would also reject at run time
         except (duckdb.Error, ParseError) as failure:
             message = str(failure).splitlines()[0]
-            self._log("failed", message, sql)
-            raise AthenaQueryError(f"GENERIC_USER_ERROR: {message}") from failure
+            self._log("failed", message, sql, meter.scanned)
+            error = AthenaQueryError(f"GENERIC_USER_ERROR: {message}")
+            error.scanned_bytes = meter.scanned
+            raise error from failure
         finally:
             self.tables.release()
-        self._log(outcome.kind, "ok", sql)
+        outcome.scanned_bytes = meter.scanned
+        self._log(outcome.kind, "ok", sql, outcome.scanned_bytes)
         return outcome
 
     def _execute(self, sql: str, context: Context) -> Outcome:
@@ -120,6 +128,8 @@ class Engine:
         """Replace every catalog table of the query with the DuckDB view holding its data (views inlined)."""
         if depth > 20:
             raise AthenaQueryError("VIEW_IS_RECURSIVE: View is recursive")
+        # the columns the statement (and each view it inlines) reads: what its scanned bytes count
+        self.tables.meter.want(columns_read(query), add=depth > 0)
         ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
         for table in list(query.find_all(exp.Table)):
             # MERGE's, UPDATE's and DELETE's target: the caller replaces it
@@ -129,6 +139,14 @@ class Engine:
                 continue
             if table.this is None or isinstance(table.this, exp.Func):
                 continue
+            # Trino accepts a parenthesised table, `from (db.t)` (dbt-athena's partition batching sends one);
+            # DuckDB does not once the table has an alias
+            if (
+                isinstance(table.parent, exp.Subquery)
+                and table.parent.this is table
+                and not table.parent.alias
+            ):
+                table.parent.replace(table)
             database, name = self.name(table, context)
             glue_table = self.catalog.table(database, name)
             if glue_table is None:
@@ -148,7 +166,9 @@ class Engine:
 
     def duckdb_sql(self, query: exp.Expression, context: Context) -> str:
         """The query resolved against the catalog, as DuckDB SQL with Trino's semantics."""
-        return to_duckdb(self.resolve(query, context), self.tables.schema)
+        resolved = self.resolve(query, context)
+        require_trino_types(resolved, self.tables.schema())
+        return to_duckdb(resolved, self.tables.schema)
 
     def _select(
         self, query: exp.Expression, context: Context
@@ -227,8 +247,10 @@ class Engine:
         database, name = self.name(statement.this, context)
         body = statement.expression
         original = body.sql("athena")
-        # Athena analyses the view when it is created
+        # Athena analyses the view when it is created, reading no data: the stand-in's read is not billed
+        self.tables.meter.begin(None)
         relation = self.tables.con.sql(self.duckdb_sql(body.copy(), context))
+        self.tables.meter.begin(None)
         columns = [(n, str(t)) for n, t in zip(relation.columns, relation.types, strict=True)]
         existing = self.catalog.table(database, name)
         if existing is not None and not statement.args.get("replace"):

@@ -10,9 +10,13 @@ from typing import Any
 class AthenaQueryError(Exception):
     """The query FAILED; the message is Athena's error text (ErrorType/ErrorCategory as Athena reports them)."""
 
-    def __init__(self, message: str, error_type: int = 1100, category: int = 2) -> None:
+    def __init__(
+        self, message: str, error_type: int = 1100, category: int = 2, state: str = "FAILED"
+    ) -> None:
         super().__init__(message)
-        self.error_type, self.category = error_type, category
+        self.error_type, self.category, self.state = error_type, category, state
+        # the bytes the query had scanned when it stopped (Athena bills a failed or cancelled query too)
+        self.scanned_bytes = 0
 
 
 @dataclass
@@ -24,6 +28,8 @@ class Outcome:
     columns: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB type)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     update_count: int | None = None
+    # Athena's Statistics.DataScannedInBytes: see `scan.py`
+    scanned_bytes: int = 0
 
 
 @dataclass
@@ -34,3 +40,5 @@ class Context:
     output_location: str  # the results location in force (the workgroup's when it enforces its settings)
     enforced: bool
     query_id: str
+    # the workgroup's BytesScannedCutoffPerQuery (None: no cutoff)
+    bytes_cutoff: int | None = None

@@ -58,6 +58,8 @@ class Statement:
     kind: str
     status: str  # "ok" or Athena's error text
     sql: str
+    # the bytes it scanned, as Athena's Statistics.DataScannedInBytes reports them (lakehouse/athena_local/scan.py)
+    scanned_bytes: int = 0
 
 
 class AthenaStandIn:
@@ -179,10 +181,12 @@ class AthenaStandIn:
         """How many statements of each kind succeeded."""
         return Counter(s.kind for s in self.statements if s.status == "ok")
 
-    def _record(self, kind: str, status: str, sql: str) -> None:
+    def _record(self, kind: str, status: str, sql: str, scanned: int = 0) -> None:
         """Log one statement (the engine's log callback), to memory and to the statement log."""
         with self._log_lock:
-            self.statements.append(Statement(kind, status, sql))
+            self.statements.append(Statement(kind, status, sql, scanned))
             if self.statement_log is not None:
                 with self.statement_log.open("a") as log:
-                    log.write(f"-- [{len(self.statements)}] {kind}: {status}\n{sql.strip()}\n;\n\n")
+                    log.write(
+                        f"-- [{len(self.statements)}] {kind}: {status} (scanned {scanned} bytes)\n{sql.strip()}\n;\n\n"
+                    )

@@ -30,6 +30,7 @@ from lakehouse.athena_local.catalog import (
     split_s3,
 )
 from lakehouse.athena_local.outcome import AthenaQueryError
+from lakehouse.athena_local.scan import Meter, parquet_column_bytes
 from lakehouse.athena_local.translate import Schema, sql_literal
 
 
@@ -40,7 +41,8 @@ class Tables:
         self.catalog = catalog
         self._database = duckdb.connect()
         self._local = threading.local()
-        self._files: dict[tuple[str, str, str], pa.Table] = {}
+        self._files: dict[tuple[str, str, str], tuple[pa.Table, dict[str, int]]] = {}
+        self.meter = Meter()
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -112,12 +114,14 @@ class Tables:
     # ---- reading
 
     def parquet(self, bucket: str, key: str, etag: str) -> pa.Table:
-        """A Parquet object, read once per ETag."""
+        """A Parquet object (read once per ETag), its scanned bytes counted for the statement."""
         cached = self._files.get((bucket, key, etag))
         if cached is None:
-            cached = pq.read_table(pa.BufferReader(self.catalog.get(bucket, key)))
+            data = self.catalog.get(bucket, key)
+            cached = pq.read_table(pa.BufferReader(data)), parquet_column_bytes(data)
             self._files[(bucket, key, etag)] = cached
-        return cached
+        self.meter.read_columns(cached[1])
+        return cached[0]
 
     def read_table(self, table: dict[str, Any]) -> str:
         """Register the table's current data; return the DuckDB view that holds it."""
@@ -168,7 +172,9 @@ class Tables:
         names = [c["Name"].lower() for c in columns]
         rows: list[list[str]] = []
         for obj in self.catalog.objects(location):
-            text = self.catalog.get(obj["Bucket"], obj["Key"]).decode()
+            raw = self.catalog.get(obj["Bucket"], obj["Key"])
+            self.meter.read(len(raw))
+            text = raw.decode()
             rows += [
                 (r + [""] * len(names))[: len(names)] for r in list(csv.reader(io.StringIO(text)))[skip:]
             ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import run_dbt
@@ -80,6 +81,8 @@ class Comparison:
     marts: list[str]
     rows: dict[str, int] = field(default_factory=dict)
     differences: dict[str, str] = field(default_factory=dict)
+    # each mart as the stand-in holds it (sorted rows), to compare one build step with another
+    athena: dict[str, Rows] = field(default_factory=dict)
 
 
 def compare_marts(standin: AthenaStandIn, lake: Path, manifest: Path) -> Comparison:
@@ -93,6 +96,7 @@ def compare_marts(standin: AthenaStandIn, lake: Path, manifest: Path) -> Compari
             comparison.differences[name] = f"columns {athena_columns} != {local_columns}"
             continue
         athena_rows = sort_rows(athena_rows)
+        comparison.athena[name] = athena_rows
         if athena_rows != local_rows:
             first = next(((a, b) for a, b in zip(athena_rows, local_rows, strict=False) if a != b), None)
             comparison.differences[name] = (
@@ -127,3 +131,29 @@ def build_both(
     }
     comparison = compare_marts(standin, lake, work / f"athena-{name}" / "target" / "manifest.json")
     return Build(name, comparison, standin.statements[before:], compiled)
+
+
+def cursor(standin: AthenaStandIn) -> Any:
+    """dbt-athena's own cursor on the stand-in, with the athena target's settings."""
+    from dbt.adapters.athena.connections import AthenaConnection, AthenaCredentials
+
+    env = standin.dbt_env()
+    credentials = AthenaCredentials(
+        database="awsdatacatalog",
+        schema=env["DBT_ATHENA_SCHEMA"],
+        region_name=env["DBT_ATHENA_REGION"],
+        s3_staging_dir=env["DBT_ATHENA_S3_STAGING_DIR"],
+        work_group=env["DBT_ATHENA_WORKGROUP"],
+        num_retries=0,
+    )
+    with standin.environment():
+        return AthenaConnection(credentials).connect().cursor()
+
+
+def fails(standin: AthenaStandIn, sql: str) -> str:
+    """Athena's error text for a statement dbt-athena's cursor sends, which must fail."""
+    from dbt.adapters.athena.exceptions import AthenaQueryFailedError
+
+    with standin.environment(), pytest.raises(AthenaQueryFailedError) as failure:
+        cursor(standin).execute(sql)
+    return str(failure.value.msg)  # dbt's str() adds "Runtime Error" and indentation

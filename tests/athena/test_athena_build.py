@@ -17,6 +17,8 @@ from lakehouse.athena_local.outcome import AthenaQueryError
 from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.dbt import REPO, DbtError
 from tests.athena.helpers import Build, build_both, dbt_args, scenario
+from tests.athena.helpers import cursor as _cursor
+from tests.athena.helpers import fails as _fails
 from tests.infra.helpers import Resolver, load_template
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
@@ -40,6 +42,15 @@ def test_every_mart_on_athena_equals_the_local_mart(builds: dict[str, Build], st
     assert len(comparison.marts) >= 5, comparison.marts
     assert all(comparison.rows.values()), comparison.rows  # nothing compared empty with empty
     assert comparison.differences == {}
+
+
+def test_the_incremental_build_on_athena_equals_a_full_refresh(builds: dict[str, Build]) -> None:
+    """Issue 22: on the stand-in itself, the marts the incremental build (MERGE) left equal those a full refresh
+    of the same silver builds, mart for mart, row for row."""
+    incremental, full = builds["incremental"].comparison.athena, builds["full_refresh"].comparison.athena
+    assert len(full) >= 5 and sorted(incremental) == sorted(full)
+    differing = [name for name in full if incremental[name] != full[name]]
+    assert not differing, differing
 
 
 def test_the_builds_ran_dbt_athenas_seeds_iceberg_ctas_and_merge(builds: dict[str, Build]) -> None:
@@ -172,31 +183,6 @@ def test_seed_values_are_loaded_as_written_not_truncated(standin: AthenaStandIn,
     assert not tested.success
     failed = {r.node.name for r in tested.result.results if str(r.status) == "fail"}
     assert failed == {"countries_codes_are_iso_length"}, failed
-
-
-def _cursor(standin: AthenaStandIn) -> Any:
-    """dbt-athena's own cursor on the stand-in, with the athena target's settings."""
-    from dbt.adapters.athena.connections import AthenaConnection, AthenaCredentials
-
-    env = standin.dbt_env()
-    credentials = AthenaCredentials(
-        database="awsdatacatalog",
-        schema=env["DBT_ATHENA_SCHEMA"],
-        region_name=env["DBT_ATHENA_REGION"],
-        s3_staging_dir=env["DBT_ATHENA_S3_STAGING_DIR"],
-        work_group=env["DBT_ATHENA_WORKGROUP"],
-        num_retries=0,
-    )
-    with standin.environment():
-        return AthenaConnection(credentials).connect().cursor()
-
-
-def _fails(standin: AthenaStandIn, sql: str) -> str:
-    from dbt.adapters.athena.exceptions import AthenaQueryFailedError
-
-    with standin.environment(), pytest.raises(AthenaQueryFailedError) as failure:
-        _cursor(standin).execute(sql)
-    return str(failure.value.msg)  # dbt's str() adds "Runtime Error" and indentation
 
 
 DAYS_101 = "select date_add('day', n, date '2026-01-01') as day, n from unnest(sequence(0, 100)) as t(n)"
