@@ -23,9 +23,12 @@ class AthenaQueryError(Exception):
 class Outcome:
     """What Athena returns for one statement."""
 
-    statement_type: str  # DDL | DML | UTILITY
-    kind: str  # for the statement log: select, ctas_iceberg, ctas_hive, merge, insert, rename, view, ...
-    columns: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB type)
+    # DDL | DML | UTILITY
+    statement_type: str
+    # for the statement log: select, ctas_iceberg, ctas_hive, merge, insert, rename, view, ...
+    kind: str
+    # (name, DuckDB type)
+    columns: list[tuple[str, str]] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     update_count: int | None = None
     # Athena's Statistics.DataScannedInBytes: see `scan.py`
@@ -37,7 +40,8 @@ class Context:
     """Where a query runs: its default database and the results location and workgroup rules in force."""
 
     database: str
-    output_location: str  # the results location in force (the workgroup's when it enforces its settings)
+    # the results location in force (the workgroup's when it enforces its settings)
+    output_location: str
     enforced: bool
     query_id: str
     # the workgroup's BytesScannedCutoffPerQuery (None: no cutoff)

@@ -34,7 +34,8 @@ def parse(sql: str) -> exp.Expression:
     """One Athena statement, or the SYNTAX_ERROR / FUNCTION_NOT_FOUND Athena gives it."""
     try:
         tokens = ATHENA.tokenize(sql)
-    except Exception as failure:  # sqlglot's TokenError
+    # sqlglot's TokenError
+    except Exception as failure:
         raise AthenaQueryError(f"SYNTAX_ERROR: {failure}") from failure
     for token in tokens:
         if token.token_type == TokenType.DCOLON:

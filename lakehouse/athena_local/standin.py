@@ -56,7 +56,8 @@ class Statement:
     """One statement the stand-in received: its kind, "ok" or Athena's error text, and its SQL."""
 
     kind: str
-    status: str  # "ok" or Athena's error text
+    # "ok" or Athena's error text
+    status: str
     sql: str
     # the bytes it scanned, as Athena's Statistics.DataScannedInBytes reports them (lakehouse/athena_local/scan.py)
     scanned_bytes: int = 0
@@ -117,7 +118,8 @@ class AthenaStandIn:
         cfn = self.client("cloudformation")
         parameters = {
             **self.parameters,
-            "DeployCompute": "false",  # no Lambda, no Glue job: what dbt needs exists from phase 1
+            # no Lambda, no Glue job: what dbt needs exists from phase 1
+            "DeployCompute": "false",
             "PandasLayerArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:AWSSDKPandas-Python312:1",
         }
         cfn.create_stack(

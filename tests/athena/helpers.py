@@ -156,4 +156,5 @@ def fails(standin: AthenaStandIn, sql: str) -> str:
 
     with standin.environment(), pytest.raises(AthenaQueryFailedError) as failure:
         cursor(standin).execute(sql)
-    return str(failure.value.msg)  # dbt's str() adds "Runtime Error" and indentation
+    # dbt's str() adds "Runtime Error" and indentation
+    return str(failure.value.msg)

@@ -40,12 +40,13 @@ def builds(standin: AthenaStandIn, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_every_mart_on_athena_equals_the_local_mart(builds: dict[str, Build], step: str) -> None:
     comparison = builds[step].comparison
     assert len(comparison.marts) >= 5, comparison.marts
-    assert all(comparison.rows.values()), comparison.rows  # nothing compared empty with empty
+    # nothing compared empty with empty
+    assert all(comparison.rows.values()), comparison.rows
     assert comparison.differences == {}
 
 
 def test_the_incremental_build_on_athena_equals_a_full_refresh(builds: dict[str, Build]) -> None:
-    """Issue 22: on the stand-in itself, the marts the incremental build (MERGE) left equal those a full refresh
+    """On the stand-in itself, the marts the incremental build (MERGE) left equal those a full refresh
     of the same silver builds, mart for mart, row for row."""
     incremental, full = builds["incremental"].comparison.athena, builds["full_refresh"].comparison.athena
     assert len(full) >= 5 and sorted(incremental) == sorted(full)
@@ -87,7 +88,7 @@ def test_the_incremental_build_rendered_the_incremental_branch(builds: dict[str,
 
 
 def test_the_incremental_build_read_only_the_correction_dates_on_athena(builds: dict[str, Build]) -> None:
-    """Issue 22, item 2: on Athena too, the log's probe and the unique tests on order_id read the window's order
+    """On Athena too, the log's probe and the unique tests on order_id read the window's order
     dates and the correction horizon, as literals Athena prunes partitions and Iceberg files on; the full refresh
     reads everything. Its marts equal the local ones (above), which equal a full refresh (tests/gold)."""
     probe = builds["incremental"].compiled["int_order_versions"]
@@ -118,10 +119,11 @@ def test_athena_sql_of_both_branches_parses_as_athena(builds: dict[str, Build], 
 def test_every_table_dbt_built_lives_in_the_lake_prefix_no_lifecycle_rule_expires(
     builds: dict[str, Build], standin: AthenaStandIn
 ) -> None:
-    """Issue 11, defect 1: a Hive seed in the enforcing workgroup lands under athena-results/tables/<query-id>/,
+    """A Hive seed in the enforcing workgroup lands under athena-results/tables/<query-id>/,
     which the stack's lifecycle rule expires; the reference tables then read empty."""
     glue = standin.client("glue")
-    template = load_template()  # moto's CloudFormation does not apply a bucket's lifecycle rules: read them
+    # moto's CloudFormation does not apply a bucket's lifecycle rules: read them
+    template = load_template()
     lifecycle = Resolver(template).resolve(
         template["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]
     )
@@ -148,7 +150,7 @@ def test_every_table_dbt_built_lives_in_the_lake_prefix_no_lifecycle_rule_expire
 
 
 def test_seed_values_are_loaded_as_written_not_truncated(standin: AthenaStandIn, tmp_path: Path) -> None:
-    """Issue 11, defect 4: a seed column typed varchar(n) is truncated silently by Athena's cast (DuckDB ignores
+    """A seed column typed varchar(n) is truncated silently by Athena's cast (DuckDB ignores
     the length). A project copy whose countries seed holds a 3-letter code: Athena must load it as written, and
     the seed's data test must reject it (on both engines)."""
     project = tmp_path / "project"
@@ -252,7 +254,7 @@ def test_a_model_with_a_duckdb_only_function_fails_on_athena_and_runs_locally(
 
 
 def test_partition_projection_hides_order_dates_outside_its_range(standin: AthenaStandIn) -> None:
-    """Issue 11, defect 6: a partition outside projection.order_date.range is invisible on Athena."""
+    """A partition outside projection.order_date.range is invisible on Athena."""
     s3 = standin.client("s3")
     key = "silver/silver_orders/order_date=2019-12-31/part-0.parquet"
     visible = "silver/silver_orders/order_date=2026-01-25/"
@@ -291,7 +293,8 @@ def test_statement_log_file_holds_every_statement(standin: AthenaStandIn, builds
     assert standin.statement_log is not None
     text = standin.statement_log.read_text()
     assert text.count("\n-- [") + text.startswith("-- [") == len(standin.statements)
-    assert json.dumps({"kinds": dict(standin.counts())})  # the summary the report prints
+    # the summary the report prints
+    assert json.dumps({"kinds": dict(standin.counts())})
 
 
 def test_a_query_error_is_athenas_text_not_a_traceback(standin: AthenaStandIn) -> None:

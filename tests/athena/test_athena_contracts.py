@@ -28,7 +28,7 @@ def template() -> dict[str, Any]:
 def test_dbt_targets_the_stacks_databases_whatever_its_project_name(
     template: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Issue 11, defect 5: with ProjectName=shop the stack creates and grants shop_dev_*; dbt, configured from
+    """With ProjectName=shop the stack creates and grants shop_dev_*; dbt, configured from
     the stack's outputs alone, must target exactly those databases."""
     resolver = Resolver(template, {"ProjectName": "shop"})
     outputs = {
@@ -63,8 +63,8 @@ def _projection_range(resolver: Resolver) -> tuple[dt.date, int]:
 def test_the_lambda_event_accepts_exactly_the_dates_the_projection_shows(
     template: dict[str, Any], first_ingest_date: str | None
 ) -> None:
-    """Issue 11, defect 6: rows outside projection.order_date.range are invisible on Athena (DuckDB reads them),
-    and future-dated orders defeat the marts' lookback: the event contract refuses them. Issue 22, item 4: with
+    """Rows outside projection.order_date.range are invisible on Athena (DuckDB reads them),
+    and future-dated orders defeat the marts' lookback: the event contract refuses them. With
     the projection starting at the stack's FirstIngestDate, the Lambda's environment moves the contract with it."""
     resolver = Resolver(template, {"FirstIngestDate": first_ingest_date} if first_ingest_date else {})
     environ = resolver.resolve(

@@ -143,9 +143,8 @@ def test_upkeep_sets_retention_compacts_recent_partitions_and_vacuums(
         # recent partitions only: the first day of the month lookback_days (3) before today
         assert re.search(r"where order_date >= date '\d{4}-\d{2}-01'$", optimized[table]), optimized[table]
         params = standin.engine.glue_table(GOLD, table)["Parameters"]  # type: ignore[index]
-        assert params["vacuum_max_snapshot_age_seconds"] == str(
-            2 * 86400
-        )  # var iceberg_snapshot_retention_days
+        # var iceberg_snapshot_retention_days
+        assert params["vacuum_max_snapshot_age_seconds"] == str(2 * 86400)
         assert rows_of(standin, table) == before[table]
     # Two days on, VACUUM expires the first build's snapshot: its data file goes, the current data stays.
     real_clock = standin.engine.clock
@@ -182,7 +181,8 @@ def test_optimize_bin_packs_only_the_files_its_where_selects(
     )
     assert outcome.update_count == 2
     new = files()
-    assert len(new) == 2 and old[0] in new  # January's file untouched, March's two packed into one
+    # January's file untouched, March's two packed into one
+    assert len(new) == 2 and old[0] in new
     assert sorted(r[1] for r in standin.read(GOLD, "upkeep_probe")[1]) == [1, 2, 3]
     assert execute(standin, "optimize upkeep_probe rewrite data using bin_pack").update_count == 3
     assert len(files()) == 1
@@ -218,7 +218,8 @@ def test_the_weekly_sweep_tests_every_row(standin: AthenaStandIn, gold: dict[str
     key = "artifacts/dbt/runs/run-6/sweep/run_results.json"
     results = json.loads(standin.client("s3").get_object(Bucket=standin.bucket, Key=key)["Body"].read())
     statuses = {r["status"] for r in results["results"]}
-    assert "pass" in statuses and statuses <= {"pass", "success"}, statuses  # success: the project's hooks
+    # success: the project's hooks
+    assert "pass" in statuses and statuses <= {"pass", "success"}, statuses
 
 
 def test_an_unknown_stage_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

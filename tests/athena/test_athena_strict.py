@@ -1,4 +1,4 @@
-"""Where Athena bites and the stand-in must too (issue 22): the bytes a query scans and the workgroup's cutoff on
+"""Where Athena bites and the stand-in must too: the bytes a query scans and the workgroup's cutoff on
 them, MERGE's one-source-row-per-target-row rule, the 100-partitions-per-write limit on MERGE and INSERT (and
 dbt-athena's batching around it)."""
 

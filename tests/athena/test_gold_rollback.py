@@ -1,4 +1,4 @@
-"""A failed gold full refresh leaves the previous mart readable (issue 24, item 1), on Athena and on DuckDB.
+"""A failed gold full refresh leaves the previous mart readable, on Athena and on DuckDB.
 
 A copy of the project gains two probe marts: an incremental one (marts/, the layer's Iceberg merge config) and a
 rebuilt-whole one (marts/monitoring/, materialized table). Both build once; then `--full-refresh` with the var
