@@ -135,7 +135,7 @@ def _unsorted(lake: Path) -> None:
     """The newest index file holds its row twice, the first copy with a greater key (and the bookmark says 2)."""
     path = index_files(lake)[-1]
     table = pq.read_table(path)
-    top = table.set_column(0, "key", pa.array([(1 << 64) - 1] * table.num_rows, pa.uint64()))
+    top = table.set_column(0, table.schema.field(0), pa.array([(1 << 64) - 1] * table.num_rows, pa.uint64()))
     pq.write_table(pa.concat_tables([top, table]), path)
     bookmark = lake / "_state" / "silver" / "bookmark.json"
     data = json.loads(bookmark.read_text())
