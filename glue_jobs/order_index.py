@@ -392,41 +392,42 @@ class Bound:
 def window_days(files: list[IndexFile], bound: Bound) -> set[str]:
     """The days of ``files`` within the horizon of one of the bound's order_dates: the parts a run reads."""
     own = np.unique(_epoch_days(bound.days))
-    if len(own) == 0:
-        return set()
     picked = set()
-    for day in {f.day for f in files}:
-        number = _day_number(day) if day else None
-        at = (
-            int(np.searchsorted(own, number - bound.horizon_days, "left")) if number is not None else len(own)
-        )
-        if number is not None and at < len(own) and int(own[at]) <= number + bound.horizon_days:
+    for day in {f.day for f in files if f.day}:
+        number = _day_number(day)
+        # the nearest of the bound's dates at or after number - horizon must be at most number + horizon
+        at = int(np.searchsorted(own, number - bound.horizon_days, "left"))
+        if at < len(own) and int(own[at]) <= number + bound.horizon_days:
             picked.add(day)
     return picked
 
 
-def lookup(index: Index, order_ids: pa.Array | pa.ChunkedArray, bound: Bound | None = None) -> set[str]:
+def lookup(
+    index: Index, order_ids: pa.Array | pa.ChunkedArray | None, bound: Bound | None = None
+) -> set[str]:
     """Every order_date the index records for any of ``order_ids`` (ISO strings): see :func:`locate`."""
     _, days = locate(index, order_ids, bound)
     return {str(np.datetime64(int(d), "D")) for d in np.unique(days)}
 
 
 def locate(
-    index: Index, order_ids: pa.Array | pa.ChunkedArray, bound: Bound | None = None
+    index: Index, order_ids: pa.Array | pa.ChunkedArray | None, bound: Bound | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every (key, order_date as days since the epoch) the index records for any of ``order_ids``, reading only
     the keys and dates of the row groups whose key range holds one of the ids' keys (and no footer :func:`load`
     read already); IndexDamaged when a file does not match the bookmark. With a ``bound``, each of its ids is
     looked up only in the files of the days within its horizon (``order_ids`` is then ignored)."""
-    all_keys = keys(bound.ids if bound is not None else order_ids)
+    ids = bound.ids if bound is not None else order_ids
+    all_keys = keys(ids if ids is not None else pa.array([], pa.string()))
     found_keys: list[np.ndarray] = [np.zeros(0, np.uint64)]
     found_days: list[np.ndarray] = [np.zeros(0, np.int64)]
     if len(all_keys) == 0:
         return found_keys[0], found_days[0]
+    window = window_days(index.files, bound) if bound is not None else set()
     for entry in index.files:
         if bound is None:
             wanted = np.unique(all_keys)
-        elif not entry.day:
+        elif entry.day not in window:
             continue
         else:
             wanted = np.unique(all_keys[bound.near(entry.day)])
@@ -554,10 +555,14 @@ def rebuild(storage: Storage, silver_table: str, root: str, name: str, staging: 
 
 
 def by_day(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
-    """Index rows (sorted by key) split by their order_date, each part still sorted by key."""
-    days = table["order_date"]
-    for day in sorted(pc.unique(days).to_pylist()):
-        yield day.isoformat(), table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+    """Index rows split by their order_date, each part sorted by key (one sort, then slices)."""
+    if table.num_rows == 0:
+        return
+    ordered = table.sort_by([("order_date", "ascending"), ("key", "ascending")])
+    days = ordered["order_date"].cast(pa.int32()).to_numpy()
+    bounds = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(days)]
+    for low, high in itertools.pairwise(bounds):
+        yield str(np.datetime64(int(days[low]), "D")), ordered.slice(low, high - low)
 
 
 def after_run(

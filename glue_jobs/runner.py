@@ -71,7 +71,7 @@ class JobArgs:
     # how far, in days, from an order's new order_date the run looks for the version it replaces (gold's
     # correction horizon: docs/decisions/0008-silver-reads.md)
     correction_horizon_days: int = horizon.DEFAULT_DAYS
-    # the slower path: find and remove every order doubled across partitions (glue_jobs.sweep), read no bronze
+    # the slower path: find and remove every order doubled across partitions (:func:`sweep`), read no bronze
     sweep: bool = False
 
 
