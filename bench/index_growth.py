@@ -1,11 +1,11 @@
 """How many bytes an incremental silver run's order-index lookup reads, on 30 and on 1,095 days of history at a
 constant daily volume (docs/decisions/0008-silver-reads.md).
 
-``python -m bench.index_growth --daily 27397 --horizon 7``: the index of each history as a full refresh writes
-it (a part per order date) under a temporary folder, then a run of a new day: a day of new ids plus 2% corrections
-of the last days' orders, each looked up within the horizon of its date, and the index after the run staged
-(its new part, compaction). Prints what ``Storage`` counted: the bytes and objects read by load + lookup, and by
-the commit's staging of the index."""
+``python -m bench.index_growth --daily 27397 --horizon 7`` (the issue's volume; bench/README.md has the figures):
+the index of each history as a full refresh writes it (a part per order date) under a temporary folder, then a
+run of a new day: a day of new ids plus 2% corrections of the last days' orders, each looked up within the
+horizon of its date, and the index after the run staged (its new part, compaction). Prints what ``Storage``
+counted: the bytes and objects read by load + lookup, and by the commit's staging of the index."""
 
 from __future__ import annotations
 
