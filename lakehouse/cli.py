@@ -141,6 +141,8 @@ def _repair_window(args: argparse.Namespace) -> tuple[dt.date | None, dt.date | 
         raise ConfigError(
             "--full-refresh rebuilds every day and --to-date repairs some: give one or the other"
         )
+    if getattr(args, "sweep", False):
+        raise ConfigError("--sweep reads no bronze and --to-date repairs some: give one or the other")
     if first and last and first > last:
         raise ConfigError(f"--from-date {first} is after --to-date {last}: the repair window would be empty")
     return first, last

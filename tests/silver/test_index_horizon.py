@@ -192,3 +192,27 @@ def test_a_run_with_no_ids_reads_no_part(tmp_path: Path) -> None:
     keys, found = order_index.locate(index, None, bound)
     assert days == set() and index.footers == {} and len(keys) == len(found) == 0
     assert storage.counts.bytes_read == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["silver", "--sweep", "--full-refresh"], "", "--full-refresh: not allowed with argument --sweep"),
+        (["silver", "--sweep", "--to-date", "2026-03-01"], "", "--sweep reads no bronze"),
+        (["silver"], "7d", "DBT_CORRECTION_HORIZON_DAYS is '7d', not a whole number of days"),
+    ],
+)
+def test_the_cli_refuses_a_bad_sweep_or_horizon_in_one_line(
+    argv: list[str],
+    env: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lakehouse.cli import main
+
+    monkeypatch.setenv(horizon.ENV, env)
+    with pytest.raises(SystemExit) as info:
+        raise SystemExit(main(argv))
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and expected in err and err.count("\n") == 1, err
