@@ -380,8 +380,8 @@ class Bound:
     within ``horizon_days`` of its own order_date (``days``, the same length: an id with two new dates in a run
     appears twice)."""
 
-    ids: pa.Array
-    days: pa.Array
+    ids: pa.Array | pa.ChunkedArray
+    days: pa.Array | pa.ChunkedArray
     horizon_days: int
 
     def near(self, day: str) -> np.ndarray:
