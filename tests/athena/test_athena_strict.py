@@ -15,8 +15,8 @@ import pytest
 from lakehouse.athena_local.catalog import split_s3
 from lakehouse.athena_local.scan import CUTOFF_EXCEEDED
 from lakehouse.athena_local.standin import AthenaStandIn
+from lakehouse.moto_aws import ACCOUNT, REGION
 from tests.athena.helpers import cursor, fails
-from tests.infra.moto_aws import ACCOUNT, REGION
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
 
