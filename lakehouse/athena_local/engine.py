@@ -31,6 +31,7 @@ from lakehouse.athena_local.catalog import (
     view_table_input,
 )
 from lakehouse.athena_local.outcome import AthenaQueryError, Context, Outcome
+from lakehouse.athena_local.prune import bounds_for, glue_types
 from lakehouse.athena_local.scan import columns_read
 from lakehouse.athena_local.strict import require_trino_types
 from lakehouse.athena_local.tables import Tables
@@ -160,7 +161,7 @@ class Engine:
                 inner = self.resolve(rules.parse(view_sql(glue_table)), inner_context, depth + 1)
                 table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
             else:
-                view = self.tables.read_table(glue_table)
+                view = self.tables.read_table(glue_table, bounds_for(table, glue_types(glue_table)))
                 table.replace(exp.table_(view, alias=exp.to_identifier(alias, quoted=True)))
         return query
 

@@ -7,7 +7,7 @@
         rows = athena.read("lakehouse_dev_gold", "fct_orders")
 
 * moto's server (S3, Glue, STS, Athena, CloudFormation) in this process, holding the stack's own resources:
-  infra/lakehouse.yaml is created through moto's CloudFormation (tests/infra/moto_aws.py hands it the Glue
+  infra/lakehouse.yaml is created through moto's CloudFormation (lakehouse/moto_aws.py hands it the Glue
   databases and tables and the Athena workgroup), so the bucket, the four Glue databases, both silver tables
   with their partition projection and the workgroup with its enforced, encrypted results location are the
   template's, not a copy.
@@ -33,10 +33,9 @@ from lakehouse.athena_local.cursor import CursorHook, MotoReads
 from lakehouse.athena_local.engine import Engine
 from lakehouse.athena_local.outcome import Context
 from lakehouse.dbt import _env
-from tests.infra.helpers import REPO_ROOT, load_package_module
-from tests.infra.moto_aws import ACCOUNT, REGION, MotoServer
+from lakehouse.infra import TEMPLATE, load_package_module
+from lakehouse.moto_aws import ACCOUNT, REGION, MotoServer
 
-TEMPLATE = REPO_ROOT / "infra" / "lakehouse.yaml"
 ENV = "dev"
 STACK = f"lakehouse-{ENV}"
 CREDENTIALS = {

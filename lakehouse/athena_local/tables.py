@@ -30,7 +30,8 @@ from lakehouse.athena_local.catalog import (
     split_s3,
 )
 from lakehouse.athena_local.outcome import AthenaQueryError
-from lakehouse.athena_local.scan import Meter, parquet_column_bytes
+from lakehouse.athena_local.prune import Bound, partition_stats
+from lakehouse.athena_local.scan import Meter, RowGroup, parquet_row_groups
 from lakehouse.athena_local.translate import Schema, sql_literal
 
 
@@ -41,7 +42,7 @@ class Tables:
         self.catalog = catalog
         self._database = duckdb.connect()
         self._local = threading.local()
-        self._files: dict[tuple[str, str, str], tuple[pa.Table, dict[str, int]]] = {}
+        self._files: dict[tuple[str, str, str], tuple[pa.Table, tuple[RowGroup, ...]]] = {}
         self.meter = Meter()
 
     @property
@@ -113,22 +114,31 @@ class Tables:
 
     # ---- reading
 
-    def parquet(self, bucket: str, key: str, etag: str) -> pa.Table:
-        """A Parquet object (read once per ETag), its scanned bytes counted for the statement."""
+    def parquet(
+        self,
+        bucket: str,
+        key: str,
+        etag: str,
+        bounds: tuple[Bound, ...] = (),
+        partition: dict[str, str] | None = None,
+    ) -> pa.Table:
+        """A Parquet object (read once per ETag), its scanned bytes counted for the statement: the row groups
+        that the statement's `bounds` on the table, and the file's Hive `partition` values, cannot skip."""
         cached = self._files.get((bucket, key, etag))
         if cached is None:
             data = self.catalog.get(bucket, key)
-            cached = pq.read_table(pa.BufferReader(data)), parquet_column_bytes(data)
+            cached = pq.read_table(pa.BufferReader(data)), parquet_row_groups(data)
             self._files[(bucket, key, etag)] = cached
-        self.meter.read_columns(cached[1])
+        self.meter.read_parquet(cached[1], bounds, partition_stats(partition or {}, bounds))
         return cached[0]
 
-    def read_table(self, table: dict[str, Any]) -> str:
-        """Register the table's current data; return the DuckDB view that holds it."""
+    def read_table(self, table: dict[str, Any], bounds: tuple[Bound, ...] = ()) -> str:
+        """Register the table's current data; return the DuckDB view that holds it (`bounds`: what the
+        statement's WHERE lets Athena skip of it, for the scanned bytes only: every row is still there)."""
         sd = table.get("StorageDescriptor", {})
         columns = list(sd.get("Columns", [])) + list(table.get("PartitionKeys", []))
         if is_iceberg(table):
-            return self.read_iceberg(table, columns)
+            return self.read_iceberg(table, columns, bounds)
         location = sd.get("Location")
         if not location:
             raise AthenaQueryError(f"HIVE_METASTORE_ERROR: Table {table['Name']} has no location")
@@ -140,7 +150,7 @@ class Tables:
             raise AthenaQueryError(
                 f"NOT_SUPPORTED: the stand-in reads Parquet and OpenCSV tables, not {serde}"
             )
-        return self._read_hive_parquet(table, location, columns)
+        return self._read_hive_parquet(table, location, columns, bounds)
 
     def _empty(self, columns: list[dict[str, Any]]) -> str:
         cols = ", ".join(
@@ -153,7 +163,9 @@ class Tables:
             return self._empty(columns)
         return self.view(" union all ".join(f'select * from "{p}"' for p in parts))
 
-    def _read_hive_parquet(self, table: dict[str, Any], location: str, columns: list[dict[str, Any]]) -> str:
+    def _read_hive_parquet(
+        self, table: dict[str, Any], location: str, columns: list[dict[str, Any]], bounds: tuple[Bound, ...]
+    ) -> str:
         keys = [k["Name"].lower() for k in table.get("PartitionKeys", [])]
         visible = partition_filter(table)
         parts = []
@@ -164,8 +176,9 @@ class Tables:
             values = dict(re.findall(r"([^/=]+)=([^/]+)/", relative))
             if keys and (set(keys) - set(values) or not visible(values)):
                 continue
-            raw = self.arrow(self.parquet(obj["Bucket"], obj["Key"], obj["ETag"]))
-            parts.append(self.view(self.typed_select(columns, raw, {k: values[k] for k in keys})))
+            partition = {k: values[k] for k in keys}
+            raw = self.arrow(self.parquet(obj["Bucket"], obj["Key"], obj["ETag"], bounds, partition))
+            parts.append(self.view(self.typed_select(columns, raw, partition)))
         return self._union(parts, columns)
 
     def _read_csv(self, location: str, columns: list[dict[str, Any]], skip: int) -> str:
@@ -181,18 +194,26 @@ class Tables:
         data = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
         return self.view(self.typed_select(columns, self.arrow(data)))
 
-    def read_iceberg(self, table: dict[str, Any], columns: list[dict[str, Any]] | None = None) -> str:
-        """The data files of the table's current snapshot, as one view (Glue's columns unless given)."""
+    def read_iceberg(
+        self,
+        table: dict[str, Any],
+        columns: list[dict[str, Any]] | None = None,
+        bounds: tuple[Bound, ...] = (),
+    ) -> str:
+        """The data files of the table's current snapshot, as one view (Glue's columns unless given; `bounds`
+        as for `read_table`: a data file whose row groups all fail them counts nothing, as Athena skips a file
+        by its manifest's min/max)."""
         if columns is None:
             columns = list(table["StorageDescriptor"]["Columns"]) + list(table.get("PartitionKeys", []))
         metadata = self.catalog.iceberg_metadata(table)
         # Iceberg data files are immutable: cached by name
-        parts = [self.data_file(key, columns) for key in metadata["data-files"]]
+        parts = [self.data_file(key, columns, bounds) for key in metadata["data-files"]]
         return self._union(parts, columns)
 
-    def data_file(self, uri: str, columns: list[dict[str, Any]]) -> str:
+    def data_file(self, uri: str, columns: list[dict[str, Any]], bounds: tuple[Bound, ...] = ()) -> str:
         """One Iceberg data file as a view of the table's columns."""
-        return self.view(self.typed_select(columns, self.arrow(self.parquet(*split_s3(uri), "iceberg"))))
+        data = self.parquet(*split_s3(uri), "iceberg", bounds)
+        return self.view(self.typed_select(columns, self.arrow(data)))
 
     # ---- writing
 

@@ -15,8 +15,9 @@ import pytest
 from ingestion.events import EventError, parse_event
 from lakehouse.athena_local.standin import CREDENTIALS, patched_environ
 from lakehouse.dbt import run_dbt
+from lakehouse.infra import load_package_module
 from tests.athena.helpers import dbt_args
-from tests.infra.helpers import Resolver, load_package_module, load_template
+from tests.infra.helpers import Resolver, load_template
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,13 +15,10 @@ from lakehouse.athena_local.catalog import split_s3
 from lakehouse.athena_local.scan import CUTOFF_EXCEEDED
 from lakehouse.athena_local.standin import AthenaStandIn
 from tests.athena.helpers import cursor, fails
-from tests.infra.moto_aws import ACCOUNT, REGION
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
 
 GOLD = "lakehouse_dev_gold"
-# the smallest per-query cutoff Athena accepts (and the stack's AthenaBytesScannedCutoff MinValue): 10 MiB
-SMALLEST_CUTOFF = 10 * 2**20
 DAYS_101 = "select date_add('day', n, date '2026-01-01') as day, n from unnest(sequence(0, 100)) as t(n)"
 
 
@@ -63,18 +59,6 @@ def column_bytes(standin: AthenaStandIn, name: str) -> dict[str, int]:
                     sizes.get(column.path_in_schema, 0) + column.total_compressed_size
                 )
     return sizes
-
-
-@pytest.fixture
-def cutoff(standin: AthenaStandIn) -> Iterator[int]:
-    """The workgroup's per-query cutoff lowered to Athena's smallest, as an administrator would edit it."""
-    from moto.athena.models import athena_backends
-
-    workgroup = athena_backends[ACCOUNT][REGION].work_groups[standin.dbt_env()["DBT_ATHENA_WORKGROUP"]]
-    before = workgroup.configuration["BytesScannedCutoffPerQuery"]
-    workgroup.configuration["BytesScannedCutoffPerQuery"] = SMALLEST_CUTOFF
-    yield SMALLEST_CUTOFF
-    workgroup.configuration["BytesScannedCutoffPerQuery"] = before
 
 
 def test_a_query_scans_the_compressed_bytes_of_the_columns_it_reads(standin: AthenaStandIn) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.infra.helpers import Resolver, load_package_module, load_template
+from lakehouse.infra import load_package_module
+from tests.infra.helpers import Resolver, load_template
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,16 @@
-"""Helpers for the infra tests: the template parsed with cfn-lint's decoder, a tiny intrinsic resolver, and
-infra/package.py loaded as a module (infra/ is not a package)."""
+"""Helpers for the infra tests: the template parsed with cfn-lint's decoder and a tiny intrinsic resolver
+(infra/package.py loaded as a module: lakehouse/infra.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from lakehouse.infra import TEMPLATE
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-INFRA = REPO_ROOT / "infra"
-TEMPLATE = INFRA / "lakehouse.yaml"
 BIN = Path(sys.executable).parent
 
 # Values the resolver gives to parameters and pseudo parameters: what a real dev deploy would look like.
@@ -29,15 +27,6 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     from cfnlint.decode import cfn_yaml
 
     return cfn_yaml.load(str(path))
-
-
-def load_package_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("infra_package", INFRA / "package.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["infra_package"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class Resolver:

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from lakehouse.infra import INFRA
 from tests.infra import iam
-from tests.infra.helpers import INFRA, REPO_ROOT, Resolver
+from tests.infra.helpers import REPO_ROOT, Resolver
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 BUCKET = f"lakehouse-dev-lake-{ACCOUNT}-{REGION}"

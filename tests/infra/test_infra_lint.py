@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.helpers import BIN, INFRA, REPO_ROOT
+from lakehouse.infra import INFRA
+from tests.infra.helpers import BIN, REPO_ROOT
 
 # cfn-lint and checkov take seconds each: make lint runs them too
 pytestmark = pytest.mark.slow

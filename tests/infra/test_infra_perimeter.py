@@ -13,7 +13,8 @@ import botocore.session
 import pytest
 import yaml
 
-from tests.infra.helpers import INFRA, REPO_ROOT, Resolver
+from lakehouse.infra import INFRA
+from tests.infra.helpers import REPO_ROOT, Resolver
 from tests.infra.iam import Request, Statement, as_list, permitted
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

@@ -1,5 +1,5 @@
 """deploy.sh and destroy.sh run for real: the AWS CLI from requirements/dev.txt against moto's server
-(tests/infra/moto_aws.py says which gaps of moto's CloudFormation it closes, and which resource types moto skips).
+(lakehouse/moto_aws.py says which gaps of moto's CloudFormation it closes, and which resource types moto skips).
 What the tests check is read back from moto with boto3: the stack, its parameters, tags and outputs, the
 uploads, the function made from the uploaded zip, the Glue databases and the workgroup, the emptied buckets.
 The account is a new one (moto_aws.py: Lambda's concurrency quota is 10)."""
@@ -24,8 +24,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from lakehouse.moto_aws import ACCOUNT, REGION, MotoServer, enforcing_iam
 from tests.infra.helpers import REPO_ROOT
-from tests.infra.moto_aws import ACCOUNT, REGION, MotoServer, enforcing_iam
 
 SCRIPTS = REPO_ROOT / "infra" / "scripts"
 VENV_BIN = Path(sys.executable).parent

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from glue_jobs import bounds
-from tests.infra.helpers import INFRA, REPO_ROOT, Resolver
+from lakehouse.infra import INFRA
+from tests.infra.helpers import REPO_ROOT, Resolver
 
 GLUE_SCRIPT = REPO_ROOT / "glue_jobs" / "bronze_to_silver_orders.py"
 # The contract in docs/architecture.md, used until the job script exists.

@@ -1,6 +1,8 @@
-"""moto's server, in-process, for running infra/scripts/*.sh with the real AWS CLI (awscli, from requirements/dev.txt).
+"""moto's server, in-process, holding what the stack's template creates: the Athena stand-in
+(lakehouse/athena_local) deploys the stack into it, and the infra tests run infra/scripts/*.sh against it with
+the real AWS CLI (awscli, from requirements/dev.txt).
 
-The scripts reach it through AWS_ENDPOINT_URL, which the CLI honours for every service. The account is a new
+Clients reach it through AWS_ENDPOINT_URL, which boto3 and the CLI honour for every service. The account is a new
 one: Lambda's concurrency quota is 10 (MOTO_LAMBDA_CONCURRENCY_QUOTA), so any reserved concurrency is refused
 (AWS keeps 100 unreserved). Five gaps in moto's CloudFormation are closed here, for this process only (undo()
 restores moto):
@@ -54,6 +56,8 @@ class _Resource:
     """What moto's CloudFormation needs of a resource: a physical id (what Ref gives), create, update, delete."""
 
     cf_type = ""
+    # moto's backends of the service, by account and region
+    backends: Any = None
     create: Callable[[Any, str, dict[str, Any]], None]
     drop: Callable[[Any, str], None]
 
@@ -78,7 +82,7 @@ class _Resource:
 
     @classmethod
     def backend(cls, account_id: str, region_name: str) -> Any:
-        raise NotImplementedError
+        return cls.backends[account_id][region_name]
 
     @classmethod
     def name_of(cls, props: dict[str, Any]) -> str:
@@ -118,10 +122,7 @@ class _Resource:
 
 class GlueDatabase(_Resource):
     cf_type = "AWS::Glue::Database"
-
-    @classmethod
-    def backend(cls, account_id: str, region_name: str) -> Any:
-        return glue_backends[account_id][region_name]
+    backends = glue_backends
 
     @classmethod
     def name_of(cls, props: dict[str, Any]) -> str:
@@ -140,10 +141,7 @@ class GlueTable(_Resource):
     """Named `<database>.<table>`; DependsOn is implicit (the database is a Ref in the properties)."""
 
     cf_type = "AWS::Glue::Table"
-
-    @classmethod
-    def backend(cls, account_id: str, region_name: str) -> Any:
-        return glue_backends[account_id][region_name]
+    backends = glue_backends
 
     @classmethod
     def name_of(cls, props: dict[str, Any]) -> str:
@@ -161,10 +159,7 @@ class GlueTable(_Resource):
 
 class AthenaWorkGroup(_Resource):
     cf_type = "AWS::Athena::WorkGroup"
-
-    @classmethod
-    def backend(cls, account_id: str, region_name: str) -> Any:
-        return athena_backends[account_id][region_name]
+    backends = athena_backends
 
     @classmethod
     def name_of(cls, props: dict[str, Any]) -> str:
