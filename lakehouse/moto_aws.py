@@ -4,7 +4,7 @@ the real AWS CLI (awscli, from requirements/dev.txt).
 
 Clients reach it through AWS_ENDPOINT_URL, which boto3 and the CLI honour for every service. The account is a new
 one: Lambda's concurrency quota is 10 (MOTO_LAMBDA_CONCURRENCY_QUOTA), so any reserved concurrency is refused
-(AWS keeps 100 unreserved). Five gaps in moto's CloudFormation are closed here, for this process only (undo()
+(AWS keeps 100 unreserved). Four gaps in moto's CloudFormation are closed here, for this process only (undo()
 restores moto):
 
 * a stack created or updated through a change set (what `aws cloudformation deploy` does) keeps the template
