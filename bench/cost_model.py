@@ -57,6 +57,9 @@ class Measured:
     silver_bytes: Line = Line(0.0, 0.0, 0.0)
     # where the lines come from, for the table's heading
     source: str = "the bench"
+    # True: the lines' term for the new orders is scaled by a production day's orders, not a run's (what a run
+    # reads besides the history follows the orders of the days it touches: its day's partition, the horizon's days)
+    per_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,14 +141,15 @@ def project_day(
 ) -> Day:
     """The `day`-th production day (1 = the first): its runs, each meeting the history the ones before it left."""
     build = largest = glue_longest = athena_usd = glue_usd = gets = silver_bytes = 0.0
+    new = volume.orders_per_day if measured.per_day else volume.orders_per_run
     for run in range(volume.runs_per_day):
         history = (day - 1) * volume.orders_per_day + run * volume.orders_per_run
-        scanned = measured.build_bytes.at(history, volume.orders_per_run)
+        scanned = measured.build_bytes.at(history, new)
         billed = scanned + measured.queries * prices.athena_min_bytes_per_query
-        seconds = measured.silver_seconds.at(history, volume.orders_per_run)
+        seconds = measured.silver_seconds.at(history, new)
         build += scanned
-        silver_bytes += measured.silver_bytes.at(history, volume.orders_per_run)
-        largest = max(largest, measured.largest_query_bytes.at(history, volume.orders_per_run))
+        silver_bytes += measured.silver_bytes.at(history, new)
+        largest = max(largest, measured.largest_query_bytes.at(history, new))
         glue_longest = max(glue_longest, seconds)
         athena_usd += billed / 1e12 * prices.athena_usd_per_tb
         dpu_hours = (
@@ -241,8 +245,10 @@ def silver_seconds_per_order(reports: Sequence[dict[str, Any]]) -> float:
 
 def measured_from_history(history: dict[str, Any], per_new_s: float) -> Measured:
     """The lines through the history bench's histories (bench/history_growth.py: the same new day on a short
-    and a long history at one daily volume), against the orders of history each run met. Silver's seconds: the
-    line through its runs, the day's own orders at ``per_new_s`` each (:func:`silver_seconds_per_order`)."""
+    and a long history at one daily volume), against the orders of history each run met. The bench's new day is
+    a day of orders, so what the lines give the new orders is scaled by a production day's (``per_day``).
+    Silver's seconds: the line through its runs, the day's own orders at ``per_new_s`` each
+    (:func:`silver_seconds_per_order`)."""
     runs = [h for h in history["histories"] if "gold" in h]
     if not runs:
         raise ValueError("the history bench result holds no gold figures: run it without --silver-only")
@@ -257,7 +263,7 @@ def measured_from_history(history: dict[str, Any], per_new_s: float) -> Measured
     queries = max(g["queries"] for _, g in gold)
     sizes = tuple(orders for orders, _ in gold)
     source = f"the history bench ({history['measured_at']}, {day:,} orders a day)"
-    return Measured(build, largest, queries, silver_seconds, sizes, silver_bytes, source)
+    return Measured(build, largest, queries, silver_seconds, sizes, silver_bytes, source, per_day=True)
 
 
 _PARAMETER = re.compile(r"^  (\w+):\n(?:    .*\n)*?    Default: (.+)$", re.MULTILINE)
