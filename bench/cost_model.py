@@ -57,9 +57,6 @@ class Measured:
     silver_bytes: Line = Line(0.0, 0.0, 0.0)
     # where the lines come from, for the table's heading
     source: str = "the bench"
-    # True: the lines' term for the new orders is scaled by a production day's orders, not a run's (what a run
-    # reads besides the history follows the orders of the days it touches: its day's partition, the horizon's days)
-    per_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +138,7 @@ def project_day(
 ) -> Day:
     """The `day`-th production day (1 = the first): its runs, each meeting the history the ones before it left."""
     build = largest = glue_longest = athena_usd = glue_usd = gets = silver_bytes = 0.0
-    new = volume.orders_per_day if measured.per_day else volume.orders_per_run
+    new = volume.orders_per_run
     for run in range(volume.runs_per_day):
         history = (day - 1) * volume.orders_per_day + run * volume.orders_per_run
         scanned = measured.build_bytes.at(history, new)
@@ -233,22 +230,12 @@ def measured_from_results(reports: Sequence[dict[str, Any]]) -> Measured:
     return Measured(fit(build), fit(largest), queries, silver_line, tuple(r["rows"] for r in with_bytes))
 
 
-def silver_seconds_per_order(reports: Sequence[dict[str, Any]]) -> float:
-    """Silver's seconds per new order: its full refresh's time per order at the largest bench size (a day of the
-    history bench is too small to separate it from Spark's start)."""
-    sized = sorted((r for r in reports if r.get("results")), key=lambda r: r["rows"])
-    if not sized:
-        raise ValueError("no bench result gives silver's time per order: run `make bench` first")
-    stages = {r["stage"]: r for r in sized[-1]["results"]}
-    return float(stages["silver"]["us_per_row"]) / 1e6
-
-
-def measured_from_history(history: dict[str, Any], per_new_s: float) -> Measured:
+def measured_from_history(history: dict[str, Any], silver_seconds: Line) -> Measured:
     """The lines through the history bench's histories (bench/history_growth.py: the same new day on a short
     and a long history at one daily volume), against the orders of history each run met. The bench's new day is
-    a day of orders, so what the lines give the new orders is scaled by a production day's (``per_day``).
-    Silver's seconds: the line through its runs, the day's own orders at ``per_new_s`` each
-    (:func:`silver_seconds_per_order`)."""
+    a day of orders; what the lines give it is spread over its orders, as :func:`fit` does. Silver's seconds:
+    ``silver_seconds`` (the history bench's runs are timed on a loaded machine: the caller passes the line of
+    `make bench`'s quiet runs)."""
     runs = [h for h in history["histories"] if "gold" in h]
     if not runs:
         raise ValueError("the history bench result holds no gold figures: run it without --silver-only")
@@ -257,13 +244,11 @@ def measured_from_history(history: dict[str, Any], per_new_s: float) -> Measured
     build = fit([Point(orders, day, g["incremental_bytes"]) for orders, g in gold])
     largest = fit([Point(orders, day, g["largest_node_bytes"]) for orders, g in gold])
     silver = [(h["history_orders"], h["silver"]) for h in runs]
-    seconds = fit([Point(orders, day, s["seconds"] - per_new_s * day) for orders, s in silver])
-    silver_seconds = Line(seconds.per_new * day, per_new_s, seconds.per_history)
     silver_bytes = fit([Point(orders, day, s["total_bytes"]) for orders, s in silver])
     queries = max(g["queries"] for _, g in gold)
     sizes = tuple(orders for orders, _ in gold)
     source = f"the history bench ({history['measured_at']}, {day:,} orders a day)"
-    return Measured(build, largest, queries, silver_seconds, sizes, silver_bytes, source, per_day=True)
+    return Measured(build, largest, queries, silver_seconds, sizes, silver_bytes, source)
 
 
 _PARAMETER = re.compile(r"^  (\w+):\n(?:    .*\n)*?    Default: (.+)$", re.MULTILINE)
@@ -303,7 +288,7 @@ def runs_per_day(schedule: str) -> int:
 
 # what moves each limit, or the figure against it
 SETTINGS = {
-    "bytes_scanned_cutoff": "AthenaBytesScannedCutoff in the parameter file, or a shorter CorrectionHorizonDays",
+    "bytes_scanned_cutoff": "AthenaBytesScannedCutoff in the parameter file",
     "glue_timeout": "the Glue job's Timeout in infra/lakehouse.yaml, or more SilverWorkers",
     "monthly_budget": "MonthlyBudgetUSD in the parameter file",
 }

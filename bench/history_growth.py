@@ -362,7 +362,8 @@ def render(report: dict[str, Any]) -> str:
     def row(name: str, cells: list[str]) -> None:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
 
-    for key, label in (("silver_before", "silver before: "), ("silver", "silver: ")):
+    after = "silver after: " if all("silver_before" in h for h in histories) else "silver: "
+    for key, label in (("silver_before", "silver before: "), ("silver", after)):
         if not all(key in h for h in histories):
             continue
         silver = [h[key] for h in histories]

@@ -143,31 +143,19 @@ def _history(gold: bool = True) -> dict:
 
 
 def test_the_history_bench_gives_lines_through_its_two_histories() -> None:
-    measured = measured_from_history(_history(), per_new_s=0.5)
+    measured = measured_from_history(_history(), silver_seconds=Line(1, 2, 3))
     # gold: 1 byte per order of history; the 400 bytes left at no history are the day's 10 orders' (40 each)
     assert measured.build_bytes == Line(0.0, pytest.approx(40.0), pytest.approx(1.0))
     assert measured.largest_query_bytes == Line(0.0, pytest.approx(4.0), pytest.approx(0.1))
-    # silver: 0.5 s per new order (5 s for the day), 0.01 s per order of history, the rest fixed
-    assert measured.silver_seconds == Line(pytest.approx(14.0), 0.5, pytest.approx(0.01))
+    # silver's seconds are the line given (the history bench's own are timed on a loaded machine)
+    assert measured.silver_seconds == Line(1, 2, 3)
     assert measured.silver_bytes == Line(0.0, pytest.approx(99.0), pytest.approx(0.1))
-    assert (measured.queries, measured.sizes, measured.per_day) == (9, (100, 1100), True)
-
-
-def test_a_history_bench_scales_the_new_orders_term_by_a_day_of_orders() -> None:
-    """A production run adds an hour of orders, but rewrites its day's partition and reads the horizon's days:
-    the bench's term for its new day is scaled by the orders of a day, not of a run."""
-    per_run = _measured(Line(0, 1, 0), Line(0, 1, 0))
-    per_day = Measured(Line(0, 1, 0), Line(0, 1, 0), 0, NOTHING, (1,), per_day=True)
-    volume = Volume(orders_per_run=10, runs_per_day=3)
-    prices = Prices(s3_puts_per_run=0)
-    assert project_day(per_run, volume, LIMITS, day=1, prices=prices).largest_query_bytes == 10
-    assert project_day(per_day, volume, LIMITS, day=1, prices=prices).largest_query_bytes == 30
-    assert project_day(per_day, volume, LIMITS, day=1, prices=prices).build_bytes == 3 * 30
+    assert (measured.queries, measured.sizes) == (9, (100, 1100))
 
 
 def test_a_history_bench_result_without_gold_gives_no_projection() -> None:
     with pytest.raises(ValueError, match="without --silver-only"):
-        measured_from_history(_history(gold=False), per_new_s=0.5)
+        measured_from_history(_history(gold=False), silver_seconds=NOTHING)
 
 
 def test_the_table_names_the_setting_that_moves_the_binding_limit() -> None:
