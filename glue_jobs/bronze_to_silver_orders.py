@@ -17,6 +17,11 @@ the same code runs in Glue and on a laptop).
     --earliest_order_date  YYYY-MM-DD (default 2020-01-01): an older order_date is quarantined (glue_jobs.bounds)
     --max_skew_hours  hours (default 24) an order_date may pass its file's landing time, and a landing time the
                       run's clock, before the row is quarantined as out of range
+    --correction_horizon_days  days (default 90, gold's default; the stack passes CorrectionHorizonDays): a run
+                      looks each order up in the order index only this far from its new order_date
+                      (glue_jobs.horizon)
+    --sweep           true/false (default false): read no bronze; find every order in more than one silver
+                      partition (moved further than the horizon), keep its latest version, report each
 
 Glue adds arguments of its own (``--JOB_ID``, ``--JOB_RUN_ID``, ``--job-bookmark-option``, ``--TempDir``, ...), in
 no fixed order: they are ignored. A missing or bad argument stops the job before Spark starts, with one line on
@@ -38,9 +43,19 @@ if TYPE_CHECKING:
 
 PROG = "bronze_to_silver_orders"
 REQUIRED_ARGS = ("JOB_NAME", "bronze_path", "silver_path", "reference_path", "state_path", "runs_path")
-OPTIONAL_ARGS = ("full_refresh", "from_date", "to_date", "earliest_order_date", "max_skew_hours")
+OPTIONAL_ARGS = (
+    "full_refresh",
+    "from_date",
+    "to_date",
+    "earliest_order_date",
+    "max_skew_hours",
+    "correction_horizon_days",
+    "sweep",
+)
 DEFAULTS = {
     "full_refresh": "false",
+    "correction_horizon_days": "",
+    "sweep": "false",
     "from_date": "",
     "to_date": "",
     "earliest_order_date": "",
@@ -48,13 +63,13 @@ DEFAULTS = {
 }
 
 
-def _bool(value: str) -> bool:
+def _bool(value: str, name: str = "full_refresh") -> bool:
     lowered = str(value).strip().lower()
     if lowered in {"true", "1", "yes"}:
         return True
     if lowered in {"false", "0", "no", ""}:
         return False
-    raise ValueError(f"--full_refresh must be true or false, not {value!r}")
+    raise ValueError(f"--{name} must be true or false, not {value!r}")
 
 
 def _day(name: str, value: str) -> dt.date | None:
@@ -122,6 +137,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
 def job_args(argv: list[str]) -> JobArgs:
     """The parsed arguments as the runner's ``JobArgs``."""
+    from glue_jobs import horizon
     from glue_jobs.bounds import parse
     from glue_jobs.runner import JobArgs
 
@@ -130,6 +146,12 @@ def job_args(argv: list[str]) -> JobArgs:
         full_refresh = _bool(options.get("full_refresh", "false"))
         window = _window(options, full_refresh)
         bounds = parse(options.get("earliest_order_date"), options.get("max_skew_hours"))
+        days = horizon.parse(options.get("correction_horizon_days"))
+        sweep = _bool(options.get("sweep", "false"), "sweep")
+        if sweep and (full_refresh or window is not None):
+            raise ValueError(
+                "--sweep reads no bronze: give it without --full_refresh or --from_date/--to_date"
+            )
     except ValueError as error:
         _usage_error(str(error))
     return JobArgs(
@@ -142,6 +164,8 @@ def job_args(argv: list[str]) -> JobArgs:
         full_refresh=full_refresh,
         repair=window,
         bounds=bounds,
+        correction_horizon_days=days,
+        sweep=sweep,
     )
 
 

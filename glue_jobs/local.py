@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
+from glue_jobs import horizon
 from glue_jobs.bounds import DateBounds
 from glue_jobs.metrics import RunMetrics
 from glue_jobs.session import local_session
@@ -38,10 +40,13 @@ def glue_argv(
     reference_path: Path = SEEDS,
     repair: tuple[dt.date | None, dt.date | None] | None = None,
     bounds: DateBounds | None = None,
+    sweep: bool = False,
 ) -> list[str]:
     """The Glue-style arguments for a local lake: the same names the CloudFormation job passes (and, for a
-    repair, the ingest days a run is given with ``start-job-run --arguments``)."""
+    repair, the ingest days a run is given with ``start-job-run --arguments``). The correction horizon is
+    gold's: ``$DBT_CORRECTION_HORIZON_DAYS`` when set (glue_jobs.horizon)."""
     paths = lake_paths(lake)
+    days = os.environ.get(horizon.ENV, "").strip()
     dates = (
         [
             "--earliest_order_date",
@@ -67,6 +72,8 @@ def glue_argv(
         "--full_refresh", "true" if full_refresh else "false",
         *window,
         *dates,
+        *(["--correction_horizon_days", days] if days else []),
+        *(["--sweep", "true"] if sweep else []),
     ]  # fmt: skip
 
 
@@ -76,6 +83,7 @@ def run_silver(
     full_refresh: bool = False,
     repair: tuple[dt.date | None, dt.date | None] | None = None,
     bounds: DateBounds | None = None,
+    sweep: bool = False,
     spark_master: str = "local[2]",
     shuffle_partitions: int = 16,
     driver_memory: str = "2g",
@@ -89,4 +97,4 @@ def run_silver(
     log_file = Path(lake_paths(lake)["runs_path"]) / "spark.log"
     spill = Path(local_dir) if local_dir is not None else Path(lake) / "_tmp" / "spark"
     local_session(spark_master, shuffle_partitions, driver_memory, log_file=log_file, local_dir=spill)
-    return main(glue_argv(lake, full_refresh=full_refresh, repair=repair, bounds=bounds))
+    return main(glue_argv(lake, full_refresh=full_refresh, repair=repair, bounds=bounds, sweep=sweep))

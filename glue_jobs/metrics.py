@@ -64,8 +64,15 @@ class RunMetrics:
     partitions_touched: int = 0
     order_dates_touched: list[str] = field(default_factory=list)
     recovered_runs: list[str] = field(default_factory=list)
-    # why the run rebuilt the order index from silver (missing, damaged); "" if not
+    # why the run rebuilt the order index from silver (missing, damaged, of an older layout); "" if not
     order_index_rebuilt: str = ""
+    # how the run bounded its index lookups: the correction horizon, the days (index parts) and files it read of
+    # those the index holds (glue_jobs.horizon.lookup_report)
+    index_lookup: dict[str, Any] = field(default_factory=dict)
+    # a sweep (--sweep): each stale copy it removed of an order doubled across partitions by a correction that
+    # moved it further than the horizon: {"order_id", "old_date", "new_date"}
+    sweep: bool = False
+    corrections_beyond_horizon: list[dict[str, str]] = field(default_factory=list)
     duration_s: float = 0.0
     # read and written through Storage (outside Spark) up to the commit point, the journal and the swaps after it
     # not counted: bytes_read, objects_read, bytes_written, objects_written, and bytes_read_by_area (bronze,

@@ -1,33 +1,35 @@
 """Where each order lives: an ``order_id -> order_date`` index kept with the job's state, so that an incremental
 run finds the dates a correction moves orders away from without scanning silver's history.
 
-Layout: Parquet files ``<state>/order_index/part-<run_id>-<n>.parquet`` with columns ``key`` (a 64-bit hash of
-the order_id, :func:`keys`), ``order_id`` and ``order_date``, each file sorted by ``key``. Which files make the
-index, oldest first, and how many rows each holds is recorded in ``bookmark.json`` (``"order_index"``), so the
-index moves with the bookmark in the run's atomic commit (:mod:`glue_jobs.commit`): the new files are put in
-place, then the bookmark that lists them, then the files it no longer lists are deleted. An order's entry is the
-one of the newest file that holds it; silver holds one row per order_id, so the index is exactly silver's set of
-(order_id, order_date) pairs, and can always be rebuilt from silver.
+Layout: Parquet files ``<state>/order_index/part-<run_id>-<day>-<n>.parquet`` with columns ``key`` (a 64-bit hash
+of the order_id, :func:`keys`), ``order_id`` and ``order_date``, each file sorted by ``key`` and holding the
+orders of one ``order_date`` (its *day*): the index is split into one part per day. Which files make the index,
+with each one's day and row count, is recorded in ``bookmark.json`` (``"order_index"``, version 2), so the index
+moves with the bookmark in the run's atomic commit (:mod:`glue_jobs.commit`): the new files are put in place,
+then the bookmark that lists them, then the files it no longer lists are deleted. Silver holds one row per
+order_id, so the index is exactly silver's set of (order_id, order_date) pairs, and can always be rebuilt from
+silver.
 
-A run looks up only its own ids: it reads the ``key`` and ``order_date`` columns (12 bytes an order, the
-order_id strings are never read) and binary-searches its sorted keys in each file. A lookup returns *every*
-date any file records for a key: a stale entry of an older file, or two order_ids sharing a hash, can only make
-the run rewrite one partition more than needed, never miss one. Each run appends one file (its orders' new
-dates) and merges the newest files while a file is less than twice the size of the next newer one
-(:func:`compact`), so the index holds O(log(orders)) files and an order is rewritten O(log) times in all.
+A run looks each of its ids up only in the parts of the days within the correction horizon of that id's own
+order_date (:func:`window_days`, :func:`lookup`): its reads are its own keys in a bounded number of days, however
+long the history (docs/decisions/0008-silver-reads.md). It reads the ``key`` and ``order_date`` columns of the row
+groups whose key range holds one of its keys (the order_id strings are never read) and binary-searches its
+sorted keys in each file. A lookup returns *every* date any file records for a key: two order_ids sharing a hash
+can only make the run rewrite one partition more than needed, never miss one. Each run adds, for each day its
+orders now live on, one file of those orders, removes the orders it moved from the parts of the days they left
+(:func:`after_run`), and merges each changed day's newest files while a file is less than twice the size of the
+next newer one (:func:`compact`): a day holds O(log(orders)) files and compaction reads at most a day's part.
 
 Memory is bounded by :data:`MAX_FILE_ROWS`, not by the number of orders: a full refresh (or a rebuild) writes the
-index as files of about that many rows, each written to the run's staging as soon as it is complete, and
-compaction never makes a file larger than that (bench/README.md has what one unbounded file cost). Files that
-reached the cap are never merged again, so the stale
-entries of orders corrected since stay in them until the next full refresh: they cost 12 bytes each in a lookup,
-and at most one partition rewritten more than needed.
+index as files of at most that many rows, each written to the run's staging as soon as it is complete, and
+compaction never makes a file larger than that (bench/README.md has what one unbounded file cost).
 
 Any file that is missing, not Parquet, of another schema, of another row count than the bookmark says, or not
-sorted raises :class:`IndexDamaged`; the run then rebuilds the index from silver and reports it.
+sorted raises :class:`IndexDamaged`, and so does an index in the layout before the day parts (version 1): the run
+then rebuilds the index from silver and reports it.
 
 All I/O goes through :class:`glue_jobs.storage.Storage` (boto3 on S3, as every other part of the job): a file is
-read whole into memory and parsed from there, and written by serialising it in memory, so pyarrow's own S3
+read by ranged reads of the bytes pyarrow asks for, and written by serialising it in memory, so pyarrow's own S3
 client (its credential chain, its region discovery) is never used.
 """
 
@@ -59,6 +61,8 @@ MAX_FILE_ROWS = 1 << 22
 # read (4096 keys and dates, about 40 KB), at a few hundred bytes of footer each
 ROW_GROUP_ROWS = 1 << 12
 _SEED = np.uint64(0x9E3779B97F4A7C15)
+# the bookmark's "order_index": version 2 lists each file with the order_date (day) its rows hold
+MANIFEST_VERSION = 2
 
 
 class IndexDamaged(RuntimeError):
@@ -67,11 +71,15 @@ class IndexDamaged(RuntimeError):
 
 @dataclass(frozen=True)
 class IndexFile:
+    """One index file: its name under the index folder, its row count, and the order_date its rows hold
+    (``YYYY-MM-DD``)."""
+
     name: str
     rows: int
+    day: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "rows": self.rows}
+        return {"name": self.name, "rows": self.rows, "day": self.day}
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,8 @@ class Index:
     staged: dict[str, str] = field(default_factory=dict)
     # each file's footer and size, as :func:`load` checked it: a lookup does not fetch it again
     footers: dict[str, Footer] = field(default_factory=dict)
+    # the files a lookup read (names): what the run reports of how it bounded its lookups
+    files_read: set[str] = field(default_factory=set)
 
     def path(self, entry: IndexFile) -> str:
         return self.staged.get(entry.name, join(self.root, entry.name))
@@ -107,10 +117,12 @@ class Index:
 
 # ------------------------------------------------------------------------------------------ the manifest
 def parse_manifest(data: Any) -> list[IndexFile] | None:
-    """The files the bookmark lists (None: it lists no index, e.g. a lake from before the index existed)."""
+    """The files the bookmark lists (None: it lists no index, e.g. a lake from before the index existed);
+    IndexDamaged for an index in the layout before the day parts (version 1), which is rebuilt by day."""
     if not isinstance(data, dict) or "order_index" not in data:
         return None
-    files = data["order_index"].get("files") if isinstance(data["order_index"], dict) else None
+    listed = data["order_index"]
+    files = listed.get("files") if isinstance(listed, dict) else None
     if not isinstance(files, list) or not all(
         isinstance(f, dict)
         and isinstance(f.get("name"), str)
@@ -119,11 +131,25 @@ def parse_manifest(data: Any) -> list[IndexFile] | None:
         for f in files
     ):
         raise IndexDamaged("the bookmark's 'order_index' is not a list of files with their row counts")
-    return [IndexFile(f["name"], f["rows"]) for f in files]
+    if files and listed.get("version") != MANIFEST_VERSION:
+        raise IndexDamaged(
+            f"the order index is in the layout of version {listed.get('version')}, one key range for every date, "
+            f"not version {MANIFEST_VERSION}'s parts by order_date"
+        )
+    if not all(_is_day(f.get("day")) for f in files):
+        raise IndexDamaged("the bookmark's 'order_index' lists a file without its day (YYYY-MM-DD)")
+    return [IndexFile(f["name"], f["rows"], f["day"]) for f in files]
+
+
+def _is_day(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and dt.date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
 
 
 def manifest(files: list[IndexFile]) -> dict[str, Any]:
-    return {"version": 1, "files": [f.to_dict() for f in files]}
+    return {"version": MANIFEST_VERSION, "files": [f.to_dict() for f in files]}
 
 
 # ------------------------------------------------------------------------------------------ keys
@@ -282,14 +308,28 @@ def _entries_of(group: list[pa.Table]) -> pa.Table:
     return entries(pairs["order_id"], pairs["order_date"])
 
 
-def staged_ids(storage: Storage, parsed_path: str, column: str) -> pa.Array:
-    """The distinct non-null values of ``column`` in the Parquet files under ``parsed_path`` (the run's valid
-    order_ids in the rows it staged: read with pyarrow, not collected through Spark)."""
+def staged_pairs(storage: Storage, parsed_path: str, columns: list[str]) -> pa.Table:
+    """The distinct (order_id, order_date) pairs of the Parquet files under ``parsed_path``, from the two
+    ``columns`` that hold them, rows without an id left out (the run's valid orders and their new dates in the
+    rows it staged: read with pyarrow, not collected through Spark)."""
+    id_column, date_column = columns
     files = storage.list_files(parsed_path, ".parquet")
-    if not files:
-        return pa.array([], pa.string())
-    values = pa.chunked_array([_column(storage, f.path, column) for f in files], pa.string())
-    return pc.unique(values.drop_null())
+    tables = []
+    for f in files:
+        source = storage.open_for_columns(f.path)
+        if source is None:
+            raise FileNotFoundError(f"{f.path} vanished while it was read")
+        with source:
+            tables.append(pq.read_table(source, columns=columns))
+    empty = pa.table({id_column: pa.array([], pa.string()), date_column: pa.array([], pa.date32())})
+    if not tables:
+        return empty
+    read = pa.concat_tables(tables)
+    read = read.filter(pc.is_valid(read[id_column]))
+    pairs = pa.table(
+        {id_column: read[id_column].cast(pa.string()), date_column: read[date_column].cast(pa.date32())}
+    )
+    return pairs.group_by([id_column, date_column]).aggregate([]).combine_chunks()
 
 
 # ------------------------------------------------------------------------------------------ lookup
@@ -326,34 +366,113 @@ def groups_holding(wanted: np.ndarray) -> Callable[[pq.FileMetaData], list[int]]
     return pick
 
 
-def lookup(index: Index, order_ids: pa.Array | pa.ChunkedArray) -> set[str]:
-    """Every order_date the index records for any of ``order_ids`` (ISO strings), reading only the keys and
-    dates of the row groups whose key range holds one of the ids' keys (and no footer :func:`load` read
-    already); IndexDamaged when a file does not match the bookmark."""
-    wanted = np.unique(keys(order_ids))
-    dates: set[int] = set()
-    if len(wanted) == 0:
-        return set()
+def _epoch_days(days: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(days.cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _day_number(day: str) -> int:
+    return (dt.date.fromisoformat(day) - dt.date(1970, 1, 1)).days
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A lookup bounded by the correction horizon: each id (``ids``) is looked up only in the parts of the days
+    within ``horizon_days`` of its own order_date (``days``, the same length: an id with two new dates in a run
+    appears twice)."""
+
+    ids: pa.Array | pa.ChunkedArray
+    days: pa.Array | pa.ChunkedArray
+    horizon_days: int
+
+    def near(self, day: str) -> np.ndarray:
+        """Which of the ids are within the horizon of ``day``."""
+        return np.abs(_epoch_days(self.days) - _day_number(day)) <= self.horizon_days
+
+
+def window_days(files: list[IndexFile], bound: Bound) -> set[str]:
+    """The days of ``files`` within the horizon of one of the bound's order_dates: the parts a run reads."""
+    own = np.unique(_epoch_days(bound.days))
+    picked = set()
+    for day in {f.day for f in files if f.day}:
+        number = _day_number(day)
+        # the nearest of the bound's dates at or after number - horizon must be at most number + horizon
+        at = int(np.searchsorted(own, number - bound.horizon_days, "left"))
+        if at < len(own) and int(own[at]) <= number + bound.horizon_days:
+            picked.add(day)
+    return picked
+
+
+def lookup(
+    index: Index, order_ids: pa.Array | pa.ChunkedArray | None, bound: Bound | None = None
+) -> set[str]:
+    """Every order_date the index records for any of ``order_ids`` (ISO strings): see :func:`locate`."""
+    _, days = locate(index, order_ids, bound)
+    return {str(np.datetime64(int(d), "D")) for d in np.unique(days)}
+
+
+def locate(
+    index: Index, order_ids: pa.Array | pa.ChunkedArray | None, bound: Bound | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (key, order_date as days since the epoch) the index records for any of ``order_ids``, reading only
+    the keys and dates of the row groups whose key range holds one of the ids' keys (and no footer :func:`load`
+    read already); IndexDamaged when a file does not match the bookmark. With a ``bound``, each of its ids is
+    looked up only in the files of the days within its horizon (``order_ids`` is then ignored)."""
+    ids = bound.ids if bound is not None else order_ids
+    all_keys = keys(ids if ids is not None else pa.array([], pa.string()))
+    found_keys: list[np.ndarray] = [np.zeros(0, np.uint64)]
+    found_days: list[np.ndarray] = [np.zeros(0, np.int64)]
+    if len(all_keys) == 0:
+        return found_keys[0], found_days[0]
+    window = window_days(index.files, bound) if bound is not None else set()
     for entry in index.files:
-        if entry.name in index.tables:
-            table = index.read(entry, ["key", "order_date"])
+        if bound is None:
+            wanted = np.unique(all_keys)
+        elif entry.day not in window:
+            continue
         else:
-            table = read_file(
-                index.storage,
-                index.path(entry),
-                entry.rows,
-                ["key", "order_date"],
-                footer=index.footers.get(entry.name),
-                groups=groups_holding(wanted),
-            )
-        file_keys = table["key"].to_numpy()
-        check_sorted(entry.name, file_keys)
-        days = table["order_date"].cast(pa.int32()).to_numpy()
-        left = np.searchsorted(file_keys, wanted, "left")
-        right = np.searchsorted(file_keys, wanted, "right")
-        for lo, hi in zip(left[right > left], right[right > left], strict=True):
-            dates.update(days[lo:hi].tolist())
-    return {str(np.datetime64(d, "D")) for d in dates}
+            wanted = np.unique(all_keys[bound.near(entry.day)])
+        if len(wanted) == 0:
+            continue
+        file_keys, file_days = _lookup_file(index, entry, wanted)
+        found_keys.append(file_keys)
+        found_days.append(file_days)
+    return np.concatenate(found_keys), np.concatenate(found_days)
+
+
+def vacated_days(found_keys: np.ndarray, found_days: np.ndarray, bound: Bound) -> set[str]:
+    """The days the index found one of the bound's orders on that are not one of that order's new days: the
+    days a correction moves orders away from, whose parts must forget them."""
+    own = set(zip(keys(bound.ids).tolist(), _epoch_days(bound.days).tolist(), strict=True))
+    return {
+        str(np.datetime64(day, "D"))
+        for key, day in zip(found_keys.tolist(), found_days.tolist(), strict=True)
+        if (key, day) not in own
+    }
+
+
+def _lookup_file(index: Index, entry: IndexFile, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (keys, days since the epoch) one file records for the ``wanted`` keys (sorted, distinct)."""
+    if entry.name in index.tables:
+        table = index.read(entry, ["key", "order_date"])
+    else:
+        table = read_file(
+            index.storage,
+            index.path(entry),
+            entry.rows,
+            ["key", "order_date"],
+            footer=index.footers.get(entry.name),
+            groups=groups_holding(wanted),
+        )
+    index.files_read.add(entry.name)
+    file_keys = table["key"].to_numpy()
+    check_sorted(entry.name, file_keys)
+    days = table["order_date"].cast(pa.int32()).to_numpy().astype(np.int64)
+    hits = np.zeros(len(file_keys), dtype=bool)
+    left = np.searchsorted(file_keys, wanted, "left")
+    right = np.searchsorted(file_keys, wanted, "right")
+    for lo, hi in zip(left[right > left], right[right > left], strict=True):
+        hits[lo:hi] = True
+    return file_keys[hits], days[hits]
 
 
 # ------------------------------------------------------------------------------------------ compaction
@@ -363,20 +482,41 @@ def merge(older: pa.Table, newer: pa.Table) -> pa.Table:
     return pa.concat_tables([kept, newer]).sort_by("key")
 
 
-def compact(index: Index, name: str) -> Index:
-    """Merge the newest files while one is less than twice the size of the next newer one and the two hold at
-    most :data:`MAX_FILE_ROWS` (the merged file is named ``<name>-m<n>.parquet``, kept in memory): sizes grow
-    geometrically up to the cap, so there are O(log) files plus one per ``MAX_FILE_ROWS`` orders."""
-    work = Index(index.storage, index.root, list(index.files), dict(index.tables), dict(index.staged))
-    while (
-        len(work.files) > 1
-        and work.files[-2].rows < 2 * work.files[-1].rows
-        and work.files[-2].rows + work.files[-1].rows <= MAX_FILE_ROWS
-    ):
-        merged = merge(work.read(work.files[-2]), work.read(work.files[-1]))
-        entry = IndexFile(f"{name}-m{len(work.tables)}.parquet", merged.num_rows)
-        work.tables[entry.name] = merged
-        work.files[-2:] = [entry]
+def compact(index: Index, name: str, days: set[str] | None = None) -> Index:
+    """Merge each day's newest files (of ``days``, all by default) while one is less than twice the size of the
+    next newer one and the two hold at most :data:`MAX_FILE_ROWS` (a merged file is named
+    ``<name>-m<n>.parquet``, kept in memory, in the place of the newer one): sizes grow geometrically up to the
+    cap, so a day has O(log) files plus one per ``MAX_FILE_ROWS`` orders, and a merge reads one day's files."""
+    work = _copy(index)
+    for day in sorted({f.day for f in work.files} if days is None else days):
+        while True:
+            mine = [n for n, f in enumerate(work.files) if f.day == day]
+            if len(mine) < 2:
+                break
+            older, newer = work.files[mine[-2]], work.files[mine[-1]]
+            if not (older.rows < 2 * newer.rows and older.rows + newer.rows <= MAX_FILE_ROWS):
+                break
+            merged = merge(work.read(older), work.read(newer))
+            entry = IndexFile(f"{name}-m{len(work.tables)}.parquet", merged.num_rows, day)
+            work.tables[entry.name] = merged
+            work.files[mine[-1]] = entry
+            del work.files[mine[-2]]
+    return _kept(work)
+
+
+def _copy(index: Index) -> Index:
+    return Index(
+        index.storage,
+        index.root,
+        list(index.files),
+        dict(index.tables),
+        dict(index.staged),
+        dict(index.footers),
+    )
+
+
+def _kept(work: Index) -> Index:
+    """The index without the tables and staged files it no longer lists."""
     listed = {f.name for f in work.files}
     return Index(
         work.storage,
@@ -384,13 +524,17 @@ def compact(index: Index, name: str) -> Index:
         work.files,
         {k: v for k, v in work.tables.items() if k in listed},
         {k: v for k, v in work.staged.items() if k in listed},
+        {k: v for k, v in work.footers.items() if k in listed},
     )
 
 
 # ------------------------------------------------------------------------------------------ a run's index
-def load(storage: Storage, bookmark: Any, root: str, silver_has_rows: bool) -> Index:
-    """The index the bookmark lists, its files' footers checked; IndexDamaged when it cannot be trusted
-    (including a bookmark that lists none while silver holds rows: a lake from before the index)."""
+def load(
+    storage: Storage, bookmark: Any, root: str, silver_has_rows: bool, days: set[str] | None = None
+) -> Index:
+    """The index the bookmark lists, the footers of its files of ``days`` (all by default) checked;
+    IndexDamaged when it cannot be trusted (including a bookmark that lists none while silver holds rows: a lake
+    from before the index; and an index in the layout before the day parts)."""
     files = parse_manifest(bookmark)
     if files is None:
         if silver_has_rows:
@@ -400,7 +544,8 @@ def load(storage: Storage, bookmark: Any, root: str, silver_has_rows: bool) -> I
         raise IndexDamaged("the bookmark's order index is empty while silver holds orders")
     index = Index(storage, root, files)
     for entry in files:
-        index.footers[entry.name] = read_footer(storage, index.path(entry), entry.rows)
+        if days is None or entry.day in days:
+            index.footers[entry.name] = read_footer(storage, index.path(entry), entry.rows)
     return index
 
 
@@ -409,33 +554,72 @@ def rebuild(storage: Storage, silver_table: str, root: str, name: str, staging: 
     return of_full_refresh(storage, silver_table, root, f"{name}-rebuilt", staging)
 
 
-def after_run(index: Index, staged_silver: str, run_ids: pa.Array, name: str) -> Index:
-    """The index once the run commits: a file of the new dates of the run's orders (read back from the
-    partitions it staged, which hold every one of them), then compaction."""
+def by_day(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    """Index rows split by their order_date, each part sorted by key (one sort, then slices)."""
+    if table.num_rows == 0:
+        return
+    ordered = table.sort_by([("order_date", "ascending"), ("key", "ascending")])
+    days = ordered["order_date"].cast(pa.int32()).to_numpy()
+    bounds = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(days)]
+    for low, high in itertools.pairwise(bounds):
+        yield str(np.datetime64(int(days[low]), "D")), ordered.slice(low, high - low)
+
+
+def after_run(
+    index: Index, staged_silver: str, run_ids: pa.Array, name: str, left: frozenset[str] = frozenset()
+) -> Index:
+    """The index once the run commits: for each day its orders now live on, a file of those orders (read back
+    from the partitions it staged, which hold every one of them); the run's orders removed from the parts of
+    the days in ``left`` they no longer live on (:func:`vacated_days`); then each changed day compacted."""
     if len(run_ids) == 0:
         return index
     delta = read_pairs(index.storage, staged_silver, run_ids)
-    entry = IndexFile(f"{name}.parquet", delta.num_rows)
-    grown = Index(
-        index.storage,
-        index.root,
-        [*index.files, entry],
-        {**index.tables, entry.name: delta},
-        dict(index.staged),
-    )
-    return compact(grown, name)
+    work = _copy(index)
+    changed = set()
+    for n, (day, part) in enumerate(by_day(delta)):
+        entry = IndexFile(f"{name}-{day}-{n}.parquet", part.num_rows, day)
+        work.files.append(entry)
+        work.tables[entry.name] = part
+        changed.add(day)
+    changed |= _forget_moved(work, delta, left, name)
+    return compact(_kept(work), name, changed)
+
+
+def _forget_moved(work: Index, delta: pa.Table, left: frozenset[str], name: str) -> set[str]:
+    """Drop, from the files of the days in ``left``, the entries of orders the run placed on another day; the
+    days changed. Only the entries this run staged are compared (``delta``: each of its orders' new day)."""
+    changed = set()
+    for position, entry in enumerate(list(work.files)):
+        if entry.day not in left or entry.name in work.tables:
+            continue
+        elsewhere = delta.filter(
+            pc.not_equal(delta["order_date"], pa.scalar(dt.date.fromisoformat(entry.day)))
+        )
+        if elsewhere.num_rows == 0:
+            continue
+        table = work.read(entry)
+        kept = table.filter(pc.invert(pc.is_in(table["order_id"], value_set=elsewhere["order_id"])))
+        if kept.num_rows == table.num_rows:
+            continue
+        replaced = IndexFile(f"{name}-{entry.day}-f{position}.parquet", kept.num_rows, entry.day)
+        work.files[position] = replaced
+        work.tables[replaced.name] = kept
+        changed.add(entry.day)
+    work.files = [f for f in work.files if f.rows or f.name not in work.tables]
+    return changed
 
 
 def of_full_refresh(storage: Storage, staged_silver: str, root: str, name: str, staging: str) -> Index:
-    """A full refresh stages every partition of silver: the index is all of it, in files of about
-    :data:`MAX_FILE_ROWS` rows (``<name>-<n>.parquet``), each written to ``staging`` as soon as it is built
-    (memory: one file's worth)."""
+    """A full refresh stages every partition of silver: the index is all of it, a part per day, in files of at
+    most :data:`MAX_FILE_ROWS` rows (``<name>-<day>-<n>.parquet``), each written to ``staging`` as soon as it is
+    built (memory: one file's worth)."""
     index = Index(storage, root, [])
     for n, table in enumerate(read_pairs_in_files(storage, staged_silver, MAX_FILE_ROWS)):
-        entry = IndexFile(f"{name}-{n}.parquet", table.num_rows)
-        index.files.append(entry)
-        index.staged[entry.name] = join(staging, entry.name)
-        write_file(storage, table, index.staged[entry.name])
+        for day, part in by_day(table):
+            entry = IndexFile(f"{name}-{day}-{n}.parquet", part.num_rows, day)
+            index.files.append(entry)
+            index.staged[entry.name] = join(staging, entry.name)
+            write_file(storage, part, index.staged[entry.name])
     return index
 
 

@@ -36,11 +36,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from glue_jobs import bronze, inventory, measure, order_index, repair, session, swaps, transform
+from glue_jobs import bronze, horizon, inventory, measure, order_index, repair, session, swaps, transform
 from glue_jobs.bounds import DEFAULT, DateBounds
 from glue_jobs.bronze import spark_path
 from glue_jobs.metrics import FileNote, ReconciliationError, RunMetrics
@@ -66,6 +68,11 @@ class JobArgs:
     # bronze ingest days to read again whatever the bookmark says (a bounded repair: glue_jobs.repair)
     repair: repair.Window | None = None
     bounds: DateBounds = DEFAULT
+    # how far, in days, from an order's new order_date the run looks for the version it replaces (gold's
+    # correction horizon: docs/decisions/0008-silver-reads.md)
+    correction_horizon_days: int = horizon.DEFAULT_DAYS
+    # the slower path: find and remove every order doubled across partitions (:func:`sweep`), read no bronze
+    sweep: bool = False
 
 
 @dataclass
@@ -127,11 +134,16 @@ def run(spark: SparkSession, args: JobArgs) -> RunMetrics:
     """One silver run, holding the lake's lease from before it reads any state until it has committed."""
     started = time.perf_counter()
     metrics = RunMetrics.begin(_new_run_id(dt.datetime.now(dt.UTC)), args.job_name, args.full_refresh)
+    metrics.sweep = args.sweep
     metrics.repair_window = args.repair.describe() if args.repair else ""
     state = RunState(metrics)
     table = SilverTable.at(args.silver_path, args.state_path, args.runs_path)
     with table.lease(metrics.run_id, "silver") as held:
         ctx = start(spark, args, table, metrics, held.ensure_held)
+        if args.sweep:
+            sweep(ctx, state, held.ensure_held, started)
+            log.info("silver sweep %s", metrics.summary())
+            return metrics
         bookmark = {} if args.full_refresh else table.bookmarked_files()
         files = find_new_files(ctx, state, bookmark)
         try:
@@ -445,19 +457,34 @@ def find_moved_orders(
     # stages (the run's ids would cost memory for nothing)
     if not live.order_dates:
         return sorted(touched), RunIndex()
-    ids = pa.array([], pa.string())
+    pairs = pa.table({"v_order_id": pa.array([], pa.string()), "v_order_date": pa.array([], pa.date32())})
     if observed.parsed is not None and touched:
-        # the staged rows' ids: a valid row's v_order_id is set
-        ids = order_index.staged_ids(ctx.storage, join(ctx.layout.staging, PARSED), "v_order_id")
+        # the staged rows' ids and their new dates: a valid row's v_order_id is set
+        pairs = order_index.staged_pairs(
+            ctx.storage, join(ctx.layout.staging, PARSED), ["v_order_id", "v_order_date"]
+        )
+    bound = order_index.Bound(pairs["v_order_id"], pairs["v_order_date"], ctx.args.correction_horizon_days)
+    index, found = look_up(ctx, state, bound)
+    before = {str(np.datetime64(int(d), "D")) for d in np.unique(found[1])}
+    state.metrics.index_lookup = horizon.lookup_report(index, bound)
+    ids = pc.unique(bound.ids)
+    return sorted(touched | before), RunIndex(index, ids, frozenset(order_index.vacated_days(*found, bound)))
+
+
+def look_up(
+    ctx: Context, state: RunState, bound: order_index.Bound
+) -> tuple[order_index.Index, tuple[np.ndarray, np.ndarray]]:
+    """The order index (only the parts within the bound's horizon are read), and where it finds the bound's ids
+    (:func:`glue_jobs.order_index.locate`); rebuilt from silver, and reported, when it is damaged, missing or
+    in an older layout."""
     try:
-        index = ctx.table.load_order_index(silver_has_rows=True)
-        before = order_index.lookup(index, ids)
+        index = ctx.table.load_order_index(silver_has_rows=True, bound=bound)
+        return index, order_index.locate(index, bound.ids, bound)
     except order_index.IndexDamaged as exc:
-        log.warning("silver: the order index is damaged or missing (%s): rebuilding it from silver", exc)
+        log.warning("silver: the order index cannot be used (%s): rebuilding it from silver", exc)
         state.metrics.order_index_rebuilt = str(exc)
         index = ctx.table.rebuild_order_index(ctx.run_id)
-        before = order_index.lookup(index, ids)
-    return sorted(touched | before), RunIndex(index, ids)
+        return index, order_index.locate(index, bound.ids, bound)
 
 
 # ------------------------------------------------------------------------------------------ 5. merge
@@ -472,6 +499,12 @@ def merge(ctx: Context, state: RunState, observed: Observed, touched: list[str],
     if merge_from:
         existing = _read_partitions(ctx, ctx.layout.silver_table, "order_date", merge_from, SILVER_SCHEMA)
         candidates = candidates.unionByName(transform.as_candidates(existing))
+    write_latest(ctx, state, candidates)
+
+
+def write_latest(ctx: Context, state: RunState, candidates: DataFrame) -> None:
+    """Stage the latest version of each order_id of ``candidates`` in its order_date partition; counts what was
+    written, dropped and superseded."""
     obs = Observation("dedupe")
     new, rank = F.col("_is_new"), F.col("_rank")
     ranked = transform.rank_latest(candidates).observe(
@@ -506,6 +539,83 @@ def merge_quarantine(
         rows = rows.unionByName(_read_partitions(ctx, layout.staged_rejected, "ingest_date", fresh))
     _write_partitioned(rows.select(*transform.REJECTED_COLUMNS), layout.merged_rejected, "ingest_date")
     return dates
+
+
+# ------------------------------------------------------------------------------------------ the sweep
+def sweep(ctx: Context, state: RunState, fence: Fence, started: float) -> None:
+    """The slower path behind the correction horizon: find every order_id in more than one silver partition
+    (a correction that moved it further than the horizon left its old row), keep its latest version (the
+    merge's own ranking), and commit the rewritten partitions, the index without the stale entries and the
+    unchanged bookmark through the same journal as a run. Each removed copy is reported
+    (``corrections_beyond_horizon``). Reads every order_id of silver, with Spark; no bronze."""
+    metrics = state.metrics
+    live = live_partitions(ctx)
+    copies = doubled_orders(ctx) if live.order_dates else []
+    touched = sorted({day for _, day, _, _ in copies})
+    metrics.corrections_beyond_horizon = beyond_horizon(copies)
+    try:
+        if touched:
+            existing = _read_partitions(ctx, ctx.layout.silver_table, "order_date", touched, SILVER_SCHEMA)
+            write_latest(ctx, state, transform.as_candidates(existing))
+        index = RunIndex()
+        if live.order_dates:
+            # every copy's day: the parts the stale entries are removed from, and the winners' entries added to
+            ids = pa.array([c[0] for c in copies], pa.string())
+            days = pa.array([dt.date.fromisoformat(c[1]) for c in copies], pa.date32())
+            loaded, _ = look_up(ctx, state, order_index.Bound(ids, days, 0))
+            old = frozenset(c["old_date"] for c in metrics.corrections_beyond_horizon)
+            index = RunIndex(loaded, pc.unique(ids), old)
+        plan = swaps.plan_swaps(ctx.layout, staged_partitions(ctx, touched, live, []), False)
+        metrics.order_dates_touched = swaps.touched_order_dates(plan, ctx.layout)
+        metrics.partitions_touched = len(metrics.order_dates_touched)
+        metrics.duration_s = round(time.perf_counter() - started, 3)
+        bookmark = Bookmark(ctx.table.bookmarked_files(), ctx.table.bookmarked_content())
+    except BaseException:
+        ctx.table.discard(ctx.run_id)
+        raise
+    ctx.table.commit(
+        Plan(ctx.run_id, plan, metrics, lambda figures: measure_io(ctx, figures)),
+        bookmark,
+        index,
+        fence=fence,
+    )
+
+
+def doubled_orders(ctx: Context) -> list[tuple[str, str, str, str]]:
+    """Each copy of every order_id that silver holds in more than one order_date partition: (order_id,
+    order_date, ingested_at, source_file), with Spark over all of silver's order_id and order_date."""
+    table = ctx.layout.silver_table
+    rows = ctx.spark.read.option("basePath", table).schema(SILVER_SCHEMA).parquet(spark_path(table))
+    doubled = (
+        rows.groupBy("order_id")
+        .agg(F.countDistinct("order_date").alias("dates"))
+        .where(F.col("dates") > 1)
+        .select("order_id")
+    )
+    copies = rows.join(F.broadcast(doubled), "order_id").select(
+        "order_id",
+        F.col("order_date").cast("string").alias("order_date"),
+        F.col("ingested_at").cast("string").alias("ingested_at"),
+        "source_file",
+    )
+    return sorted(
+        (r["order_id"], r["order_date"], r["ingested_at"], r["source_file"]) for r in copies.collect()
+    )
+
+
+def beyond_horizon(copies: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:
+    """For each doubled order, each stale copy: its old date and the date of the version that wins (the
+    merge's ranking: latest ingested_at, then the greater source file name)."""
+    by_order: dict[str, list[tuple[str, str, str, str]]] = {}
+    for copy in copies:
+        by_order.setdefault(copy[0], []).append(copy)
+    report = []
+    for order_id, versions in sorted(by_order.items()):
+        winner = max(versions, key=lambda c: (c[2], c[3]))
+        for copy in versions:
+            if copy[1] != winner[1]:
+                report.append({"order_id": order_id, "old_date": copy[1], "new_date": winner[1]})
+    return report
 
 
 # ------------------------------------------------------------------------------------------ 6. plan

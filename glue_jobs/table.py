@@ -58,6 +58,9 @@ class RunIndex:
 
     before: order_index.Index | None = None
     ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    # the days the lookup found the run's orders on and they leave (order_index.vacated_days): the parts the
+    # orders that moved are removed from
+    vacated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -167,10 +170,18 @@ class SilverTable:
         content = data.get("content") if isinstance(data, dict) else None
         return {k: v for k, v in (content or {}).items() if isinstance(v, dict)}
 
-    def load_order_index(self, *, silver_has_rows: bool) -> order_index.Index:
-        """The order index the bookmark lists; IndexDamaged when it cannot be trusted."""
+    def load_order_index(
+        self, *, silver_has_rows: bool, bound: order_index.Bound | None = None
+    ) -> order_index.Index:
+        """The order index the bookmark lists, the footers of the parts a ``bound`` lookup reads (all without
+        one) checked; IndexDamaged when it cannot be trusted."""
         data = commit.bookmark_data(self.storage, self.paths)
-        return order_index.load(self.storage, data, self.index_root, silver_has_rows=silver_has_rows)
+        days = None
+        if bound is not None:
+            days = order_index.window_days(order_index.parse_manifest(data) or [], bound)
+        return order_index.load(
+            self.storage, data, self.index_root, silver_has_rows=silver_has_rows, days=days
+        )
 
     def rebuild_order_index(self, run_id: str) -> order_index.Index:
         """The order index rebuilt from silver (one row per order_id: exactly where each order lives)."""
@@ -208,5 +219,5 @@ class SilverTable:
         if index.before is None:
             built = order_index.of_full_refresh(self.storage, staged_silver, self.index_root, name, staging)
         else:
-            built = order_index.after_run(index.before, staged_silver, index.ids, name)
+            built = order_index.after_run(index.before, staged_silver, index.ids, name, index.vacated)
         return order_index.stage(built, staging)

@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="repair: read the bronze files of the ingest days from this one (YYYY-MM-DD) again, whatever the"
         " bookmark says",
     )
+    how.add_argument(
+        "--sweep",
+        action="store_true",
+        help="read no bronze: find every order silver holds on two order dates (a correction that moved it further"
+        " than the correction horizon, $DBT_CORRECTION_HORIZON_DAYS) and keep its latest version",
+    )
     silver.add_argument("--to-date", type=_date, help="repair: ... up to this ingest day (included)")
 
     gold = sub.add_parser("gold", help="dbt build on the local DuckDB target")
@@ -135,9 +141,21 @@ def _repair_window(args: argparse.Namespace) -> tuple[dt.date | None, dt.date | 
         raise ConfigError(
             "--full-refresh rebuilds every day and --to-date repairs some: give one or the other"
         )
+    if getattr(args, "sweep", False):
+        raise ConfigError("--sweep reads no bronze and --to-date repairs some: give one or the other")
     if first and last and first > last:
         raise ConfigError(f"--from-date {first} is after --to-date {last}: the repair window would be empty")
     return first, last
+
+
+def _check_horizon() -> None:
+    """Silver's correction horizon is gold's ($DBT_CORRECTION_HORIZON_DAYS): a bad value stops before Spark."""
+    from glue_jobs import horizon
+
+    try:
+        horizon.parse(os.environ.get(horizon.ENV), horizon.ENV)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _resolve(args: argparse.Namespace) -> tuple[Config, IngestConfig]:
@@ -176,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "run" and brief:
                 print(summaries.ingest_report(landed))
         if args.command in ("silver", "run"):
+            _check_horizon()
             metrics = pipeline.silver(
                 lake,
                 config.spark,
@@ -183,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 release_jvm=args.command == "run",
                 repair=_repair_window(args),
                 order_dates=config.order_dates,
+                sweep=getattr(args, "sweep", False),
             )
             if not brief or args.command == "run":
                 print(summaries.silver_report(metrics))

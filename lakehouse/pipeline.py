@@ -76,12 +76,14 @@ def silver(
     release_jvm: bool = False,
     repair: tuple[dt.date | None, dt.date | None] | None = None,
     order_dates: OrderDatesConfig | None = None,
+    sweep: bool = False,
 ) -> RunMetrics:
     """The silver job on local Spark. With ``release_jvm`` (``lakehouse run``: gold comes next, in this process),
     a JVM this run started is ended once it is done, so gold's DuckDB does not run beside an idle Spark heap
     (their peaks would add up instead of the larger of the two: bench/README.md, "Latest figures"). A session that was already
     running (a test's) is left alone. ``repair``: the ingest days (first, last) to read again (glue_jobs.repair).
-    ``order_dates``: the valid order dates, the same ones ``lakehouse ingest`` enforces (glue_jobs.bounds)."""
+    ``order_dates``: the valid order dates, the same ones ``lakehouse ingest`` enforces (glue_jobs.bounds).
+    ``sweep``: the slower path behind the correction horizon instead of a run (docs/decisions/0008-silver-reads.md)."""
     from glue_jobs.bounds import DateBounds
     from glue_jobs.local import run_silver
     from glue_jobs.metrics import ReconciliationError
@@ -96,6 +98,7 @@ def silver(
             lake,
             full_refresh=full_refresh,
             repair=repair,
+            sweep=sweep,
             bounds=None
             if order_dates is None
             else DateBounds(order_dates.earliest, order_dates.max_days_after_landing * 24),

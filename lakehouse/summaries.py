@@ -50,6 +50,21 @@ def silver_report(metrics: RunMetrics) -> str:
     lines += [f"  file not read: {f.file} ({f.reason})" for f in metrics.files_duplicate]
     if metrics.order_index_rebuilt:
         lines.append(f"  order index rebuilt from silver: {metrics.order_index_rebuilt}")
+    lookup = metrics.index_lookup
+    if lookup.get("days_read"):
+        lines.append(
+            f"  order index: looked up within {lookup['horizon_days']} days of each order's date: "
+            f"{lookup['days_read']} of {lookup['days_in_index']} days read"
+        )
+    if metrics.sweep:
+        lines.append(
+            f"  sweep: {len(metrics.corrections_beyond_horizon)} stale copies of orders moved further than the "
+            "correction horizon removed"
+        )
+    lines += [
+        f"  removed: {c['order_id']} on {c['old_date']} (its latest version is on {c['new_date']})"
+        for c in metrics.corrections_beyond_horizon
+    ]
     return "\n".join(lines)
 
 

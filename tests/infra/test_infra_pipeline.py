@@ -121,7 +121,8 @@ class Aws:
         return execution  # type: ignore[no-any-return]
 
     def stages(self, arn: str) -> list[str]:
-        """The stages the execution scheduled, in order: the service, and for a dbt build its STAGE."""
+        """The stages the execution scheduled, in order: the service, for a dbt build its STAGE, for the silver
+        sweep ``glue:sweep``."""
         sfn = self.client("stepfunctions")
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         found = []
@@ -135,6 +136,8 @@ class Aws:
                 label = f"dbt:{stage_variable(parameters)}"
             elif label == "lambda":
                 label = f"lambda:{json.dumps(parameters['Payload'], sort_keys=True)}"
+            elif label == "glue" and parameters.get("Arguments", {}).get("--sweep") == "true":
+                label = "glue:sweep"
             found.append(label)
         return found
 
@@ -295,6 +298,7 @@ def test_stages_run_in_order_and_the_sweep_only_when_asked(aws: Aws) -> None:
         "dbt:gold",
         "dbt:upkeep",
         "dbt:freshness",
+        "glue:sweep",
         "dbt:sweep",
     ]
     # what a bare start does: every stage but the sweep, the Lambda's own defaults
@@ -314,7 +318,7 @@ def test_start_at_reruns_from_one_stage(aws: Aws) -> None:
     assert rerun["status"] == "SUCCEEDED"
     assert aws.stages(rerun["executionArn"]) == ["aws-sdk:sfn", "dbt:gold", "dbt:upkeep", "dbt:freshness"]
     sweep = aws.run({"start_at": "sweep", "full_test_sweep": True})
-    assert aws.stages(sweep["executionArn"]) == ["aws-sdk:sfn", "dbt:sweep"]
+    assert aws.stages(sweep["executionArn"]) == ["aws-sdk:sfn", "glue:sweep", "dbt:sweep"]
 
 
 def test_a_failed_silver_alarms_with_its_stage_and_log_and_gold_never_runs(
@@ -430,7 +434,7 @@ def test_every_stage_fails_into_the_alarm_and_transient_errors_only_are_retried(
 ) -> None:
     states = definition(template)["States"]
     stages = {n: s for n, s in task_states(template).items() if n not in ("ListRunning", "RefuseOverlap", "NotifyFailure")}  # fmt: skip
-    assert set(stages) == {"Ingest", "Silver", "Gold", "Upkeep", "Freshness", "FullTestSweep"}
+    assert set(stages) == {"Ingest", "Silver", "Gold", "Upkeep", "Freshness", "SilverSweep", "FullTestSweep"}
     for name, state in stages.items():
         ((catch),) = state["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error"

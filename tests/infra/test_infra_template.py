@@ -22,8 +22,8 @@ CONTRACT_REQUIRED = ("JOB_NAME", "bronze_path", "silver_path", "reference_path",
 CONTRACT_OPTIONAL = ("full_refresh",)
 # Glue passes it itself
 GLUE_MANAGED_ARGS = {"JOB_NAME"}
-# A repair window is given to one run (start-job-run --arguments), never a default of every run.
-RUN_ONLY_ARGS = {"from_date", "to_date"}
+# A repair window, and a sweep, are given to one run (start-job-run --arguments), never a default of every run.
+RUN_ONLY_ARGS = {"from_date", "to_date", "sweep"}
 
 
 def _normalise(names: object) -> set[str]:
@@ -75,7 +75,7 @@ def test_glue_job_arguments_match_what_the_job_reads(template: dict[str, Any], r
     }
     own_args -= glue_args
     assert own_args == (required | optional) - GLUE_MANAGED_ARGS - RUN_ONLY_ARGS
-    settings = {"full_refresh", "earliest_order_date", "max_skew_hours"}
+    settings = {"full_refresh", "earliest_order_date", "max_skew_hours", "correction_horizon_days"}
     for name in own_args - settings:
         assert args[f"--{name}"].startswith("s3://lakehouse-dev-lake-"), (name, args[f"--{name}"])
         assert args[f"--{name}"].endswith("/"), name
@@ -84,6 +84,9 @@ def test_glue_job_arguments_match_what_the_job_reads(template: dict[str, Any], r
         bounds.EARLIEST_ORDER_DATE.isoformat(),
         str(bounds.MAX_SKEW_HOURS),
     ), "the template passes the job's own defaults (glue_jobs/bounds.py)"
+    assert job["Properties"]["DefaultArguments"]["--correction_horizon_days"] == {
+        "Ref": "CorrectionHorizonDays"
+    }, "silver's horizon is gold's"
 
 
 def test_glue_job_settings(template: dict[str, Any], resolver: Resolver) -> None:

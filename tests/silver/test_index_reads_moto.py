@@ -50,7 +50,8 @@ def _index(s3: S3Storage, prefix: str, rows_per_file: int) -> dict:
         days = pa.array(np.full(rows_per_file, 20_500 + n, dtype=np.int32)).cast(pa.date32())
         name = f"part-{prefix}-{n}.parquet"
         order_index.write_file(s3, order_index.entries(ids, days), join(ROOT, prefix, name))
-        files.append(order_index.IndexFile(f"{prefix}/{name}", rows_per_file))
+        day = str(np.datetime64(20_500 + n, "D"))
+        files.append(order_index.IndexFile(f"{prefix}/{name}", rows_per_file, day))
     return {"order_index": order_index.manifest(files)}
 
 
@@ -84,3 +85,50 @@ def test_a_lookup_reads_the_same_bytes_from_a_ten_times_larger_index(moto_s3: S3
     # the bytes depend on the run's keys and the number of files, not on how many orders the index holds
     assert large_reads.bytes_read <= 1.2 * small_reads.bytes_read
     assert large_reads.bytes_read < large_size / 5
+
+
+def _daily_index(s3: S3Storage, prefix: str, days: int, daily: int) -> dict:
+    """An index of ``days`` parts of ``daily`` orders each (``<prefix>-<day>-<n>``), as a full refresh writes it."""
+    files = []
+    for n in range(days):
+        ids = pa.array([f"{prefix}-{n}-{i}" for i in range(daily)])
+        dates = pa.array(np.full(daily, 20_000 + n, dtype=np.int32)).cast(pa.date32())
+        name = f"part-{prefix}-{n}.parquet"
+        order_index.write_file(s3, order_index.entries(ids, dates), join(ROOT, prefix, name))
+        files.append(order_index.IndexFile(f"{prefix}/{name}", daily, str(np.datetime64(20_000 + n, "D"))))
+    return {"order_index": order_index.manifest(files)}
+
+
+def _bounded_reads(s3: S3Storage, bookmark: dict, prefix: str, days: int) -> tuple[set[str], IoCounts]:
+    """A run of the last day: new orders, and corrections of orders of the last three days, horizon 7."""
+    last = 20_000 + days - 1
+    run = [(f"new-{n}", last) for n in range(RUN_IDS)] + [
+        (f"{prefix}-{days - 1 - n}-{n}", last) for n in range(3)
+    ]
+    bound = order_index.Bound(
+        pa.array([r[0] for r in run]), pa.array([r[1] for r in run], pa.int32()).cast(pa.date32()), 7
+    )
+    s3.counts = IoCounts()
+    window = order_index.window_days(order_index.parse_manifest(bookmark) or [], bound)
+    index = order_index.load(s3, bookmark, ROOT, silver_has_rows=True, days=window)
+    return order_index.lookup(index, None, bound), s3.counts
+
+
+def test_a_bounded_lookup_reads_the_same_from_ten_times_more_days(moto_s3: S3Storage) -> None:
+    short = _daily_index(moto_s3, "short", 10, 20_000)
+    long = _daily_index(moto_s3, "long", 100, 20_000)
+
+    short_found, short_reads = _bounded_reads(moto_s3, short, "short", 10)
+    long_found, long_reads = _bounded_reads(moto_s3, long, "long", 100)
+
+    expected = {str(np.datetime64(20_000 + n, "D")) for n in (7, 8, 9)}
+    assert short_found == expected
+    assert long_found == {str(np.datetime64(20_000 + n, "D")) for n in (97, 98, 99)}
+    # the parts within 7 days of the run's date: 8 of them, whatever the history
+    assert short_reads.objects_read == long_reads.objects_read == 8
+    assert long_reads.bytes_read <= 1.2 * short_reads.bytes_read
+    # the same ids looked up in every part, as without the horizon: what the bound saves grows with the days
+    moto_s3.counts = IoCounts()
+    every = order_index.load(moto_s3, long, ROOT, silver_has_rows=True)
+    order_index.lookup(every, pa.array([f"long-{99 - n}-{n}" for n in range(3)]))
+    assert moto_s3.counts.objects_read == 100 and moto_s3.counts.bytes_read > 5 * long_reads.bytes_read

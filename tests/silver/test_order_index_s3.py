@@ -75,14 +75,14 @@ def test_the_index_on_s3_is_committed_loaded_looked_up_and_its_damage_found(s3: 
     assert order_index.lookup(index, pa.array(["o1"])) == {"2026-03-01", "2026-03-05"}
     assert order_index.lookup(index, pa.array(["o3", "o9", "nope"])) == {"2026-03-01"}
 
-    first = join(ROOT, "part-r1-0.parquet")
+    first = join(ROOT, "part-r1-2026-03-01-0.parquet")
     whole = s3.read_bytes(first)
     assert whole is not None
     s3.write_bytes(first, whole[: len(whole) // 2])
-    with pytest.raises(IndexDamaged, match=r"part-r1-0\.parquet cannot be read"):
+    with pytest.raises(IndexDamaged, match=r"part-r1-2026-03-01-0\.parquet cannot be read"):
         order_index.load(s3, bookmark, ROOT, silver_has_rows=True)
     s3.delete_tree(first)
-    with pytest.raises(IndexDamaged, match=r"part-r1-0\.parquet is missing"):
+    with pytest.raises(IndexDamaged, match=r"part-r1-2026-03-01-0\.parquet is missing"):
         order_index.load(s3, bookmark, ROOT, silver_has_rows=True)
     rebuilt = order_index.rebuild(
         s3, SILVER, ROOT, "part-r3", f"{LAKE}/silver/_staging/r3/_state/order_index"

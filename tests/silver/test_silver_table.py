@@ -119,8 +119,8 @@ def test_a_commit_killed_before_each_swap_is_completed_by_recover(
     assert expected["index"] == [("g1", REWRITTEN), ("n1", NEW), ("r1", REWRITTEN), ("r2", REWRITTEN)]
 
     kinds = [swap.kind for swap in journal.swaps]
-    assert kinds == ["replace", "delete", "replace", "put_file", "put_file"], (
-        "partitions, index file, bookmark"
+    assert kinds == ["replace", "delete", "replace", "put_file", "put_file", "put_file"], (
+        "partitions, an index file for each of the two days, bookmark"
     )
     for n in range(len(journal.swaps)):
         lake = _table(silver.storage, f"{silver.paths.silver.rsplit('/', 1)[0]}-{n}")

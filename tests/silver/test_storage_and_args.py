@@ -142,6 +142,8 @@ def test_arguments_contract() -> None:
         "to_date",
         "earliest_order_date",
         "max_skew_hours",
+        "correction_horizon_days",
+        "sweep",
     )
     argv = []
     for name in script.REQUIRED_ARGS:
