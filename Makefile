@@ -37,7 +37,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export LAKEHOUSE_LAKE ?= $(abspath $(LAKE))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup demo test test-fast lint docs report bench clean requirements deploy destroy athena-local
+.PHONY: help setup demo test test-fast lint docs report bench bench-history clean requirements deploy destroy athena-local
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(LAKE)|$(LAKE)|g; s|$$(PORT)|$(PORT)|g' \
@@ -117,6 +117,9 @@ athena-local: $(PROFILES_STAMP) ## run dbt on the athena target against a local 
 
 bench: setup ## benchmark every stage against a DuckDB baseline (ROWS=1000000 REPEAT=3)
 	$(BIN)/python -m bench.run --rows $(ROWS) --repeat $(REPEAT)
+
+bench-history: setup ## the same new day on 30 and on 1,095 days of history (27,397 orders a day): does a day stay flat?
+	$(BIN)/python -m bench.history_growth
 
 deploy: setup ## deploy the stack to your AWS account (ENV=dev|prod)
 	infra/scripts/deploy.sh $(ENV)

@@ -53,6 +53,10 @@ class Measured:
     queries: int
     silver_seconds: Line
     sizes: tuple[int, ...]
+    # silver's bytes read a run (through Storage and by Spark); zero when the source did not measure them
+    silver_bytes: Line = Line(0.0, 0.0, 0.0)
+    # where the lines come from, for the table's heading
+    source: str = "the bench"
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Day:
     build_bytes: float
     largest_query_bytes: float
     glue_seconds: float
+    silver_bytes: float
     athena_usd: float
     glue_usd: float
     s3_usd: float
@@ -132,14 +137,16 @@ def project_day(
     measured: Measured, volume: Volume, limits: Limits, day: int, prices: Prices = Prices()
 ) -> Day:
     """The `day`-th production day (1 = the first): its runs, each meeting the history the ones before it left."""
-    build = largest = glue_longest = athena_usd = glue_usd = gets = 0.0
+    build = largest = glue_longest = athena_usd = glue_usd = gets = silver_bytes = 0.0
+    new = volume.orders_per_run
     for run in range(volume.runs_per_day):
         history = (day - 1) * volume.orders_per_day + run * volume.orders_per_run
-        scanned = measured.build_bytes.at(history, volume.orders_per_run)
+        scanned = measured.build_bytes.at(history, new)
         billed = scanned + measured.queries * prices.athena_min_bytes_per_query
-        seconds = measured.silver_seconds.at(history, volume.orders_per_run)
+        seconds = measured.silver_seconds.at(history, new)
         build += scanned
-        largest = max(largest, measured.largest_query_bytes.at(history, volume.orders_per_run))
+        silver_bytes += measured.silver_bytes.at(history, new)
+        largest = max(largest, measured.largest_query_bytes.at(history, new))
         glue_longest = max(glue_longest, seconds)
         athena_usd += billed / 1e12 * prices.athena_usd_per_tb
         dpu_hours = (
@@ -149,7 +156,17 @@ def project_day(
         gets += scanned / prices.s3_bytes_per_get
     puts = volume.runs_per_day * prices.s3_puts_per_run
     s3_usd = gets / 1000 * prices.s3_usd_per_1000_get + puts / 1000 * prices.s3_usd_per_1000_put
-    return Day(day, day * volume.orders_per_day, build, largest, glue_longest, athena_usd, glue_usd, s3_usd)
+    return Day(
+        day,
+        day * volume.orders_per_day,
+        build,
+        largest,
+        glue_longest,
+        silver_bytes,
+        athena_usd,
+        glue_usd,
+        s3_usd,
+    )
 
 
 def first_day_over(
@@ -213,6 +230,27 @@ def measured_from_results(reports: Sequence[dict[str, Any]]) -> Measured:
     return Measured(fit(build), fit(largest), queries, silver_line, tuple(r["rows"] for r in with_bytes))
 
 
+def measured_from_history(history: dict[str, Any], silver_seconds: Line) -> Measured:
+    """The lines through the history bench's histories (bench/history_growth.py: the same new day on a short
+    and a long history at one daily volume), against the orders of history each run met. The bench's new day is
+    a day of orders; what the lines give it is spread over its orders, as :func:`fit` does. Silver's seconds:
+    ``silver_seconds`` (the history bench's runs are timed on a loaded machine: the caller passes the line of
+    `make bench`'s quiet runs)."""
+    runs = [h for h in history["histories"] if "gold" in h]
+    if not runs:
+        raise ValueError("the history bench result holds no gold figures: run it without --silver-only")
+    day = history["daily"]
+    gold = [(h["history_orders"], h["gold"]) for h in runs]
+    build = fit([Point(orders, day, g["incremental_bytes"]) for orders, g in gold])
+    largest = fit([Point(orders, day, g["largest_node_bytes"]) for orders, g in gold])
+    silver = [(h["history_orders"], h["silver"]) for h in runs]
+    silver_bytes = fit([Point(orders, day, s["total_bytes"]) for orders, s in silver])
+    queries = max(g["queries"] for _, g in gold)
+    sizes = tuple(orders for orders, _ in gold)
+    source = f"the history bench ({history['measured_at']}, {day:,} orders a day)"
+    return Measured(build, largest, queries, silver_seconds, sizes, silver_bytes, source)
+
+
 _PARAMETER = re.compile(r"^  (\w+):\n(?:    .*\n)*?    Default: (.+)$", re.MULTILINE)
 
 
@@ -248,6 +286,14 @@ def runs_per_day(schedule: str) -> int:
     return HOURS_PER_DAY if hours == "*" else len(hours.split(","))
 
 
+# what moves each limit, or the figure against it
+SETTINGS = {
+    "bytes_scanned_cutoff": "AthenaBytesScannedCutoff in the parameter file",
+    "glue_timeout": "the Glue job's Timeout in infra/lakehouse.yaml, or more SilverWorkers",
+    "monthly_budget": "MonthlyBudgetUSD in the parameter file",
+}
+
+
 def _gb(n: float) -> str:
     return f"{n / 1e9:,.1f} GB"
 
@@ -257,26 +303,36 @@ def render_table(measured: Measured, volume: Volume, limits: Limits, days: Seque
     cutoff, timeout = limits.bytes_scanned_cutoff, limits.glue_timeout_minutes * 60
     lines = [
         f"Projected at {volume.orders_per_run:,} orders a run, {volume.runs_per_day} runs a day "
-        f"({volume.orders_per_day:,} orders a day), from the bench at "
+        f"({volume.orders_per_day:,} orders a day), from {measured.source} at "
         + ", ".join(f"{rows:,}" for rows in measured.sizes)
-        + " orders:",
+        + " orders of history:",
         "",
-        "| day | history | gold reads a day | largest query | vs cutoff | silver run | vs Glue timeout "
-        "| Athena USD | Glue USD | S3 USD | USD a day |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| day | history | gold reads a day | largest query | vs cutoff | silver reads a day | silver run "
+        "| vs Glue timeout | Athena USD | Glue USD | S3 USD | USD a day |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for day in days:
         d = project_day(measured, volume, limits, day)
         lines.append(
             f"| {d.day} | {d.history_at_end:,} | {_gb(d.build_bytes)} | {_gb(d.largest_query_bytes)} | "
-            f"{d.largest_query_bytes / cutoff:.0%} | {d.glue_seconds:,.0f} s | {d.glue_seconds / timeout:.0%} | "
+            f"{d.largest_query_bytes / cutoff:.0%} | {_gb(d.silver_bytes)} | {d.glue_seconds:,.0f} s | "
+            f"{d.glue_seconds / timeout:.0%} | "
             f"{d.athena_usd:.2f} | {d.glue_usd:.2f} | {d.s3_usd:.2f} | {d.usd:.2f} |"
         )
     found = first_day_over(measured, volume, limits)
     binding = binding_limit(found)
     lines.append("")
     if binding is None:
-        lines.append("No limit that stops the pipeline is passed within ten years.")
+        last = project_day(measured, volume, limits, days[-1])
+        shares = {
+            "the largest query, of the workgroup's per-query cutoff": last.largest_query_bytes / cutoff,
+            "the silver run, of the Glue job's timeout": last.glue_seconds / timeout,
+        }
+        nearest = max(shares, key=lambda k: shares[k])
+        lines.append(
+            "No limit that stops the pipeline is passed within ten years. The figure nearest its limit on day "
+            f"{days[-1]:,}: {nearest} ({shares[nearest]:.0%})."
+        )
     else:
         name, day = binding
         names = {
@@ -289,5 +345,8 @@ def render_table(measured: Measured, volume: Volume, limits: Limits, days: Seque
             for n, d in found.items()
             if n != name
         )
-        lines.append(f"Binding limit: {names[name]}, passed on day {day:,}; {others}.")
+        lines.append(
+            f"Binding limit: {names[name]}, passed on day {day:,} (the setting that moves it: {SETTINGS[name]}); "
+            f"{others}."
+        )
     return "\n".join(lines)

@@ -16,7 +16,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.cost_model import limits_from_infra, measured_from_results, render_table
+from bench.cost_model import (
+    limits_from_infra,
+    measured_from_history,
+    measured_from_results,
+    render_table,
+)
 from bench.run import RESULTS, _mb
 
 
@@ -83,13 +88,34 @@ def render_sizes(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render_cost(reports: list[dict]) -> str:
-    """The production cost projection (bench/cost_model.py) from these results, or one line saying why none."""
+def newest_history(folder: Path) -> Path | None:
+    """The newest history bench result with gold's figures (bench/history_growth.py), if any."""
+    # names sort by time
+    for path in sorted(folder.glob("history_growth_*.json"), reverse=True):
+        if all("gold" in h for h in json.loads(path.read_text())["histories"]):
+            return path
+    return None
+
+
+def render_cost(reports: list[dict], history: dict | None = None) -> str:
+    """The production cost projection (bench/cost_model.py), or one line saying why none: from the history
+    bench's result when there is one (``history``; the same day on a short and a long history), else from the
+    sizes of `make bench` (``reports``)."""
     try:
         volume, limits = limits_from_infra()
-        return render_table(measured_from_results(reports), volume, limits)
+        if history is not None:
+            # silver's seconds from `make bench`'s quiet runs: the history bench's are timed on a loaded machine
+            measured = measured_from_history(history, measured_from_results(reports).silver_seconds)
+        else:
+            measured = measured_from_results(reports)
+        return render_table(measured, volume, limits)
     except (KeyError, ValueError, OSError) as why:
         return f"No cost projection: {why}"
+
+
+def newest_history_report(folder: Path = RESULTS) -> dict | None:
+    path = newest_history(folder)
+    return json.loads(path.read_text()) if path else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(1, f"bench.report: no bench_*.json in {RESULTS}: run `make bench ROWS=...` first\n")
     reports = [json.loads(p.read_text()) for p in paths]
     print(render_sizes(reports))
-    print("\n" + render_cost(reports))
+    print("\n" + render_cost(reports, newest_history_report()))
     return 0
 
 

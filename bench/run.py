@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -236,6 +236,17 @@ def gold_bytes(lake: Path, out: Path, *, full_refresh: bool) -> dict[str, object
     result = json.loads(out.read_text())
     result["by_node"] = dict(list(result["by_node"].items())[:TOP_READERS])
     return result
+
+
+@contextlib.contextmanager
+def scratch_folder(workdir: Path | None, prefix: str) -> Iterator[Path]:
+    """``workdir`` (kept), or a temporary folder removed afterwards."""
+    scratch = workdir or Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield scratch
+    finally:
+        if workdir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def check_disk(workdir: Path, rows: int) -> None:
@@ -519,28 +530,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             "more\n",
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    scratch = args.workdir or Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     try:
-        check_disk(scratch, args.rows)
-        report = run_bench(
-            args.rows,
-            args.repeat,
-            scratch,
-            day_rows=args.day_rows,
-            history_rows=args.history_rows,
-            days=args.days,
-        )
+        with scratch_folder(args.workdir, "lakehouse-bench-") as scratch:
+            check_disk(scratch, args.rows)
+            report = run_bench(
+                args.rows,
+                args.repeat,
+                scratch,
+                day_rows=args.day_rows,
+                history_rows=args.history_rows,
+                days=args.days,
+            )
     except BenchError as exc:
         parser.exit(1, f"{exc}\n")
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(scratch, ignore_errors=True)
     stem = write(report, args.out)
     print(render(report))
     # a cycle at import time otherwise: bench.report reads this module's RESULTS
-    from bench.report import newest_per_size, render_cost
+    from bench.report import newest_history_report, newest_per_size, render_cost
 
-    print("\n" + render_cost([json.loads(p.read_text()) for p in newest_per_size(args.out)]))
+    history = newest_history_report(args.out)
+    if history is not None:
+        # the history bench (bench/history_growth.py) measures what a day costs as the history grows
+        print("\n" + (args.out / "latest_history_growth.md").read_text())
+    print("\n" + render_cost([json.loads(p.read_text()) for p in newest_per_size(args.out)], history))
     print(f"\nwritten: {stem}.json, {stem}.csv")
     return 0
 

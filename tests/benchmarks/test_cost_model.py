@@ -17,12 +17,13 @@ from bench.cost_model import (
     first_day_over,
     fit,
     limits_from_infra,
+    measured_from_history,
     measured_from_results,
     project_day,
     render_table,
     runs_per_day,
 )
-from bench.report import newest_per_size
+from bench.report import newest_history, newest_per_size, render_cost
 from bench.run import RESULTS
 
 NOTHING = Line(0, 0, 0)
@@ -125,3 +126,57 @@ def test_the_table_from_the_committed_results_names_the_binding_limit() -> None:
     rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [row.split("|")[1].strip() for row in rows] == ["1", "30", "365"]
     assert "Binding limit:" in table
+
+
+def _history(gold: bool = True) -> dict:
+    """A history bench result: the same day of 10 orders on 100 and on 1,100 orders of history."""
+    histories = []
+    for orders, seconds, silver_bytes, build, largest, queries in (
+        (100, 20.0, 1000, 500, 50, 7),
+        (1100, 30.0, 1100, 1500, 150, 9),
+    ):
+        history = {"history_orders": orders, "silver": {"seconds": seconds, "total_bytes": silver_bytes}}
+        if gold:
+            history["gold"] = {"incremental_bytes": build, "largest_node_bytes": largest, "queries": queries}
+        histories.append(history)
+    return {"measured_at": "2026-12-08T00:00:00+00:00", "daily": 10, "histories": histories}
+
+
+def test_the_history_bench_gives_lines_through_its_two_histories() -> None:
+    measured = measured_from_history(_history(), silver_seconds=Line(1, 2, 3))
+    # gold: 1 byte per order of history; the 400 bytes left at no history are the day's 10 orders' (40 each)
+    assert measured.build_bytes == Line(0.0, pytest.approx(40.0), pytest.approx(1.0))
+    assert measured.largest_query_bytes == Line(0.0, pytest.approx(4.0), pytest.approx(0.1))
+    # silver's seconds are the line given (the history bench's own are timed on a loaded machine)
+    assert measured.silver_seconds == Line(1, 2, 3)
+    assert measured.silver_bytes == Line(0.0, pytest.approx(99.0), pytest.approx(0.1))
+    assert (measured.queries, measured.sizes) == (9, (100, 1100))
+
+
+def test_a_history_bench_result_without_gold_gives_no_projection() -> None:
+    with pytest.raises(ValueError, match="without --silver-only"):
+        measured_from_history(_history(gold=False), silver_seconds=NOTHING)
+
+
+def test_the_table_names_the_setting_that_moves_the_binding_limit() -> None:
+    measured = _measured(Line(0, 0, 0), Line(0, 0, 1))
+    table = render_table(measured, Volume(10, 1), LIMITS)
+    assert "Binding limit: the workgroup's per-query cutoff" in table
+    assert "AthenaBytesScannedCutoff" in table
+
+
+def test_with_no_limit_passed_the_table_names_the_figure_nearest_its_limit() -> None:
+    measured = _measured(Line(0, 0, 0), Line(50, 0, 0), silver=Line(6, 0, 0))
+    table = render_table(measured, Volume(10, 1), LIMITS)
+    assert "No limit that stops the pipeline is passed within ten years" in table
+    assert "the silver run, of the Glue job's timeout (10%)" in table
+
+
+def test_the_committed_history_bench_result_draws_the_table() -> None:
+    path = newest_history(RESULTS)
+    assert path is not None, "bench/results holds no history_growth_*.json with gold's figures"
+    reports = [json.loads(p.read_text()) for p in newest_per_size(RESULTS)]
+    table = render_cost(reports, json.loads(path.read_text()))
+    assert "from the history bench" in table, table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split("|")[1].strip() for row in rows] == ["1", "30", "365"]
