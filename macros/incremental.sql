@@ -62,7 +62,8 @@
     int_order_versions and, unless `with_fct_orders` is false, from the orders of fct_orders ingested after `start`
     (the same new versions: so a mart built without the log, `dbt build -s fct_orders+`, still takes every new
     and late order, as it did before the log). A mart recomputes these keys; one that no order holds any more is
-    deleted.
+    deleted. When the build absorbs orders moved beyond the correction horizon (var('absorb_moved_orders'),
+    macros/late_silver.sql), their old keys too: fct_orders deletes those rows, and the marts recompute the keys.
 #}
 {% macro changed_keys(columns, start, with_fct_orders=true) -%}
     {%- set log = ref('int_order_versions') -%}
@@ -77,6 +78,11 @@
     {%- if with_fct_orders %}
     union
     select {{ columns | join(', ') }} from {{ ref('fct_orders') }} where ingested_at > {{ start }}
+    {%- endif %}
+    {%- set moved = lakehouse.absorbed_move_keys(columns) %}
+    {%- if moved %}
+    union
+    {{ moved }}
     {%- endif %}
 {%- endmacro %}
 

@@ -1,4 +1,7 @@
-{{ config(partitioned_by=lakehouse.partition_by_month('order_date')) }}
+{{ config(
+    partitioned_by=lakehouse.partition_by_month('order_date'),
+    pre_hook="{{ lakehouse.delete_absorbed_moves() }}",
+) }}
 -- depends_on: {{ ref('int_order_versions') }}
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('ingested_at') %}
