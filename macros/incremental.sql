@@ -93,8 +93,9 @@
     the new versions' dates (a correction that keeps its date, however old), or within the correction horizon:
     from var('correction_horizon_days') before the window's start to a day after the newest version landed (silver
     takes an order_date up to a day after its landing). An older version a correction moves away from is outside:
-    the reconciliation with silver (always whole) fails on the build that merges it, and the weekly full sweep
-    would see it (docs/decisions/0005-correction-horizon.md).
+    gold keeps it, as silver does, until silver's sweep removes it; the reconciliation with silver (always whole)
+    then names it and a build with var('absorb_moved_orders') absorbs it (macros/late_silver.sql,
+    docs/decisions/0005-correction-horizon.md).
     Against the warehouse, with `start` a literal, the predicate is `column in (<dates>)`: literals that DuckDB's
     zone maps, Athena's partition projection and Iceberg's partition bounds can prune on; the same logic as SQL
     otherwise (unit tests, compile).
