@@ -310,7 +310,8 @@ def test_stages_run_in_order_and_the_sweep_only_when_asked(aws: Aws) -> None:
     builds = aws.client("codebuild").batch_get_builds(ids=aws.client("codebuild").list_builds()["ids"])[
         "builds"
     ]
-    # the weekly run's five (gold, upkeep, freshness, gold after silver's sweep, the full test sweep), the hourly's three
+    # the weekly run's five (gold, upkeep, freshness, gold after silver's sweep, the full test sweep) and the
+    # hourly run's three
     assert len(builds) == 8
     assert aws.messages() == []
 
