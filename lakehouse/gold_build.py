@@ -1,10 +1,11 @@
 """`lakehouse gold`'s dbt build, with what a failure means said in one line: a warehouse that is damaged or
-locked, or silver orders that landed before gold's lookback window, which an incremental build does not read."""
+locked, or silver orders that landed before gold's lookback window, which an incremental build does not read.
+The last two, and rows silver's sweep removed after a correction moved their order beyond the correction horizon
+(lakehouse/moved_orders.py), it first absorbs by building once more."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +15,11 @@ import duckdb
 import yaml
 
 from lakehouse.dbt import REPO, DbtError, cause, run_dbt
+from lakehouse.moved_orders import NO_UNIT_TESTS, RECONCILIATION, absorbing, moved_away, moved_line, with_vars
 from lakehouse.warehouse import DAMAGED, LOCKED, WarehouseError, check_readable, open_problem
 
 log = logging.getLogger(__name__)
 
-RECONCILIATION = "assert_gold_reconciles_with_silver"
 SILVER_ORDERS = "silver/silver_orders/order_date=*/*.parquet"
 SHOWN_FILES = 3
 
@@ -106,31 +107,40 @@ def _late(lake: Path, error: DbtError) -> tuple[str, int, list[LateFile]] | None
 def build(lake: Path, args: list[str]) -> Any:
     """`dbt build` on the local warehouse, after checking it can be opened. When the reconciliation fails because
     silver holds orders that landed before the lookback window, the build runs again with a lookback reaching
-    them (the window follows silver), and fails naming them and `--full-refresh` only if that does not do."""
+    them (the window follows silver); when it fails because gold holds rows silver's sweep removed (corrections
+    moved their orders beyond the correction horizon), again absorbing them (var absorb_moved_orders: the rows
+    deleted, their keys recomputed). Each once; it fails naming them and the fix only if that does not do."""
     try:
         check_readable(lake / "warehouse.duckdb", "run `lakehouse gold` again")
     except WarehouseError as error:
         raise DbtError(str(error)) from None
-    try:
-        return run_dbt(args, lake)
-    except DbtError as error:
-        late = _late(lake, error)
-        if late is None or "--full-refresh" in args:
-            raise _damaged(lake, error) or error from None
-    start, lookback, files = late
-    wider = lookback_covering(start, lookback, files)
-    log.warning(
-        "gold: %d silver file(s) landed before the lookback window (at or before %s), oldest %s: building again "
-        "with a lookback of %d days to take them",
-        len(files),
-        start,
-        min(f.ingested_at for f in files),
-        wider,
-    )
-    # Unit tests are left out: they ran in the first build, and some pin the project's lookback_days.
-    again = [*args, "--vars", json.dumps({"lookback_days": wider}), "--exclude", "test_type:unit"]
-    try:
-        return run_dbt(again, lake)
-    except DbtError as error:
-        late = _late(lake, error)
-        raise (LateOrders(late_message(*late)) if late else _damaged(lake, error) or error) from None
+    attempt, retried = args, set()
+    while True:
+        try:
+            return run_dbt(attempt, lake)
+        except DbtError as error:
+            # moved rows first: the reconciliation names them only when they are the whole difference, and the
+            # search for late files reads every key of silver and fct_orders
+            if "--full-refresh" not in args and moved_away(error, attempt):
+                log.warning("gold: %s: building again, absorbing them", moved_line(error))
+                attempt = absorbing(attempt)
+                continue
+            late = None if "--full-refresh" in args else _late(lake, error)
+            if late is not None and "late" in retried:
+                raise LateOrders(late_message(*late)) from None
+            if late is not None:
+                start, lookback, files = late
+                wider = lookback_covering(start, lookback, files)
+                log.warning(
+                    "gold: %d silver file(s) landed before the lookback window (at or before %s), oldest %s: "
+                    "building again with a lookback of %d days to take them",
+                    len(files),
+                    start,
+                    min(f.ingested_at for f in files),
+                    wider,
+                )
+                retried.add("late")
+                again = with_vars(attempt, {"lookback_days": wider})
+                attempt = again if "test_type:unit" in again else [*again, *NO_UNIT_TESTS]
+            else:
+                raise _damaged(lake, error) or error from None

@@ -1,7 +1,8 @@
 """One dbt stage of the pipeline, as the orchestrator (PipelineStateMachine in infra/lakehouse.yaml) runs it in
 CodeBuild, and as `make athena-local` and the tests run it against the Athena stand-in:
 
-    python -m lakehouse.stage gold        # dbt build --target athena (the command `make athena-local` runs)
+    python -m lakehouse.stage gold        # dbt build --target athena (the command `make athena-local` runs);
+                                          # again absorbing orders silver's sweep moved (lakehouse/moved_orders.py)
     python -m lakehouse.stage upkeep      # dbt run-operation iceberg_upkeep: retention, OPTIMIZE, VACUUM
     python -m lakehouse.stage freshness   # dbt source freshness, and each source's age as a CloudWatch metric
     python -m lakehouse.stage sweep       # dbt test with var full_test_sweep: every row of every data test
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.dbt import DbtError, run_dbt
+from lakehouse.moved_orders import absorbing, moved_away, moved_line
 
 LOG = logging.getLogger(__name__)
 
@@ -147,13 +149,26 @@ def _paths(config: StageConfig) -> list[str]:
     return ["--target-path", str(config.work / "target"), "--log-path", str(config.work / "logs")]
 
 
+def _run(config: StageConfig) -> None:
+    """The stage's dbt command. Gold: when the reconciliation fails on rows silver's sweep removed (corrections
+    moved their orders beyond the correction horizon), once more absorbing them (lakehouse/moved_orders.py)."""
+    args = [*dbt_command(config.stage), *_paths(config)]
+    try:
+        run_dbt(args, config.work, target="athena")
+    except DbtError as error:
+        if config.stage != "gold" or not moved_away(error, args):
+            raise
+        LOG.warning("pipeline: gold: %s: building again, absorbing them", moved_line(error))
+        run_dbt(absorbing(args), config.work, target="athena")
+
+
 def run_stage(config: StageConfig, s3: Any = None, cloudwatch: Any = None) -> StageOutcome:
     """Run the stage's dbt command on the athena target; publish its artifacts (also on failure) and, for
     freshness, the sources' ages. Raises StageError (one line) when dbt fails."""
     failure: DbtError | None = None
     docs: dict[str, Path] = {}
     try:
-        run_dbt([*dbt_command(config.stage), *_paths(config)], config.work, target="athena")
+        _run(config)
         if config.stage == "gold" and config.artifacts_uri:
             docs = _docs_site(config)
     except DbtError as error:

@@ -62,7 +62,8 @@
     int_order_versions and, unless `with_fct_orders` is false, from the orders of fct_orders ingested after `start`
     (the same new versions: so a mart built without the log, `dbt build -s fct_orders+`, still takes every new
     and late order, as it did before the log). A mart recomputes these keys; one that no order holds any more is
-    deleted.
+    deleted. When the build absorbs orders moved beyond the correction horizon (var('absorb_moved_orders'),
+    macros/late_silver.sql), their old keys too: fct_orders deletes those rows, and the marts recompute the keys.
 #}
 {% macro changed_keys(columns, start, with_fct_orders=true) -%}
     {%- set log = ref('int_order_versions') -%}
@@ -78,6 +79,11 @@
     union
     select {{ columns | join(', ') }} from {{ ref('fct_orders') }} where ingested_at > {{ start }}
     {%- endif %}
+    {%- set moved = lakehouse.absorbed_move_keys(columns) %}
+    {%- if moved %}
+    union
+    {{ moved }}
+    {%- endif %}
 {%- endmacro %}
 
 {#
@@ -87,8 +93,9 @@
     the new versions' dates (a correction that keeps its date, however old), or within the correction horizon:
     from var('correction_horizon_days') before the window's start to a day after the newest version landed (silver
     takes an order_date up to a day after its landing). An older version a correction moves away from is outside:
-    the reconciliation with silver (always whole) fails on the build that merges it, and the weekly full sweep
-    would see it (docs/decisions/0005-correction-horizon.md).
+    gold keeps it, as silver does, until silver's sweep removes it; the reconciliation with silver (always whole)
+    then names it and a build with var('absorb_moved_orders') absorbs it (macros/late_silver.sql,
+    docs/decisions/0005-correction-horizon.md).
     Against the warehouse, with `start` a literal, the predicate is `column in (<dates>)`: literals that DuckDB's
     zone maps, Athena's partition projection and Iceberg's partition bounds can prune on; the same logic as SQL
     otherwise (unit tests, compile).

@@ -1,4 +1,7 @@
-{{ config(partitioned_by=lakehouse.partition_by_month('order_date')) }}
+{{ config(
+    partitioned_by=lakehouse.partition_by_month('order_date'),
+    pre_hook="{{ lakehouse.delete_absorbed_moves() }}",
+) }}
 -- depends_on: {{ ref('int_order_versions') }}
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('ingested_at') %}
@@ -19,7 +22,8 @@
 -- One row per order, with its product category and its country region.
 -- Incremental: the orders ingested since the watermark (minus the lookback) are merged on order_id, so a
 -- correction replaces the version it corrects; the merge reads only the order dates the new versions are on and
--- the dates of the versions they replace (from int_order_versions).
+-- the dates of the versions they replace (from int_order_versions). With var('absorb_moved_orders'), the
+-- pre-hook first deletes the rows silver's sweep removed (macros/late_silver.sql).
 with
 
 orders as (

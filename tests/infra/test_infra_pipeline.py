@@ -299,6 +299,7 @@ def test_stages_run_in_order_and_the_sweep_only_when_asked(aws: Aws) -> None:
         "dbt:upkeep",
         "dbt:freshness",
         "glue:sweep",
+        "dbt:gold",
         "dbt:sweep",
     ]
     # what a bare start does: every stage but the sweep, the Lambda's own defaults
@@ -309,7 +310,9 @@ def test_stages_run_in_order_and_the_sweep_only_when_asked(aws: Aws) -> None:
     builds = aws.client("codebuild").batch_get_builds(ids=aws.client("codebuild").list_builds()["ids"])[
         "builds"
     ]
-    assert len(builds) == 7
+    # the weekly run's five (gold, upkeep, freshness, gold after silver's sweep, the full test sweep) and the
+    # hourly run's three
+    assert len(builds) == 8
     assert aws.messages() == []
 
 
@@ -318,7 +321,7 @@ def test_start_at_reruns_from_one_stage(aws: Aws) -> None:
     assert rerun["status"] == "SUCCEEDED"
     assert aws.stages(rerun["executionArn"]) == ["aws-sdk:sfn", "dbt:gold", "dbt:upkeep", "dbt:freshness"]
     sweep = aws.run({"start_at": "sweep", "full_test_sweep": True})
-    assert aws.stages(sweep["executionArn"]) == ["aws-sdk:sfn", "glue:sweep", "dbt:sweep"]
+    assert aws.stages(sweep["executionArn"]) == ["aws-sdk:sfn", "glue:sweep", "dbt:gold", "dbt:sweep"]
 
 
 def test_a_failed_silver_alarms_with_its_stage_and_log_and_gold_never_runs(
@@ -434,7 +437,16 @@ def test_every_stage_fails_into_the_alarm_and_transient_errors_only_are_retried(
 ) -> None:
     states = definition(template)["States"]
     stages = {n: s for n, s in task_states(template).items() if n not in ("ListRunning", "RefuseOverlap", "NotifyFailure")}  # fmt: skip
-    assert set(stages) == {"Ingest", "Silver", "Gold", "Upkeep", "Freshness", "SilverSweep", "FullTestSweep"}
+    assert set(stages) == {
+        "Ingest",
+        "Silver",
+        "Gold",
+        "Upkeep",
+        "Freshness",
+        "SilverSweep",
+        "GoldAfterSweep",
+        "FullTestSweep",
+    }
     for name, state in stages.items():
         ((catch),) = state["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error"
@@ -449,6 +461,7 @@ def test_every_stage_fails_into_the_alarm_and_transient_errors_only_are_retried(
         "Gold": "gold",
         "Upkeep": "upkeep",
         "Freshness": "freshness",
+        "GoldAfterSweep": "gold",
         "FullTestSweep": "sweep",
     }
     assert set(STAGES) == {"gold", "upkeep", "freshness", "sweep"}
