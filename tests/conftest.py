@@ -32,13 +32,29 @@ def xdist_group(item: pytest.Item, spark_modules: set[str]) -> str:
     return next((folder for folder in SESSION_FOLDERS if module.startswith(f"{folder}/")), module)
 
 
-def _rank(item: pytest.Item) -> int:
-    """Long groups first, so the quick modules fill in at the end instead of a long one starting last: Spark, then
-    the modules that run dbt or the whole pipeline (the Athena stand-in's builds, the bench smoke run), then the
-    rest."""
-    if item.get_closest_marker("spark"):
-        return 0
-    return 1 if any(item.get_closest_marker(name) for name in ("dbt", "e2e")) else 2
+# The longest groups, longest first (their measured times: docs/decisions/0007-test-workers.md): each worker
+# starts on one of the two longest and takes the next from this list when it runs dry, so no long group starts
+# last while the other worker idles. Together they are nine tenths of the suite's time.
+LONGEST = (
+    "gold",
+    "spark",
+    "benchmarks/test_bench_harness.py",
+    "infra",
+    "athena/adapter",
+    "athena/test_athena_build.py",
+    "athena/test_athena_stages.py",
+    "e2e/test_run_memory.py",
+)
+
+
+def _rank(item: pytest.Item, group: str) -> int:
+    """Long groups first, so the quick modules fill in at the end instead of a long one starting last: the
+    `LONGEST` in their order, then any other group that runs Spark, the pipeline or dbt, then the rest."""
+    if group in LONGEST:
+        return LONGEST.index(group)
+    if any(item.get_closest_marker(name) for name in ("spark", "e2e")):
+        return len(LONGEST)
+    return len(LONGEST) + (1 if item.get_closest_marker("dbt") else 2)
 
 
 # Where the workers write each test's group for the scheduler (a file named by the controller before it starts them).
@@ -102,7 +118,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # are still built once in a run without xdist.
     rank: dict[str, int] = {}
     for item in items:
-        rank[groups[item]] = min(rank.get(groups[item], 2), _rank(item))
+        rank[groups[item]] = min(rank.get(groups[item], len(LONGEST) + 2), _rank(item, groups[item]))
     first_seen = {group: n for n, group in reversed(list(enumerate(groups[item] for item in items)))}
     items.sort(key=lambda item: (rank[groups[item]], first_seen[groups[item]]))
     _write_groups(config, {item.nodeid: groups[item] for item in items})

@@ -31,8 +31,10 @@ def builds(standin: AthenaStandIn, tmp_path_factory: pytest.TempPathFactory) -> 
     first, second = scenario()
     return {
         "first": build_both(standin, lake, work, "first", first),
-        "incremental": build_both(standin, lake, work, "incremental", second),
-        "full_refresh": build_both(standin, lake, work, "full-refresh", second, "--full-refresh"),
+        "incremental": build_both(standin, lake, work, "incremental", second, after="first"),
+        "full_refresh": build_both(
+            standin, lake, work, "full-refresh", second, "--full-refresh", after="incremental"
+        ),
     }
 
 

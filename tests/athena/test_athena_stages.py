@@ -16,7 +16,7 @@ from lakehouse.athena_local.catalog import split_s3
 from lakehouse.athena_local.outcome import AthenaQueryError, Context
 from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.stage import FRESHNESS_METRIC, METRIC_NAMESPACE, dbt_command, main
-from tests.athena.helpers import Silver, scenario
+from tests.athena.helpers import Silver, reuse_parse, scenario
 from tests.gold.helpers import write_rejected, write_silver
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
@@ -24,14 +24,19 @@ pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse
 GOLD = "lakehouse_dev_gold"
 # The incremental Iceberg marts upkeep maintains, and the ones partitioned by month(order_date).
 PARTITIONED = {"fct_orders", "gold_orders"}
+# The work folder of the `gold` fixture's first stage.
+FIRST_GOLD = "run-1-gold"
 
 
 def run_stage(standin: AthenaStandIn, stage: str, work: Path, run_id: str) -> int:
+    """The stage in a work folder of its own, starting from the parse the module's first gold stage saved (a
+    stage with other vars, the sweep, parses again)."""
     env = {
         "ARTIFACTS_URI": f"s3://{standin.bucket}/artifacts/dbt",
         "RUN_ID": run_id,
         "DBT_DOCS_URL": docs_url(standin),
     }
+    reuse_parse(work / FIRST_GOLD, work / f"{run_id}-{stage}")
     with standin.environment(**env):
         return main([stage, "--work", str(work / f"{run_id}-{stage}")])
 
