@@ -42,16 +42,16 @@ def moto_s3() -> Iterator[S3Storage]:
         server.stop()
 
 
-def _index(s3: S3Storage, prefix: str, rows_per_file: int) -> dict:
-    """``FILES`` index files of ``rows_per_file`` orders each, as the job writes them, and their bookmark."""
+def _index(s3: S3Storage, prefix: str, parts: int, rows: int, first_day: int) -> dict:
+    """An index of ``parts`` files of ``rows`` orders each (``<prefix>-<part>-<n>``), part n dated ``first_day`` + n,
+    as the job writes them, and their bookmark."""
     files = []
-    for n in range(FILES):
-        ids = pa.array([f"{prefix}-{n}-{i}" for i in range(rows_per_file)])
-        days = pa.array(np.full(rows_per_file, 20_500 + n, dtype=np.int32)).cast(pa.date32())
+    for n in range(parts):
+        ids = pa.array([f"{prefix}-{n}-{i}" for i in range(rows)])
+        days = pa.array(np.full(rows, first_day + n, dtype=np.int32)).cast(pa.date32())
         name = f"part-{prefix}-{n}.parquet"
         order_index.write_file(s3, order_index.entries(ids, days), join(ROOT, prefix, name))
-        day = str(np.datetime64(20_500 + n, "D"))
-        files.append(order_index.IndexFile(f"{prefix}/{name}", rows_per_file, day))
+        files.append(order_index.IndexFile(f"{prefix}/{name}", rows, str(np.datetime64(first_day + n, "D"))))
     return {"order_index": order_index.manifest(files)}
 
 
@@ -70,8 +70,8 @@ def _run_ids(prefix: str) -> pa.Array:
 
 
 def test_a_lookup_reads_the_same_bytes_from_a_ten_times_larger_index(moto_s3: S3Storage) -> None:
-    small = _index(moto_s3, "small", 50_000)
-    large = _index(moto_s3, "large", 500_000)
+    small = _index(moto_s3, "small", FILES, 50_000, 20_500)
+    large = _index(moto_s3, "large", FILES, 500_000, 20_500)
 
     small_dates, small_reads, small_size = _lookup_reads(moto_s3, small, _run_ids("small"))
     large_dates, large_reads, large_size = _lookup_reads(moto_s3, large, _run_ids("large"))
@@ -85,18 +85,6 @@ def test_a_lookup_reads_the_same_bytes_from_a_ten_times_larger_index(moto_s3: S3
     # the bytes depend on the run's keys and the number of files, not on how many orders the index holds
     assert large_reads.bytes_read <= 1.2 * small_reads.bytes_read
     assert large_reads.bytes_read < large_size / 5
-
-
-def _daily_index(s3: S3Storage, prefix: str, days: int, daily: int) -> dict:
-    """An index of ``days`` parts of ``daily`` orders each (``<prefix>-<day>-<n>``), as a full refresh writes it."""
-    files = []
-    for n in range(days):
-        ids = pa.array([f"{prefix}-{n}-{i}" for i in range(daily)])
-        dates = pa.array(np.full(daily, 20_000 + n, dtype=np.int32)).cast(pa.date32())
-        name = f"part-{prefix}-{n}.parquet"
-        order_index.write_file(s3, order_index.entries(ids, dates), join(ROOT, prefix, name))
-        files.append(order_index.IndexFile(f"{prefix}/{name}", daily, str(np.datetime64(20_000 + n, "D"))))
-    return {"order_index": order_index.manifest(files)}
 
 
 def _bounded_reads(s3: S3Storage, bookmark: dict, prefix: str, days: int) -> tuple[set[str], IoCounts]:
@@ -115,8 +103,8 @@ def _bounded_reads(s3: S3Storage, bookmark: dict, prefix: str, days: int) -> tup
 
 
 def test_a_bounded_lookup_reads_the_same_from_ten_times_more_days(moto_s3: S3Storage) -> None:
-    short = _daily_index(moto_s3, "short", 10, 20_000)
-    long = _daily_index(moto_s3, "long", 100, 20_000)
+    short = _index(moto_s3, "short", 10, 20_000, 20_000)
+    long = _index(moto_s3, "long", 100, 20_000, 20_000)
 
     short_found, short_reads = _bounded_reads(moto_s3, short, "short", 10)
     long_found, long_reads = _bounded_reads(moto_s3, long, "long", 100)
