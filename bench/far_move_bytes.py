@@ -25,8 +25,8 @@ from typing import Any
 import duckdb
 
 from bench.gold_bytes import bytes_read, profiled_queries
-
-PER_DAY = 5000
+from bench.synthetic_silver import FIRST_DAY, PER_DAY, add_silver_file, sweep, write_history
+from bench.synthetic_silver import add_day as add_orders
 
 
 def profiled(lake: Path, step: Callable[[], Any]) -> int:
@@ -42,18 +42,9 @@ def profiled(lake: Path, step: Callable[[], Any]) -> int:
 def measure(days: int, moved: int, work: Path) -> dict[str, int]:
     from lakehouse import gold_build
     from lakehouse.dbt import run_dbt
-    from tests.gold.helpers import add_silver_file
-    from tests.gold.test_correction_horizon import FIRST_DAY, write_history
-    from tests.gold.test_far_moves import sweep
 
     def add_day(day_number: int) -> None:
-        day = FIRST_DAY + dt.timedelta(days=day_number)
-        landed = f"{day + dt.timedelta(days=1)} 06:00:00"
-        rows = [
-            (f"D{day_number}-{n:06d}", day.isoformat(), f"C{n % 997:03d}", "GB", "P003", 2, "24.99", landed)
-            for n in range(PER_DAY)
-        ]
-        add_silver_file(lake, rows, f"day-{day_number}.parquet")
+        add_orders(lake, day_number, f"D{day_number}-", f"day-{day_number}.parquet")
 
     shutil.rmtree(work, ignore_errors=True)
     lake = work / "lake"

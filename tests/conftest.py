@@ -16,6 +16,10 @@ TESTS = Path(__file__).resolve().parent
 # Folders whose conftest.py builds a lake once per session for several modules (tests/gold's built_lake,
 # tests/analysts' small_lake, tests/infra's moto server and template): one worker runs the whole folder.
 SESSION_FOLDERS = ("analysts", "gold", "infra", "athena/adapter")
+# The Spark modules in two groups, each on the Spark session of the worker that runs it (two JVMs at most, about
+# 2 GiB each): tests/reliability's (and the end-to-end runs) in one, every other one in "spark". One group held
+# them all until the silver sweep's and the seeded history's tests made it the worker that ended last.
+SPARK_GROUPS = (("spark-reliability", "reliability"), ("spark-reliability", "e2e"))
 
 
 def _module(item: pytest.Item) -> str:
@@ -28,7 +32,7 @@ def xdist_group(item: pytest.Item, spark_modules: set[str]) -> str:
     any other module is a group of its own, so its module-scoped fixtures are built once."""
     module = _module(item)
     if module in spark_modules:
-        return "spark"
+        return next((group for group, folder in SPARK_GROUPS if module.startswith(f"{folder}/")), "spark")
     return next((folder for folder in SESSION_FOLDERS if module.startswith(f"{folder}/")), module)
 
 
@@ -38,11 +42,13 @@ def xdist_group(item: pytest.Item, spark_modules: set[str]) -> str:
 LONGEST = (
     "gold",
     "spark",
+    "spark-reliability",
     "benchmarks/test_bench_harness.py",
     "infra",
     "athena/adapter",
     "athena/test_athena_build.py",
     "athena/test_athena_stages.py",
+    "athena/test_athena_far_moves.py",
     "e2e/test_run_memory.py",
 )
 

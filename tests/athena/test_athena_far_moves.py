@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic_silver import sweep
 from lakehouse.athena_local.standin import AthenaStandIn
 from lakehouse.stage import main
 from tests.athena.helpers import compare_marts
 from tests.gold.helpers import REJECTED, base_orders, build, write_rejected, write_silver
-from tests.gold.test_far_moves import hour, moves, sweep
+from tests.gold.test_far_moves import hour, moves
 
 pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS::")]
 

@@ -12,26 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from bench.synthetic_silver import Order, write_parts
 from lakehouse.dbt import run_dbt
-
-# order_id, order_date, customer_id, country, product, quantity, unit_price, ingested_at
-Order = tuple[str, str, str, str, int, str, str, str]
-
-SILVER_SQL = """
-select
-    cast(order_id as varchar) as order_id,
-    cast(customer_id as varchar) as customer_id,
-    cast(country as varchar) as country,
-    cast(product as varchar) as product,
-    cast(quantity as integer) as quantity,
-    cast(unit_price as decimal(10, 2)) as unit_price,
-    cast(cast(quantity as integer) * cast(unit_price as decimal(10, 2)) as decimal(12, 2)) as revenue,
-    cast(source_file as varchar) as source_file,
-    cast(ingested_at as timestamp) as ingested_at,
-    cast(order_date as date) as order_date
-from orders
-"""
-
 
 # reject_reason, ingest_date, source_file: what the silver job's quarantine holds
 Rejected = tuple[str, str, str]
@@ -71,30 +53,8 @@ def write_silver(lake: Path, orders: Iterable[Order]) -> int:
     for order in sorted(orders, key=lambda o: o[7]):
         latest[order[0]] = order
     shutil.rmtree(lake / "silver" / "silver_orders", ignore_errors=True)
-    _write_parts(lake, [(*o, f"orders_lambda_{o[7][:10].replace('-', '')}.csv") for o in latest.values()])
+    write_parts(lake, [(*o, f"orders_lambda_{o[7][:10].replace('-', '')}.csv") for o in latest.values()])
     return len(latest)
-
-
-def add_silver_file(lake: Path, orders: Iterable[Order], name: str) -> None:
-    """Add a part file `name` to the order_date partitions of `orders`, beside what is there: how a defect the
-    silver job never writes (a second row for an order_id, a null) is planted."""
-    _write_parts(lake, [(*o, name) for o in orders], name)
-
-
-def _write_parts(lake: Path, rows: list[tuple], name: str = "part-0.parquet") -> None:
-    """Orders (each with its source_file) as part file `name` in their order_date partitions."""
-    with duckdb.connect() as con:
-        con.execute(
-            "create table orders (order_id varchar, order_date varchar, customer_id varchar, country varchar, "
-            "product varchar, quantity integer, unit_price varchar, ingested_at varchar, source_file varchar)"
-        )
-        con.executemany("insert into orders values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        for (day,) in con.execute("select distinct order_date from orders").fetchall():
-            folder = lake / "silver" / "silver_orders" / f"order_date={day}"
-            folder.mkdir(parents=True, exist_ok=True)
-            con.execute(
-                f"copy ({SILVER_SQL} where order_date = ?) to '{folder / name}' (format parquet)", [day]
-            )
 
 
 def base_orders() -> list[Order]:

@@ -18,9 +18,8 @@ import duckdb
 import pytest
 
 from bench.gold_bytes import measure
+from bench.synthetic_silver import add_day, add_silver_file, write_history
 from tests.gold.helpers import (
-    SILVER_SQL,
-    add_silver_file,
     base_orders,
     build,
     from_snapshot,
@@ -159,47 +158,6 @@ def test_a_horizon_that_is_not_a_number_of_days_stops_the_build_in_one_line(
 
 # ------------------------------------------------------------------------------ bytes against the history
 
-PER_DAY = 5000
-FIRST_DAY = dt.date(2025, 1, 1)
-
-
-def write_history(lake: Path, days: int) -> None:
-    """`days` days of PER_DAY orders each (ids random-looking, as in production), as the silver job writes them."""
-    silver = lake / "silver" / "silver_orders"
-    silver.mkdir(parents=True)
-    orders = f"""
-        select
-            md5(cast(i as varchar)) as order_id,
-            cast(date '{FIRST_DAY}' + cast(i // {PER_DAY} as integer) as varchar) as order_date,
-            'C' || lpad(cast(i % 997 as varchar), 3, '0') as customer_id,
-            ['US', 'GB', 'DE', 'FR', 'JP'][1 + i % 5] as country,
-            ['P001', 'P003', 'P006', 'P010', 'P013', 'P017'][1 + i % 6] as product,
-            1 + i % 4 as quantity,
-            '19.99' as unit_price,
-            cast(date '{FIRST_DAY}' + cast(i // {PER_DAY} as integer) + 1 as varchar) || ' 06:00:00' as ingested_at,
-            'orders_lambda_' || cast(i // {PER_DAY} as varchar) || '.csv' as source_file
-        from range({days * PER_DAY}) as t(i)
-    """
-    with duckdb.connect() as con:
-        con.execute(f"create view orders as {orders}")
-        con.execute(
-            f"copy ({SILVER_SQL}) to '{silver}' (format parquet, partition_by (order_date), "
-            "filename_pattern 'history_{i}')"
-        )
-
-
-def add_day(lake: Path, days: int) -> None:
-    """The next day's orders, in a file of their own."""
-    day = FIRST_DAY + dt.timedelta(days=days)
-    landed = f"{day + dt.timedelta(days=1)} 06:00:00"
-    rows = [
-        (f"N{n:06d}", day.isoformat(), f"C{n % 997:03d}", "GB", "P003", 2, "24.99", landed)
-        for n in range(PER_DAY)
-    ]
-    add_silver_file(lake, rows, "day.parquet")
-
-
-# the models whose reads the correction horizon bounds: the order-version log, the merges of the order-dated marts, the key tests
 PRUNED = (
     "int_order_versions",
     "fct_orders",

@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bench.synthetic_silver import add_silver_file, sweep
 from lakehouse import gold_build
 from lakehouse.dbt import DbtError
-from tests.gold.helpers import Order, add_silver_file, base_orders, build, dbt_args, read_tables
+from tests.gold.helpers import Order, base_orders, build, dbt_args, read_tables
 
 pytestmark = pytest.mark.dbt
 
@@ -28,26 +29,6 @@ def hour(lake: Path, name: str, orders: list[Order]) -> None:
     """An hourly silver run: new versions in their new dates' partitions, beside what is there (a far move's old
     row stays where it was, as the silver job leaves it)."""
     add_silver_file(lake, orders, name)
-
-
-def sweep(lake: Path) -> None:
-    """Silver's sweep: every order in more than one partition keeps its latest version; the old row goes."""
-    root = lake / "silver" / "silver_orders"
-    with duckdb.connect() as con:
-        for part in sorted(root.glob("order_date=*/*.parquet")):
-            stale = con.execute(
-                f"select count(*) from read_parquet('{part}') as here where exists (select 1 from "
-                f"read_parquet('{root}/order_date=*/*.parquet') as other where other.order_id = here.order_id "
-                "and other.ingested_at > here.ingested_at)"
-            ).fetchone()[0]
-            if stale:
-                kept = part.with_suffix(".kept")
-                con.execute(
-                    f"copy (select * from read_parquet('{part}') as here where not exists (select 1 from "
-                    f"read_parquet('{root}/order_date=*/*.parquet') as other where other.order_id = here.order_id "
-                    f"and other.ingested_at > here.ingested_at)) to '{kept}' (format parquet)"
-                )
-                kept.replace(part)
 
 
 def moves() -> list[Order]:

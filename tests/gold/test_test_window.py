@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bench.synthetic_silver import add_silver_file
 from lakehouse.dbt import DbtError, run_dbt
 from tests.gold.helpers import (
-    add_silver_file,
     base_orders,
     dbt_args,
     from_snapshot,
