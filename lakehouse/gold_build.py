@@ -15,7 +15,7 @@ import duckdb
 import yaml
 
 from lakehouse.dbt import REPO, DbtError, cause, run_dbt
-from lakehouse.moved_orders import NO_UNIT_TESTS, RECONCILIATION, absorbing, moved_away, moved_line, with_vars
+from lakehouse.moved_orders import RECONCILIATION, absorbing, moved_away, moved_line, retry
 from lakehouse.warehouse import DAMAGED, LOCKED, WarehouseError, check_readable, open_problem
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,6 @@ def build(lake: Path, args: list[str]) -> Any:
                     wider,
                 )
                 retried.add("late")
-                again = with_vars(attempt, {"lookback_days": wider})
-                attempt = again if "test_type:unit" in again else [*again, *NO_UNIT_TESTS]
+                attempt = retry(attempt, {"lookback_days": wider})
             else:
                 raise _damaged(lake, error) or error from None

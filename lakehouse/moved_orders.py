@@ -33,10 +33,15 @@ def moved_away(error: Exception, args: list[str]) -> bool:
     return RECONCILIATION in text and MOVED_AWAY in text and ABSORB not in " ".join(args)
 
 
+def retry(args: list[str], extra: dict[str, Any]) -> list[str]:
+    """A second build of `args` with `extra` vars, without the unit tests (they ran in the build that failed)."""
+    again = with_vars(args, extra)
+    return again if "test_type:unit" in again else [*again, *NO_UNIT_TESTS]
+
+
 def absorbing(args: list[str]) -> list[str]:
     """The build that absorbs them: `args` with the var, without the unit tests."""
-    again = with_vars(args, {ABSORB: True})
-    return again if "test_type:unit" in again else [*again, *NO_UNIT_TESTS]
+    return retry(args, {ABSORB: True})
 
 
 def moved_line(error: Exception) -> str:
