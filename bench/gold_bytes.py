@@ -154,9 +154,11 @@ def parquet_bytes_per_row(
 
 
 def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any]:
-    """Bytes read per kind of dbt node (model, test, seed, unit_test; hooks for the rest) and per node."""
+    """Bytes read per kind of dbt node (model, test, seed, unit_test; hooks for the rest), per node, and per node
+    and warehouse table it read (``files`` for Parquet and CSV files: silver, seeds)."""
     native: list[tuple[str, tuple[str, str], dict[str, Any]]] = []
     by_node: dict[str, float] = defaultdict(float)
+    by_node_table: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     files = 0.0
     for profile in profiles:
         node = profile["dbt_node"]
@@ -164,6 +166,7 @@ def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any
             for scan in scans(operator):
                 if "bytes_scanned" in scan:
                     by_node[node] += scan["bytes_scanned"]
+                    by_node_table[node]["files"] += scan["bytes_scanned"]
                     files += scan["bytes_scanned"]
                 elif "Table" in scan.get("extra_info", {}):
                     native.append((node, _table_key(scan["extra_info"]["Table"]), scan))
@@ -177,6 +180,7 @@ def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any
             width[c] for c in _columns_read(scan["extra_info"], set(width))
         )
         by_node[node] += read
+        by_node_table[node][key[1]] += read
         tables += read
     by_kind: dict[str, float] = defaultdict(float)
     for node, n in by_node.items():
@@ -187,6 +191,10 @@ def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any
         "warehouse_table_bytes": round(tables),
         "by_kind": {kind: round(n) for kind, n in sorted(by_kind.items())},
         "by_node": {node: round(n) for node, n in sorted(by_node.items(), key=lambda kv: -kv[1])},
+        "by_node_table": {
+            node: {table: round(n) for table, n in sorted(read.items())}
+            for node, read in sorted(by_node_table.items())
+        },
         "queries": len(profiles),
     }
 

@@ -93,8 +93,8 @@
     the new versions' dates (a correction that keeps its date, however old), or within the correction horizon:
     from var('correction_horizon_days') before the window's start to a day after the newest version landed (silver
     takes an order_date up to a day after its landing). An older version a correction moves away from is outside:
-    gold keeps it, as silver does, until silver's sweep removes it; the reconciliation with silver (always whole)
-    then names it and a build with var('absorb_moved_orders') absorbs it (macros/late_silver.sql,
+    gold keeps it, as silver does, until silver's sweep removes it; the reconciliation with silver (every date's
+    row counts) then names it and a build with var('absorb_moved_orders') absorbs it (macros/late_silver.sql,
     docs/decisions/0005-correction-horizon.md).
     Against the warehouse, with `start` a literal, the predicate is `column in (<dates>)`: literals that DuckDB's
     zone maps, Athena's partition projection and Iceberg's partition bounds can prune on; the same logic as SQL
@@ -126,11 +126,16 @@
     {%- for offset in range((last.value - first).days + 1) -%}
         {%- do dates.append((first + offset * day).isoformat()) -%}
     {%- endfor -%}
+    {{ return(lakehouse.date_in(column, dates)) }}
+{%- endmacro %}
+
+{# `column in (<dates>)`, the dates (ISO strings) as date literals, each once, in order; `1 = 0` for none. #}
+{% macro date_in(column, dates) -%}
     {%- set literals = [] -%}
     {%- for value in dates | unique | sort -%}
         {%- do literals.append("cast('" ~ value ~ "' as date)") -%}
     {%- endfor -%}
-    {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')') }}
+    {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')' if literals else '1 = 0') }}
 {%- endmacro %}
 
 {#

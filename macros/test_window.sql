@@ -20,8 +20,9 @@
       reads the window's rows alone: both copies of a duplicate have the same value there.
     - relationships: the window's child rows, looked up in the whole parent.
     - Every other generic test (not_null, accepted_range, expression_is_true, ...): the window's rows.
-    - Tables without a spec below (small: dim_products, fct_country_monthly_kpis, seeds) and singular tests (the
-      reconciliation with silver) are always tested whole.
+    - Tables without a spec below (small: dim_products, fct_country_monthly_kpis, seeds) are always tested whole.
+    - The reconciliation with silver (a singular test) has a mark of its own, kept the same way: it compares row
+      counts on every order date and values on the dates changed since its mark (macros/reconciliation.sql).
     - A full sweep, every test on every row: `--full-refresh`, `--vars '{full_test_sweep: true}'`, a model with no
       mark yet (first build, or its table was missing at the start), or an invocation that does not read marks
       (`dbt compile`, `dbt show`; var('test_window_preview') shows a compiled window).
@@ -43,6 +44,8 @@
     - the silver source and the views over it: the silver rows ingested after {start}, as fct_orders reads them.
     `dated`: a unique test on order_id reads only the correction dates (above); `exact`: a unique test whose key
     holds this column reads only the window's rows (the window is a condition on that column alone).
+    `singular`: the name is a singular test's, not a relation's: the mark is that test's own
+    (assert_gold_reconciles_with_silver: macros/reconciliation.sql turns it into its window).
 #}
 {% macro test_window_specs() -%}
     {%- set silver_rows = {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true} -%}
@@ -66,6 +69,7 @@
         'silver_orders': silver_rows,
         'stg_orders': silver_rows,
         'int_orders_enriched': silver_rows,
+        'assert_gold_reconciles_with_silver': {'anchor': ['fct_orders', 'ingested_at'], 'singular': true},
     }) }}
 {%- endmacro %}
 
@@ -197,9 +201,10 @@
 {%- endmacro %}
 
 {#
-    on-run-end: for each windowed relation whose generic tests all ran and passed (or warned) in this invocation,
-    the mark becomes its anchor's newest watermark now. A model rebuilt with --full-refresh and not tested in the
-    same invocation loses its mark (its next tests are a full sweep). Anything else keeps its mark.
+    on-run-end: for each windowed relation whose generic tests all ran and passed (or warned) in this invocation
+    (for the reconciliation: that singular test), the mark becomes its anchor's newest watermark now. A model
+    rebuilt with --full-refresh and not tested in the same invocation loses its mark (its next tests are a full
+    sweep; the reconciliation's, when any model it reads was). Anything else keeps its mark.
 #}
 {% macro save_test_window_marks(results) -%}
     {%- if execute and lakehouse.keeps_test_window_marks() -%}
@@ -211,8 +216,12 @@
         {%- set before = graph.get('lakehouse_test_window_marks') or {} -%}
         {%- set marks = {} -%}
         {%- for tested, spec in specs.items() -%}
-            {%- set tests = lakehouse.generic_tests_of(tested) -%}
-            {%- set model_id = 'model.' ~ project_name ~ '.' ~ tested -%}
+            {%- set tests = lakehouse.singular_test_of(tested) if spec.get('singular')
+                else lakehouse.generic_tests_of(tested) -%}
+            {%- set rebuilt = namespace(whole=false) -%}
+            {%- for model_id in lakehouse.models_under_test(tested, tests if spec.get('singular') else none) -%}
+                {%- set rebuilt.whole = rebuilt.whole or (status.get(model_id) == 'success' and flags.FULL_REFRESH) -%}
+            {%- endfor -%}
             {%- set verified = [] -%}
             {%- for test_id in tests if status.get(test_id) in ['pass', 'warn'] -%}
                 {%- do verified.append(test_id) -%}
@@ -227,7 +236,7 @@
                 {%- if newest -%}
                     {%- do marks.update({tested: newest}) -%}
                 {%- endif -%}
-            {%- elif tested in before and not (status.get(model_id) == 'success' and flags.FULL_REFRESH) -%}
+            {%- elif tested in before and not rebuilt.whole -%}
                 {%- do marks.update({tested: before[tested]}) -%}
             {%- endif -%}
         {%- endfor -%}
@@ -249,6 +258,33 @@
         {%- if on.split('.')[-1] == tested and on.split('.')[0] in ['model', 'source'] -%}
             {%- do found.append(node.unique_id) -%}
         {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{# The unique_id of the singular data test named `tested` (a list: empty when the project has none). #}
+{% macro singular_test_of(tested) -%}
+    {%- set found = [] -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'test' and not node.test_metadata
+        and node.name == tested -%}
+        {%- do found.append(node.unique_id) -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#
+    The models whose rebuild with --full-refresh drops the mark of `tested` when its tests did not pass in the same
+    invocation: the model itself, or, for a singular test (`tests` given), every model that test reads.
+#}
+{% macro models_under_test(tested, tests=none) -%}
+    {%- if tests is none -%}
+        {{ return(['model.' ~ project_name ~ '.' ~ tested]) }}
+    {%- endif -%}
+    {%- set found = [] -%}
+    {%- for test_id in tests -%}
+        {%- for node_id in graph.nodes[test_id].depends_on.nodes if node_id.startswith('model.') -%}
+            {%- do found.append(node_id) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(found) }}
 {%- endmacro %}

@@ -1,17 +1,36 @@
 -- Reconciliation: gold must hold exactly what silver holds. Each failing row names the check, the key and both
--- sides. gold_orders is checked per order_date against silver directly (not through dbt's own models), the other
--- marts against the silver grand totals.
--- Always whole, also on incremental builds (macros/test_window.sql): it is the check that sees outside the
--- windows, e.g. an order date a merge should have rewritten and did not, or a silver file older than the lookback.
--- It reads silver once (the totals are the sums of the daily figures), and only numeric columns. When silver holds
--- orders that landed before gold's lookback window, it stops first with one line naming their files and the fix
--- (macros/late_silver.sql), not dbt's bare count of failing rows.
+-- sides. gold_orders and fct_orders are checked per order_date against silver directly (not through dbt's own
+-- models), the other marts against gold_orders' totals and silver's order count.
+-- Every order date, on every build, by row counts: silver's per partition (order_date is its partition column,
+-- so no column data is read), gold_orders' per grain, fct_orders' per order_date (one narrow column). The values
+-- (quantity, revenue) are compared on the order dates builds since this test last passed could have changed
+-- (macros/reconciliation.sql: the silver rows, merges and logged versions ingested since its mark minus the
+-- lookback, and the dates the versions they replaced were on); on a full sweep (--full-refresh, var
+-- full_test_sweep, the weekly FullTestSweep) on every date. What a count cannot see on an older date (an amount
+-- changed, the count kept) is left to the weekly sweep: docs/decisions/0009-reconciliation-window.md.
+-- When silver holds orders that landed before gold's lookback window, it stops first with one line naming their
+-- files and the fix (macros/late_silver.sql), not dbt's bare count of failing rows; the same for rows gold holds
+-- that silver's sweep removed.
 {{ lakehouse.fail_on_late_silver() }}
+{%- set window = lakehouse.reconciliation_window('order_date') %}
+-- Each import is read by one CTE only: DuckDB materializes a CTE referenced twice, reading it whole, before the
+-- window's filter would prune it.
 with
 
+{% if window -%}
 silver as (
 
     select * from {{ source('silver', 'silver_orders') }}
+
+),
+
+{% endif -%}
+silver_in_window as (
+
+    select * from {{ source('silver', 'silver_orders') }}
+    {%- if window %}
+    where {{ window }}
+    {%- endif %}
 
 ),
 
@@ -21,9 +40,20 @@ gold_orders as (
 
 ),
 
+{% if window -%}
 fct_orders as (
 
     select * from {{ ref('fct_orders') }}
+
+),
+
+{% endif -%}
+fct_orders_in_window as (
+
+    select * from {{ ref('fct_orders') }}
+    {%- if window %}
+    where {{ window }}
+    {%- endif %}
 
 ),
 
@@ -45,7 +75,8 @@ kpis as (
 
 ),
 
-silver_daily as (
+-- the order dates whose values are compared: the window's, or every one on a full sweep
+silver_values as (
 
     select
         cast(order_date as date) as order_date,
@@ -53,11 +84,64 @@ silver_daily as (
         sum(cast(revenue as decimal(18, 2))) as total_revenue,
         count(*) as order_count
 
-    from silver
+    from silver_in_window
     group by cast(order_date as date)
 
 ),
 
+fct_values as (
+
+    select
+        order_date,
+        sum(cast(quantity as bigint)) as total_quantity,
+        sum(cast(revenue as decimal(18, 2))) as total_revenue,
+        count(*) as order_count
+
+    from fct_orders_in_window
+    group by order_date
+
+),
+
+-- every order date's count (from the values above on a full sweep: silver and fct_orders are read once)
+silver_counts as (
+
+    {% if window -%}
+    select
+        cast(order_date as date) as order_date,
+        count(*) as order_count
+
+    from silver
+    group by cast(order_date as date)
+    {%- else -%}
+    select
+        order_date,
+        order_count
+
+    from silver_values
+    {%- endif %}
+
+),
+
+fct_counts as (
+
+    {% if window -%}
+    select
+        order_date,
+        count(*) as order_count
+
+    from fct_orders
+    group by order_date
+    {%- else -%}
+    select
+        order_date,
+        order_count
+
+    from fct_values
+    {%- endif %}
+
+),
+
+-- gold_orders whole: a row per order date, country and product, not per order
 gold_daily as (
 
     select
@@ -71,44 +155,101 @@ gold_daily as (
 
 ),
 
-daily_mismatches as (
+count_mismatches as (
 
     select
-        'gold_orders per order_date' as check_name,
-        cast(coalesce(silver_daily.order_date, gold_daily.order_date) as varchar) as check_key,
-        cast(silver_daily.total_revenue as varchar) as silver_value,
-        cast(gold_daily.total_revenue as varchar) as gold_value
+        'order count per order_date' as check_name,
+        cast(
+            coalesce(silver_counts.order_date, gold_daily.order_date, fct_counts.order_date) as varchar
+        ) as check_key,
+        cast(coalesce(silver_counts.order_count, 0) as varchar) as silver_value,
+        'gold_orders ' || cast(coalesce(gold_daily.order_count, 0) as varchar) || ', fct_orders '
+        || cast(coalesce(fct_counts.order_count, 0) as varchar) as gold_value
 
-    from silver_daily
-    full outer join gold_daily on silver_daily.order_date = gold_daily.order_date
+    from silver_counts
+    full outer join gold_daily on silver_counts.order_date = gold_daily.order_date
+    full outer join fct_counts on coalesce(silver_counts.order_date, gold_daily.order_date) = fct_counts.order_date
     where
-        silver_daily.order_date is null
-        or gold_daily.order_date is null
-        or silver_daily.total_quantity <> gold_daily.total_quantity
-        or silver_daily.total_revenue <> gold_daily.total_revenue
-        or silver_daily.order_count <> gold_daily.order_count
+        coalesce(silver_counts.order_count, 0) <> coalesce(gold_daily.order_count, 0)
+        or coalesce(silver_counts.order_count, 0) <> coalesce(fct_counts.order_count, 0)
 
 ),
 
-silver_totals as (
+gold_values as (
+
+    select gold_daily.*
+    from gold_daily
+    {%- if window %}
+    where {{ window }}
+    {%- endif %}
+
+),
+
+value_mismatches as (
 
     select
-        coalesce(sum(order_count), 0) as order_count,
-        sum(total_revenue) as total_revenue,
-        sum(total_quantity) as total_quantity
+        'revenue and quantity per order_date' as check_name,
+        cast(
+            coalesce(silver_values.order_date, gold_values.order_date, fct_values.order_date) as varchar
+        ) as check_key,
+        cast(silver_values.total_revenue as varchar) as silver_value,
+        'gold_orders ' || coalesce(cast(gold_values.total_revenue as varchar), 'none') || ', fct_orders '
+        || coalesce(cast(fct_values.total_revenue as varchar), 'none') as gold_value
 
-    from silver_daily
+    from silver_values
+    full outer join gold_values on silver_values.order_date = gold_values.order_date
+    full outer join fct_values
+        on coalesce(silver_values.order_date, gold_values.order_date) = fct_values.order_date
+    where
+        silver_values.order_date is null
+        or gold_values.order_date is null
+        or fct_values.order_date is null
+        or silver_values.total_quantity <> gold_values.total_quantity
+        or silver_values.total_revenue <> gold_values.total_revenue
+        or silver_values.total_quantity <> fct_values.total_quantity
+        or silver_values.total_revenue <> fct_values.total_revenue
+
+),
+
+-- the marts' totals: order counts against silver's, values against gold_orders' (equal to silver's on every
+-- date compared above)
+silver_total as (
+
+    select coalesce(sum(order_count), 0) as order_count
+    from silver_counts
+
+),
+
+gold_total as (
+
+    select
+        coalesce(sum(total_revenue), 0) as total_revenue,
+        coalesce(sum(total_quantity), 0) as total_quantity
+
+    from gold_daily
+
+),
+
+reference_totals as (
+
+    select
+        silver_total.order_count,
+        gold_total.total_revenue,
+        gold_total.total_quantity
+
+    from silver_total
+    cross join gold_total
 
 ),
 
 mart_totals as (
 
     select
-        'fct_orders' as mart,
-        count(*) as order_count,
-        sum(revenue) as total_revenue,
-        sum(quantity) as total_quantity
-    from fct_orders
+        'dim_products' as mart,
+        sum(order_count) as order_count,
+        sum(total_revenue) as total_revenue,
+        sum(total_quantity) as total_quantity
+    from dim_products
 
     union all
 
@@ -118,15 +259,6 @@ mart_totals as (
         sum(lifetime_revenue) as total_revenue,
         null as total_quantity
     from dim_customers
-
-    union all
-
-    select
-        'dim_products' as mart,
-        sum(order_count) as order_count,
-        sum(total_revenue) as total_revenue,
-        sum(total_quantity) as total_quantity
-    from dim_products
 
     union all
 
@@ -144,19 +276,20 @@ total_mismatches as (
     select
         mart_totals.mart as check_name,
         'all orders' as check_key,
-        cast(silver_totals.total_revenue as varchar) as silver_value,
+        cast(reference_totals.total_revenue as varchar) as silver_value,
         cast(mart_totals.total_revenue as varchar) as gold_value
 
     from mart_totals
-    cross join silver_totals
+    cross join reference_totals
     where
-        coalesce(mart_totals.order_count, 0) <> silver_totals.order_count
-        or coalesce(mart_totals.total_revenue, 0) <> coalesce(silver_totals.total_revenue, 0)
-        or coalesce(mart_totals.total_quantity, silver_totals.total_quantity, 0)
-        <> coalesce(silver_totals.total_quantity, 0)
+        coalesce(mart_totals.order_count, 0) <> reference_totals.order_count
+        or coalesce(mart_totals.total_revenue, 0) <> reference_totals.total_revenue
+        or coalesce(mart_totals.total_quantity, reference_totals.total_quantity) <> reference_totals.total_quantity
 
 )
 
-select * from daily_mismatches
+select * from count_mismatches
+union all
+select * from value_mismatches
 union all
 select * from total_mismatches

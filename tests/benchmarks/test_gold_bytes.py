@@ -76,3 +76,8 @@ def test_bytes_are_split_by_dbt_node_and_kind_and_count_each_scan(warehouse: Pat
         "hooks": 0,
     }
     assert read["file_bytes"] == 5000 and read["total_bytes"] == sum(read["by_kind"].values())
+    # per node and table: files apart, a staging relation as the table it stages
+    assert read["by_node_table"]["model.p.orders"] == {"files": 5000, "orders": one_scan}
+    assert read["by_node_table"]["test.p.unique_orders"] == {
+        "orders": read["by_node"]["test.p.unique_orders"]
+    }

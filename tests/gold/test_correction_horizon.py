@@ -5,8 +5,11 @@ var('correction_horizon_days') before its window, not in the whole history.
 - the unique tests on order_id read only those dates, and still catch an old copy within the horizon; an old copy
   before it is left to the full sweep (the stated bound), which catches it;
 - a correction that moves an order from a date before the horizon fails the reconciliation of the same build;
-- what the log, the merges and the key tests read on a new day does not grow with the history (DuckDB's profile,
-  bench/gold_bytes.py: the stand-in for Athena's scanned bytes)."""
+- the reconciliation with silver checks every order date's row counts on an incremental build, and its values on
+  the dates changed since it last passed; the full sweep compares every date's values
+  (docs/decisions/0009-reconciliation-window.md);
+- what the log, the merges, the key tests and the reconciliation read on a new day does not grow with the history
+  (DuckDB's profile, bench/gold_bytes.py: the stand-in for Athena's scanned bytes)."""
 
 from __future__ import annotations
 
@@ -103,7 +106,7 @@ def test_an_old_copy_before_the_horizon_is_left_to_the_full_sweep(lake: Path) ->
 
 def test_a_move_from_before_the_horizon_fails_the_reconciliation(built_lake: Path, tmp_path: Path) -> None:
     """O00501 moves from 2025-12-20 to 2026-01-30, 47 days before the window: with a 7-day horizon the build does
-    not find the version it replaces, and the reconciliation with silver (always whole) fails on that build."""
+    not find the version it replaces, and the reconciliation with silver (every date's counts) fails on that build."""
     lake = tmp_path / "lake"
     shutil.copytree(built_lake, lake)
     base = base_orders()
@@ -156,6 +159,66 @@ def test_a_horizon_that_is_not_a_number_of_days_stops_the_build_in_one_line(
     assert "DBT_CORRECTION_HORIZON_DAYS" in message
 
 
+# ------------------------------------------------------------------------------ the reconciliation's window
+
+RECONCILIATION = "assert_gold_reconciles_with_silver"
+# a base order date no version of the windowed lake's last build is on (nor replaced one on)
+UNTOUCHED = "2026-02-02"
+
+
+def reconciliation(lake: Path, *args: str) -> tuple[dict, list[tuple]]:
+    """Run the reconciliation alone: its result, and the rows it fails on (its compiled SQL run again)."""
+    result = dbt(lake, "test", "--select", RECONCILIATION, *args)[RECONCILIATION]
+    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(result["compiled_code"]).fetchall()
+    return result, rows
+
+
+def test_the_reconciliation_compares_values_on_the_windows_dates_only(lake: Path) -> None:
+    """Its window: the dates of the last build's versions (new, late, corrected) and of the versions they replaced,
+    not the base dates nothing touched; on a full sweep no window at all."""
+    result, rows = reconciliation(lake)
+    assert result["status"] == "pass" and not rows, rows
+    sql = " ".join(result["compiled_code"].split())
+    # late (2026-01-02), moved to (2026-02-04) and moved from (2025-12-20, 2026-01-25), new (2026-02-08)
+    for touched in ("2026-01-02", "2026-02-04", "2025-12-20", "2026-01-25", "2026-02-08"):
+        assert f"cast('{touched}' as date)" in sql, touched
+    assert f"cast('{UNTOUCHED}' as date)" not in sql
+    swept, _ = reconciliation(lake, "--vars", "{full_test_sweep: true}")
+    assert "order_date in (cast(" not in " ".join(swept["compiled_code"].split())
+
+
+def test_an_old_dates_count_that_disagrees_fails_the_incremental_reconciliation(lake: Path) -> None:
+    """A grain of gold_orders on a date long before the window is lost (a merge that missed it): the incremental
+    reconciliation, which compares values only on the window's dates, fails on that date's order count."""
+    with duckdb.connect(str(lake / "warehouse.duckdb")) as con:
+        con.execute(
+            "delete from gold.gold_orders where order_date = ? and (country, product) in "
+            "(select country, product from gold.gold_orders where order_date = ? order by all limit 1)",
+            [UNTOUCHED, UNTOUCHED],
+        )
+    result, rows = reconciliation(lake)
+    assert result["status"] == "fail"
+    assert f"cast('{UNTOUCHED}' as date)" not in result["compiled_code"], "the date is outside the window"
+    assert [r for r in rows if r[:2] == ("order count per order_date", UNTOUCHED)], rows
+
+
+def test_an_old_dates_amount_that_disagrees_is_left_to_the_full_sweep(lake: Path) -> None:
+    """The stated bound: silver's revenue of an order on a date before the window changes, its count and ingested_at
+    kept (silver rewritten in place): the incremental reconciliation compares that date's count only, and passes;
+    the weekly full sweep (var full_test_sweep, lakehouse.stage sweep) compares its values, and fails."""
+    base = base_orders()
+    orders = [*base, *late_and_corrected_orders(base)]
+    changed = next(n for n, order in enumerate(orders) if order[1] == UNTOUCHED)
+    orders[changed] = (*orders[changed][:6], "1.00", orders[changed][7])
+    write_silver(lake, orders)
+    incremental, _ = reconciliation(lake)
+    assert incremental["status"] == "pass"
+    swept, rows = reconciliation(lake, "--vars", "{full_test_sweep: true}")
+    assert swept["status"] == "fail"
+    assert [r for r in rows if r[:2] == ("revenue and quantity per order_date", UNTOUCHED)], rows
+
+
 # ------------------------------------------------------------------------------ bytes against the history
 
 PRUNED = (
@@ -164,29 +227,47 @@ PRUNED = (
     "gold_orders",
     "unique_",
     "int_order_versions_one_row_per_order_version",
+    RECONCILIATION,
 )
+# data tests that read the whole history before they had a window: each on its own
+WINDOWED_TESTS = ("int_order_versions_one_row_per_order_version", RECONCILIATION)
+# what the reconciliation reads whole by design (docs/decisions/0009-reconciliation-window.md): gold_orders, a row
+# per order date, country and product, so its rows grow with the days and the catalogue, not with the orders
+READ_WHOLE = {"gold_orders"}
 
 
 def test_a_new_days_reads_do_not_grow_with_the_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same new day on 30 and on 300 days of history: the log's probe, the order-dated merges and the key
-    tests read about the same bytes (at most 1.3x); before the horizon they read every key of the history."""
+    """The same new day on 30 and on 300 days of history: the log's probe, the order-dated merges, the key
+    tests and the reconciliation read about the same bytes (at most 1.3x, together and each of those two tests,
+    apart from the daily aggregate the reconciliation reads whole); before the horizon they read every key of the
+    history, and before its window the reconciliation read silver's and fct_orders' values whole."""
     monkeypatch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7")
     # one thread: tables are written in the order their rows come, so each row group holds a run of days, as in
     # a lake built a day at a time (with two, a row group's day range depends on the threads' interleaving)
     monkeypatch.setenv("DUCKDB_THREADS", "1")
     read: dict[int, dict[str, int]] = {}
+    windowed: dict[int, dict[str, int]] = {}
     totals: dict[int, int] = {}
     for days in (30, 300):
         lake = tmp_path / f"history-{days}" / "lake"
         write_history(lake, days)
         build(lake)
         add_day(lake, days)
-        by_node = measure(lake, full_refresh=False)["by_node"]
+        measured = measure(lake, full_refresh=False)
+        by_node = measured["by_node"]
         names = {node: [*node.split("."), "", ""][2] for node in by_node}
         read[days] = {names[n]: b for n, b in by_node.items() if names[n].startswith(PRUNED)}
+        windowed[days] = {
+            names[n]: sum(b for table, b in tables.items() if table not in READ_WHOLE)
+            for n, tables in measured["by_node_table"].items()
+            if names.get(n) in WINDOWED_TESTS
+        }
         totals[days] = sum(by_node.values())
     short, long = sum(read[30].values()), sum(read[300].values())
     assert set(read[30]) == set(read[300]) and len(read[30]) >= 6, read
     assert long <= 1.3 * short, {"30 days": read[30], "300 days": read[300], "whole builds": totals}
+    assert set(windowed[300]) == set(WINDOWED_TESTS), windowed
+    for test in WINDOWED_TESTS:
+        assert windowed[300][test] <= 1.3 * windowed[30][test], {"test": test, **windowed}

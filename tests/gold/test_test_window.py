@@ -83,6 +83,8 @@ def test_a_green_build_marks_each_windowed_table_with_its_watermark(lake: Path) 
             "gold_orders",
             "stg_orders",
             "int_orders_enriched",
+            # a singular test's own mark: the reconciliation's window (macros/reconciliation.sql)
+            "assert_gold_reconciles_with_silver",
         )
     }
 
