@@ -57,6 +57,26 @@
 {%- endmacro %}
 
 {#
+    A predicate: `column` (a date) lies in one of the months (their first days) that `months` returns. Against the
+    warehouse, a range between two date literals per month, which DuckDB's zone maps and Athena's partition and
+    file bounds prune on (a table partitioned by month(order_date) has no month column to compare with a list);
+    the month of `column` in the subquery otherwise (unit tests, compile).
+#}
+{% macro in_months(column, months) -%}
+    {%- if not lakehouse.reads_warehouse() -%}
+        {{ return('cast(' ~ dbt.date_trunc('month', column) ~ ' as date) in (' ~ months ~ ')') }}
+    {%- endif -%}
+    {%- set ranges = [] -%}
+    {%- for value in run_query(months).columns[0].values() if value is not none -%}
+        {%- set first = modules.datetime.date.fromisoformat((value | string)[:10]).replace(day=1) -%}
+        {%- set next = (first.replace(day=28) + modules.datetime.timedelta(days=4)).replace(day=1) -%}
+        {%- do ranges.append('(' ~ column ~ " >= cast('" ~ first.isoformat() ~ "' as date) and " ~ column
+            ~ " < cast('" ~ next.isoformat() ~ "' as date))") -%}
+    {%- endfor -%}
+    {{ return('(' ~ ((ranges | unique | sort | join(' or ')) or '1 = 0') ~ ')') }}
+{%- endmacro %}
+
+{#
     The keys that the order versions ingested after `start` touch, in their new version and in the version each
     replaced: a query returning `columns` (some of order_date, customer_id, country, product) from
     int_order_versions and, unless `with_fct_orders` is false, from the orders of fct_orders ingested after `start`

@@ -3,77 +3,143 @@
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
 {%- set changed = lakehouse.changed_keys(['order_date', 'country', 'customer_id'], start) %}
-{#- The months to recompute: those of the changed versions, new and replaced; and where an affected customer was
-    new until now, when one of their changed versions is dated on or before it (a late order, a moved first order) -#}
+{%- set changed_months = lakehouse.key_list(
+    'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed', 'date'
+) %}
+{#- The earliest first order date (after this run's merges, in dim_customers) of the changed customers whose first
+    order is in a changed month: none of their months is older. A one-value key_list: a literal, or the subquery. -#}
+{%- set earliest_first_date = lakehouse.key_list(
+    'select min(first_order_date) from ' ~ ref('dim_customers')
+    ~ ' where customer_id in (select customer_id from (' ~ changed ~ ') as changed)'
+    ~ ' and cast(' ~ dbt.date_trunc('month', 'first_order_date') ~ ' as date) in ' ~ changed_months,
+    'date',
+) %}
+{#- The months to recompute: those of the changed versions, new and replaced; and, for each changed customer, the
+    month of their first order outside those months (their first order if it is outside, else the first of their
+    other months, all later than it) when a changed version is dated on or before it: the customer may have
+    been, or become, new there (a late order, a moved first order). -#}
 {%- set affected_months = lakehouse.key_list(
-    'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed'
+    'select order_month from (select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) as order_month'
+    ~ ' from (' ~ changed ~ ') as changed) as changed_months'
     ~ ' union select cast(' ~ dbt.date_trunc('month', 'untouched.first_date') ~ ' as date)'
-    ~ ' from (select customer_id, min(case when ingested_at <= ' ~ start ~ ' then order_date end) as first_date'
-    ~ ' from ' ~ ref('fct_orders')
-    ~ ' where customer_id in (select customer_id from (' ~ changed ~ ') as changed) group by customer_id)'
-    ~ ' as untouched'
+    ~ ' from (select customers.customer_id, case when cast(' ~ dbt.date_trunc('month', 'customers.first_order_date')
+    ~ ' as date) in ' ~ changed_months ~ ' then earlier.first_date else customers.first_order_date end as first_date'
+    ~ ' from ' ~ ref('dim_customers') ~ ' as customers'
+    ~ ' left join (select customer_id, min(first_order_date) as first_date from ' ~ ref('int_customer_months')
+    ~ ' where order_month >= ' ~ earliest_first_date ~ ' and order_month not in ' ~ changed_months
+    ~ ' group by customer_id) as earlier on customers.customer_id = earlier.customer_id'
+    ~ ' where customers.customer_id in (select customer_id from (' ~ changed ~ ') as changed)) as untouched'
     ~ ' inner join (select customer_id, min(order_date) as first_date from (' ~ changed ~ ') as changed'
     ~ ' group by customer_id) as changed_first on untouched.customer_id = changed_first.customer_id'
     ~ ' where changed_first.first_date <= untouched.first_date',
     'date',
 ) %}
 {%- endif %}
+{#- The first order dates on which a customer ordered in several countries (of the months recomputed): there, and
+    only there, fct_orders is read, for the smallest order_id that breaks the tie. Literals on an incremental run;
+    the subquery on a full refresh, which reads everything anyway (and may render before the tables exist). -#}
+{%- set tied_first_dates_query = 'select customers.first_order_date from ' ~ ref('int_customer_months')
+    ~ ' as customer_months inner join ' ~ ref('dim_customers') ~ ' as customers'
+    ~ ' on customer_months.customer_id = customers.customer_id'
+    ~ ' and customer_months.first_order_date = customers.first_order_date'
+    ~ (' where customer_months.order_month in ' ~ affected_months if is_incremental() else '')
+    ~ ' group by customers.customer_id, customers.first_order_date having count(*) > 1' %}
+{%- set tied_first_dates = lakehouse.key_list(tied_first_dates_query, 'date') if is_incremental()
+    else '(' ~ tied_first_dates_query ~ ')' %}
 
--- Per month and country: revenue, orders, average order value, active customers and new customers.
--- A new customer counts in the month and country of their first order (earliest order_date, then order_id).
+-- Per month and country: revenue, orders, average order value, active customers and new customers, rolled up from
+-- the customers' months (int_customer_months).
+-- A new customer counts in the month and country of their first order (earliest order_date, then order_id): the
+-- month and country where they ordered on their first order date (dim_customers), and where that was in several
+-- countries, the one of their smallest order_id that day (fct_orders, on those dates only).
 -- Incremental: the months of the new and replaced order versions, and of affected customers' previous first
--- orders, are rebuilt from the whole history; a month x country left without orders gets order_count = 0 (deleted).
+-- orders, are rebuilt from the customers' months; a month x country left without orders gets order_count = 0
+-- (deleted).
 with
 
-orders as (
+customer_months as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_customer_months') }}
     {% if is_incremental() %}
     where order_month in {{ affected_months }}
     {%- endif %}
 
 ),
 
-customer_order_dates as (
+customers as (
 
-    select * from {{ ref('fct_orders') }}
-    {% if is_incremental() %}
-    where customer_id in (select orders.customer_id from orders)
-    {%- endif %}
+    select * from {{ ref('dim_customers') }}
 
 ),
 
-first_day_orders as (
+tie_orders as (
 
     select * from {{ ref('fct_orders') }}
+    where order_date in {{ tied_first_dates }}
 
 ),
 
-customer_first_dates as (
+-- the month and country of each customer active in the recomputed months where they ordered on their first day
+first_days as (
 
     select
-        customer_id,
-        min(order_date) as first_order_date
+        customer_months.customer_id,
+        customer_months.order_month,
+        customer_months.country
 
-    from customer_order_dates
-    group by customer_id
+    from customer_months
+    inner join customers
+        on
+            customer_months.customer_id = customers.customer_id
+            and customer_months.first_order_date = customers.first_order_date
 
 ),
 
--- the first order of each customer active in the recomputed months: on their first day, the smallest order_id
+tied_customers as (
+
+    select customer_id
+    from first_days
+    group by customer_id
+    having count(*) > 1
+
+),
+
+-- a customer who ordered in several countries on their first day: the country of their smallest order_id that day
+tie_breaks as (
+
+    select
+        tie_orders.customer_id,
+        {{ lakehouse.min_by('tie_orders.order_month', 'tie_orders.order_id') }} as order_month,
+        {{ lakehouse.min_by('tie_orders.country', 'tie_orders.order_id') }} as country
+
+    from tie_orders
+    inner join customers
+        on
+            tie_orders.customer_id = customers.customer_id
+            and tie_orders.order_date = customers.first_order_date
+    where tie_orders.customer_id in (select tied_customers.customer_id from tied_customers)
+    group by tie_orders.customer_id
+
+),
+
 customer_first_orders as (
 
     select
-        first_day_orders.customer_id,
-        {{ lakehouse.min_by('first_day_orders.order_month', 'first_day_orders.order_id') }} as order_month,
-        {{ lakehouse.min_by('first_day_orders.country', 'first_day_orders.order_id') }} as country
+        customer_id,
+        order_month,
+        country
 
-    from first_day_orders
-    inner join customer_first_dates
-        on
-            first_day_orders.customer_id = customer_first_dates.customer_id
-            and first_day_orders.order_date = customer_first_dates.first_order_date
-    group by first_day_orders.customer_id
+    from first_days
+    where customer_id not in (select tied_customers.customer_id from tied_customers)
+
+    union all
+
+    select
+        customer_id,
+        order_month,
+        country
+
+    from tie_breaks
 
 ),
 
@@ -96,11 +162,13 @@ monthly as (
         country,
         max(region) as region,
         sum(revenue) as revenue,
-        count(*) as order_count,
-        count(distinct customer_id) as active_customers,
-        max(ingested_at) as last_ingested_at
+        -- sum() widens: DuckDB sums a bigint to hugeint
+        cast(sum(order_count) as bigint) as order_count,
+        -- a row per customer, month and country
+        count(*) as active_customers,
+        max(last_ingested_at) as last_ingested_at
 
-    from orders
+    from customer_months
     group by order_month, country
 
 ),
