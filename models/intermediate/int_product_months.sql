@@ -6,8 +6,11 @@
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
 {%- set changed = lakehouse.changed_keys(['order_date', 'product'], start) %}
-{%- set months = 'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed' %}
-{%- do lakehouse.prune_merge_target('order_month', lakehouse.key_list(months, 'date')) %}
+{%- set affected_months = lakehouse.key_list(
+    'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed',
+    'date',
+) %}
+{%- do lakehouse.prune_merge_target('order_month', affected_months) %}
 {%- endif %}
 
 -- One row per product and order month: orders, quantity, revenue, first and last order date. dim_products rolls
@@ -41,7 +44,7 @@ daily_sales as (
 
     from {{ ref('gold_orders') }}
     {% if is_incremental() %}
-    where {{ lakehouse.in_months('order_date', months) }}
+    where {{ lakehouse.in_months('order_date', affected_months) }}
     {%- endif %}
 
 ),
@@ -102,3 +105,6 @@ final as (
 )
 
 select * from final
+-- rows written by month (a merge appends the newest at the end): each DuckDB row group then holds a few months,
+-- so a read of the months a day touched skips the rest by its zone maps, as Athena skips partitions
+order by order_month
