@@ -1,51 +1,12 @@
 {{ config(lakehouse.merge_deleting_emptied_keys('order_count')) }}
 -- depends_on: {{ ref('int_order_versions') }}
+{#- The months rebuilt, and the first days where a customer ordered in several countries: macros/first_orders.sql -#}
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
 {%- set changed = lakehouse.changed_keys(['order_date', 'country', 'customer_id'], start) %}
-{%- set changed_months = lakehouse.key_list(
-    'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed', 'date'
-) %}
-{#- The earliest first order date (after this run's merges, in dim_customers) of the changed customers whose first
-    order is in a changed month: none of their months is older. A one-value key_list: a literal, or the subquery. -#}
-{%- set earliest_first_date = lakehouse.key_list(
-    'select min(first_order_date) from ' ~ ref('dim_customers')
-    ~ ' where customer_id in (select customer_id from (' ~ changed ~ ') as changed)'
-    ~ ' and cast(' ~ dbt.date_trunc('month', 'first_order_date') ~ ' as date) in ' ~ changed_months,
-    'date',
-) %}
-{#- The months to recompute: those of the changed versions, new and replaced; and, for each changed customer, the
-    month of their first order outside those months (their first order if it is outside, else the first of their
-    other months, all later than it) when a changed version is dated on or before it: the customer may have
-    been, or become, new there (a late order, a moved first order). -#}
-{%- set affected_months = lakehouse.key_list(
-    'select order_month from (select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) as order_month'
-    ~ ' from (' ~ changed ~ ') as changed) as changed_months'
-    ~ ' union select cast(' ~ dbt.date_trunc('month', 'untouched.first_date') ~ ' as date)'
-    ~ ' from (select customers.customer_id, case when cast(' ~ dbt.date_trunc('month', 'customers.first_order_date')
-    ~ ' as date) in ' ~ changed_months ~ ' then earlier.first_date else customers.first_order_date end as first_date'
-    ~ ' from ' ~ ref('dim_customers') ~ ' as customers'
-    ~ ' left join (select customer_id, min(first_order_date) as first_date from ' ~ ref('int_customer_months')
-    ~ ' where order_month >= ' ~ earliest_first_date ~ ' and order_month not in ' ~ changed_months
-    ~ ' group by customer_id) as earlier on customers.customer_id = earlier.customer_id'
-    ~ ' where customers.customer_id in (select customer_id from (' ~ changed ~ ') as changed)) as untouched'
-    ~ ' inner join (select customer_id, min(order_date) as first_date from (' ~ changed ~ ') as changed'
-    ~ ' group by customer_id) as changed_first on untouched.customer_id = changed_first.customer_id'
-    ~ ' where changed_first.first_date <= untouched.first_date',
-    'date',
-) %}
+{%- set affected_months = lakehouse.kpi_months(changed) %}
 {%- endif %}
-{#- The first order dates on which a customer ordered in several countries (of the months recomputed): there, and
-    only there, fct_orders is read, for the smallest order_id that breaks the tie. Literals on an incremental run;
-    the subquery on a full refresh, which reads everything anyway (and may render before the tables exist). -#}
-{%- set tied_first_dates_query = 'select customers.first_order_date from ' ~ ref('int_customer_months')
-    ~ ' as customer_months inner join ' ~ ref('dim_customers') ~ ' as customers'
-    ~ ' on customer_months.customer_id = customers.customer_id'
-    ~ ' and customer_months.first_order_date = customers.first_order_date'
-    ~ (' where customer_months.order_month in ' ~ affected_months if is_incremental() else '')
-    ~ ' group by customers.customer_id, customers.first_order_date having count(*) > 1' %}
-{%- set tied_first_dates = lakehouse.key_list(tied_first_dates_query, 'date') if is_incremental()
-    else '(' ~ tied_first_dates_query ~ ')' %}
+{%- set tied_first_dates = lakehouse.tied_first_dates(affected_months if is_incremental() else none) %}
 
 -- Per month and country: revenue, orders, average order value, active customers and new customers, rolled up from
 -- the customers' months (int_customer_months).
