@@ -42,7 +42,10 @@ orders as (
     where
         order_month in {{ affected_months }}
         and (customer_id, order_month, country) in (
-            select changed_grains.customer_id, changed_grains.order_month, changed_grains.country
+            select
+                changed_grains.customer_id,
+                changed_grains.order_month,
+                changed_grains.country
             from changed_grains
         )
     {%- endif %}

@@ -63,7 +63,13 @@ product_months as (
 
     from daily_sales
     {% if is_incremental() %}
-    where (product, order_month) in (select changed_grains.product, changed_grains.order_month from changed_grains)
+    where
+        (product, order_month) in (
+            select
+                changed_grains.product,
+                changed_grains.order_month
+            from changed_grains
+        )
     {%- endif %}
     group by product, order_month
 
