@@ -57,6 +57,28 @@
 {%- endmacro %}
 
 {#
+    A predicate: `column` (a date) lies in one of `months`, a key_list of dates (first days of months). When those
+    are literals, a range between two date literals per month, which DuckDB's zone maps and Athena's partition and
+    file bounds prune on (a table partitioned by month(order_date) has no month column to compare with the list),
+    or false for an empty list; the month of `column` in the subquery otherwise (unit tests, compile).
+#}
+{% macro in_months(column, months) -%}
+    {%- set firsts = modules.re.findall("cast\\('([0-9]{4}-[0-9]{2})-[0-9]{2}' as date\\)", months) -%}
+    {%- if months.startswith('(select') -%}
+        {{ return('cast(' ~ dbt.date_trunc('month', column) ~ ' as date) in ' ~ months) }}
+    {%- endif -%}
+    {%- set ranges = [] -%}
+    {%- for month in firsts | unique | sort -%}
+        {%- set first = modules.datetime.date.fromisoformat(month ~ '-01') -%}
+        {%- set next = (first + modules.datetime.timedelta(days=32)).replace(day=1) -%}
+        {%- do ranges.append('(' ~ column ~ " >= cast('" ~ first.isoformat() ~ "' as date) and " ~ column
+            ~ " < cast('" ~ next.isoformat() ~ "' as date))") -%}
+    {%- endfor -%}
+    {#- no month (the run touched nothing): nothing to read -#}
+    {{ return('(' ~ ((ranges | join(' or ')) or '1 = 0') ~ ')') }}
+{%- endmacro %}
+
+{#
     The keys that the order versions ingested after `start` touch, in their new version and in the version each
     replaced: a query returning `columns` (some of order_date, customer_id, country, product) from
     int_order_versions and, unless `with_fct_orders` is false, from the orders of fct_orders ingested after `start`

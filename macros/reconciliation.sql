@@ -1,6 +1,6 @@
 {#
     The reconciliation's window (data-tests/singular/assert_gold_reconciles_with_silver.sql,
-    docs/decisions/0009-reconciliation-window.md). On an incremental build the reconciliation checks every order
+    docs/decisions/0010-reconciliation-window.md). On an incremental build the reconciliation checks every order
     date by what is cheap (row counts: silver's per partition, gold_orders' per grain, fct_orders' order_date) and
     compares the value columns (quantity, revenue) only on the order dates that builds since its last green run
     could have changed. Its mark is kept with the data-test windows' (macros/test_window.sql, anchored on

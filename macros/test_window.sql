@@ -20,7 +20,8 @@
       reads the window's rows alone: both copies of a duplicate have the same value there.
     - relationships: the window's child rows, looked up in the whole parent.
     - Every other generic test (not_null, accepted_range, expression_is_true, ...): the window's rows.
-    - Tables without a spec below (small: dim_products, fct_country_monthly_kpis, seeds) are always tested whole.
+    - Tables without a spec below (small: dim_products, fct_country_monthly_kpis, int_product_months,
+      seeds) are always tested whole.
     - The reconciliation with silver (a singular test) has a mark of its own, kept the same way: it compares row
       counts on every order date and values on the dates changed since its mark (macros/reconciliation.sql).
     - A full sweep, every test on every row: `--full-refresh`, `--vars '{full_test_sweep: true}'`, a model with no
@@ -41,6 +42,7 @@
     - gold_orders: whole order dates are recomputed, including grains whose newest order is old (a grain a
       correction moved an order out of): the dates of the order versions logged after {start} and of the versions
       they replaced, as the model finds them.
+    - int_customer_months: the same, by month: the months of those versions (its grains hold the month).
     - the silver source and the views over it: the silver rows ingested after {start}, as fct_orders reads them.
     `dated`: a unique test on order_id reads only the correction dates (above); `exact`: a unique test whose key
     holds this column reads only the window's rows (the window is a condition on that column alone).
@@ -48,6 +50,9 @@
     (assert_gold_reconciles_with_silver: macros/reconciliation.sql turns it into its window).
 #}
 {% macro test_window_specs() -%}
+    {#- DuckDB's date_trunc returns a timestamp, even of a date -#}
+    {%- set month_of_order = 'cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date)' -%}
+    {%- set month_of_previous = 'cast(' ~ dbt.date_trunc('month', 'previous_order_date') ~ ' as date)' -%}
     {%- set silver_rows = {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true} -%}
     {{ return({
         'fct_orders': {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true},
@@ -65,6 +70,14 @@
                 ~ ' union select previous_order_date from {int_order_versions} where ingested_at > {start}'
                 ~ ' union select order_date from {fct_orders} where ingested_at > {start})',
             'exact': 'order_date',
+        },
+        'int_customer_months': {
+            'anchor': ['int_customer_months', 'last_ingested_at'],
+            'rows': 'order_month in (select ' ~ month_of_order ~ ' from {int_order_versions}'
+                ~ ' where ingested_at > {start} union select ' ~ month_of_previous
+                ~ ' from {int_order_versions} where ingested_at > {start} union select order_month from {fct_orders}'
+                ~ ' where ingested_at > {start})',
+            'exact': 'order_month',
         },
         'silver_orders': silver_rows,
         'stg_orders': silver_rows,

@@ -8,7 +8,7 @@
 -- changed (macros/reconciliation.sql: the silver rows, merges and logged versions ingested since its mark minus
 -- the lookback, and the dates of the versions they replaced); on a full sweep (--full-refresh, var
 -- full_test_sweep, the weekly FullTestSweep) on every date. What a count cannot see on an older date (an amount
--- changed, the count kept) is left to the weekly sweep: docs/decisions/0009-reconciliation-window.md.
+-- changed, the count kept) is left to the weekly sweep: docs/decisions/0010-reconciliation-window.md.
 -- When silver holds orders that landed before gold's lookback window, it stops first with one line naming their
 -- files and the fix (macros/late_silver.sql), not dbt's bare count of failing rows; the same for rows gold holds
 -- that silver's sweep removed.

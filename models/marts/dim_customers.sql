@@ -1,14 +1,16 @@
 {{ config(lakehouse.merge_deleting_emptied_keys('order_count')) }}
--- depends_on: {{ ref('int_order_versions') }}
+-- depends_on: {{ ref('int_order_versions') }}, {{ ref('fct_orders') }}
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
 {%- endif %}
 
 -- One row per customer: first and last order date, orders, lifetime revenue and home country.
 -- Home country = the country with the most orders; ties go to the higher revenue there, then the smallest code.
+-- Rolled up from the customer's months (int_customer_months): a row per month and country they ordered in, not per
+-- order.
 -- Incremental: every customer with a recently ingested order version, or whose order a correction gave to another
--- customer, is recomputed from their whole history; a customer left with no order is emitted with
--- order_count = 0, which the merge deletes.
+-- customer, is recomputed from all their months; a customer left with no order is emitted with order_count = 0,
+-- which the merge deletes.
 with
 
 {% if is_incremental() %}
@@ -19,9 +21,9 @@ affected_customers as (
 ),
 {% endif %}
 
-customer_orders as (
+customer_months as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_customer_months') }}
     {% if is_incremental() %}
     where customer_id in (select affected_customers.customer_id from affected_customers)
     {%- endif %}
@@ -33,10 +35,10 @@ per_country as (
     select
         customer_id,
         country,
-        count(*) as country_orders,
+        sum(order_count) as country_orders,
         sum(revenue) as country_revenue
 
-    from customer_orders
+    from customer_months
     group by customer_id, country
 
 ),
@@ -70,13 +72,13 @@ customer_totals as (
 
     select
         customer_id,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(*) as order_count,
+        min(first_order_date) as first_order_date,
+        max(last_order_date) as last_order_date,
+        sum(order_count) as order_count,
         sum(revenue) as lifetime_revenue,
-        max(ingested_at) as last_ingested_at
+        max(last_ingested_at) as last_ingested_at
 
-    from customer_orders
+    from customer_months
     group by customer_id
 
 ),
@@ -122,8 +124,8 @@ final as (
         home_country,
         first_order_date,
         last_order_date,
-        order_count,
-        -- sum() widens money to decimal(38, 2) on both engines
+        -- sum() widens: DuckDB sums a bigint to hugeint, and both engines sum money to decimal(38, 2)
+        cast(order_count as bigint) as order_count,
         cast(lifetime_revenue as decimal(18, 2)) as lifetime_revenue,
         last_ingested_at
 

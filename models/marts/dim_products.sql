@@ -1,4 +1,4 @@
--- depends_on: {{ ref('int_order_versions') }}
+-- depends_on: {{ ref('int_order_versions') }}, {{ ref('fct_orders') }}
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
 {%- set catalogue_changes -%}
@@ -18,7 +18,8 @@
 ) %}
 {%- endif %}
 
--- One row per catalogue product, with its lifetime sales (zero for a product never sold).
+-- One row per catalogue product, with its lifetime sales (zero for a product never sold), rolled up from the
+-- product's months (int_product_months): a row per month it sold in, not per order.
 -- Incremental: recomputed are the products with a recently ingested order version, those a correction took an
 -- order away from, plus the products whose catalogue entry is new or changed since the last run (so a seed edit
 -- reaches this table without a full refresh).
@@ -33,9 +34,9 @@ products as (
 
 ),
 
-orders as (
+product_months as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_product_months') }}
     {% if is_incremental() %}
     where product in {{ affected_products }}
     {%- endif %}
@@ -46,14 +47,14 @@ product_sales as (
 
     select
         product,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(*) as order_count,
-        sum(quantity) as total_quantity,
-        sum(revenue) as total_revenue,
-        max(ingested_at) as last_ingested_at
+        min(first_order_date) as first_order_date,
+        max(last_order_date) as last_order_date,
+        sum(order_count) as order_count,
+        sum(total_quantity) as total_quantity,
+        sum(total_revenue) as total_revenue,
+        max(last_ingested_at) as last_ingested_at
 
-    from orders
+    from product_months
     group by product
 
 ),
@@ -67,7 +68,8 @@ final as (
         products.list_price,
         product_sales.first_order_date,
         product_sales.last_order_date,
-        coalesce(product_sales.order_count, 0) as order_count,
+        -- sum() widens: DuckDB sums a bigint to hugeint
+        cast(coalesce(product_sales.order_count, 0) as bigint) as order_count,
         -- sum() widens: DuckDB sums a bigint to hugeint, and both engines sum money to decimal(38, 2)
         cast(coalesce(product_sales.total_quantity, 0) as bigint) as total_quantity,
         cast(coalesce(product_sales.total_revenue, 0) as decimal(18, 2)) as total_revenue,

@@ -1,79 +1,106 @@
 {{ config(lakehouse.merge_deleting_emptied_keys('order_count')) }}
 -- depends_on: {{ ref('int_order_versions') }}
+{#- The months rebuilt, and the first days where a customer ordered in several countries: macros/first_orders.sql -#}
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
 {%- set changed = lakehouse.changed_keys(['order_date', 'country', 'customer_id'], start) %}
-{#- The months to recompute: those of the changed versions, new and replaced; and where an affected customer was
-    new until now, when one of their changed versions is dated on or before it (a late order, a moved first order) -#}
-{%- set affected_months = lakehouse.key_list(
-    'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed'
-    ~ ' union select cast(' ~ dbt.date_trunc('month', 'untouched.first_date') ~ ' as date)'
-    ~ ' from (select customer_id, min(case when ingested_at <= ' ~ start ~ ' then order_date end) as first_date'
-    ~ ' from ' ~ ref('fct_orders')
-    ~ ' where customer_id in (select customer_id from (' ~ changed ~ ') as changed) group by customer_id)'
-    ~ ' as untouched'
-    ~ ' inner join (select customer_id, min(order_date) as first_date from (' ~ changed ~ ') as changed'
-    ~ ' group by customer_id) as changed_first on untouched.customer_id = changed_first.customer_id'
-    ~ ' where changed_first.first_date <= untouched.first_date',
-    'date',
-) %}
+{%- set affected_months = lakehouse.kpi_months(changed) %}
 {%- endif %}
+{%- set tied_first_dates = lakehouse.tied_first_dates(affected_months if is_incremental() else none) %}
 
--- Per month and country: revenue, orders, average order value, active customers and new customers.
--- A new customer counts in the month and country of their first order (earliest order_date, then order_id).
+-- Per month and country: revenue, orders, average order value, active customers and new customers, rolled up from
+-- the customers' months (int_customer_months).
+-- A new customer counts in the month and country of their first order (earliest order_date, then order_id): the
+-- month and country where they ordered on their first order date (dim_customers), and where that was in several
+-- countries, the one of their smallest order_id that day (fct_orders, on those dates only).
 -- Incremental: the months of the new and replaced order versions, and of affected customers' previous first
--- orders, are rebuilt from the whole history; a month x country left without orders gets order_count = 0 (deleted).
+-- orders, are rebuilt from the customers' months; a month x country left without orders gets order_count = 0
+-- (deleted).
 with
 
-orders as (
+customer_months as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_customer_months') }}
     {% if is_incremental() %}
     where order_month in {{ affected_months }}
     {%- endif %}
 
 ),
 
-customer_order_dates as (
+customers as (
 
-    select * from {{ ref('fct_orders') }}
-    {% if is_incremental() %}
-    where customer_id in (select orders.customer_id from orders)
-    {%- endif %}
+    select * from {{ ref('dim_customers') }}
 
 ),
 
-first_day_orders as (
+tie_orders as (
 
     select * from {{ ref('fct_orders') }}
+    where order_date in {{ tied_first_dates }}
 
 ),
 
-customer_first_dates as (
+-- the month and country of each customer active in the recomputed months where they ordered on their first day
+first_days as (
 
     select
-        customer_id,
-        min(order_date) as first_order_date
+        customer_months.customer_id,
+        customer_months.order_month,
+        customer_months.country
 
-    from customer_order_dates
-    group by customer_id
+    from customer_months
+    inner join customers
+        on
+            customer_months.customer_id = customers.customer_id
+            and customer_months.first_order_date = customers.first_order_date
 
 ),
 
--- the first order of each customer active in the recomputed months: on their first day, the smallest order_id
+tied_customers as (
+
+    select customer_id
+    from first_days
+    group by customer_id
+    having count(*) > 1
+
+),
+
+-- a customer who ordered in several countries on their first day: the country of their smallest order_id that day
+tie_breaks as (
+
+    select
+        tie_orders.customer_id,
+        {{ lakehouse.min_by('tie_orders.order_month', 'tie_orders.order_id') }} as order_month,
+        {{ lakehouse.min_by('tie_orders.country', 'tie_orders.order_id') }} as country
+
+    from tie_orders
+    inner join customers
+        on
+            tie_orders.customer_id = customers.customer_id
+            and tie_orders.order_date = customers.first_order_date
+    where tie_orders.customer_id in (select tied_customers.customer_id from tied_customers)
+    group by tie_orders.customer_id
+
+),
+
 customer_first_orders as (
 
     select
-        first_day_orders.customer_id,
-        {{ lakehouse.min_by('first_day_orders.order_month', 'first_day_orders.order_id') }} as order_month,
-        {{ lakehouse.min_by('first_day_orders.country', 'first_day_orders.order_id') }} as country
+        customer_id,
+        order_month,
+        country
 
-    from first_day_orders
-    inner join customer_first_dates
-        on
-            first_day_orders.customer_id = customer_first_dates.customer_id
-            and first_day_orders.order_date = customer_first_dates.first_order_date
-    group by first_day_orders.customer_id
+    from first_days
+    where customer_id not in (select tied_customers.customer_id from tied_customers)
+
+    union all
+
+    select
+        customer_id,
+        order_month,
+        country
+
+    from tie_breaks
 
 ),
 
@@ -96,11 +123,13 @@ monthly as (
         country,
         max(region) as region,
         sum(revenue) as revenue,
-        count(*) as order_count,
-        count(distinct customer_id) as active_customers,
-        max(ingested_at) as last_ingested_at
+        -- sum() widens: DuckDB sums a bigint to hugeint
+        cast(sum(order_count) as bigint) as order_count,
+        -- a row per customer, month and country
+        count(*) as active_customers,
+        max(last_ingested_at) as last_ingested_at
 
-    from orders
+    from customer_months
     group by order_month, country
 
 ),

@@ -7,7 +7,7 @@ var('correction_horizon_days') before its window, not in the whole history.
 - a correction that moves an order from a date before the horizon fails the reconciliation of the same build;
 - the reconciliation with silver checks every order date's row counts on an incremental build, and its values on
   the dates changed since it last passed; the full sweep compares every date's values
-  (docs/decisions/0009-reconciliation-window.md);
+  (docs/decisions/0010-reconciliation-window.md);
 - what the log, the merges, the key tests and the reconciliation read on a new day does not grow with the history
   (DuckDB's profile, bench/gold_bytes.py: the stand-in for Athena's scanned bytes)."""
 
@@ -231,9 +231,18 @@ PRUNED = (
 )
 # data tests that read the whole history before they had a window: each on its own
 WINDOWED_TESTS = ("int_order_versions_one_row_per_order_version", RECONCILIATION)
-# what the reconciliation reads whole by design (docs/decisions/0009-reconciliation-window.md): gold_orders, a row
+# what the reconciliation reads whole by design (docs/decisions/0010-reconciliation-window.md): gold_orders, a row
 # per order date, country and product, so its rows grow with the days and the catalogue, not with the orders
 READ_WHOLE = {"gold_orders"}
+# the marts keyed by customer, product and month, and the monthly aggregates they roll up
+# (docs/decisions/0009-mart-aggregates.md)
+ROLLED_UP = (
+    "dim_customers",
+    "dim_products",
+    "fct_country_monthly_kpis",
+    "int_customer_months",
+    "int_product_months",
+)
 
 
 def test_a_new_days_reads_do_not_grow_with_the_history(
@@ -242,13 +251,16 @@ def test_a_new_days_reads_do_not_grow_with_the_history(
     """The same new day on 30 and on 300 days of history: the log's probe, the order-dated merges, the key
     tests and the reconciliation read about the same bytes (at most 1.3x, together and each of those two tests,
     apart from the daily aggregate the reconciliation reads whole); before the horizon they read every key of the
-    history, and before its window the reconciliation read silver's and fct_orders' values whole."""
+    history, and before its window the reconciliation read silver's and fct_orders' values whole. So do the
+    customer, product and monthly marts with the aggregates they roll up; before those, they read every order of
+    each customer and product the day touched."""
     monkeypatch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7")
     # one thread: tables are written in the order their rows come, so each row group holds a run of days, as in
     # a lake built a day at a time (with two, a row group's day range depends on the threads' interleaving)
     monkeypatch.setenv("DUCKDB_THREADS", "1")
     read: dict[int, dict[str, int]] = {}
     windowed: dict[int, dict[str, int]] = {}
+    rolled_up: dict[int, dict[str, int]] = {}
     totals: dict[int, int] = {}
     for days in (30, 300):
         lake = tmp_path / f"history-{days}" / "lake"
@@ -264,6 +276,7 @@ def test_a_new_days_reads_do_not_grow_with_the_history(
             for n, tables in measured["by_node_table"].items()
             if names.get(n) in WINDOWED_TESTS
         }
+        rolled_up[days] = {names[n]: b for n, b in by_node.items() if names[n] in ROLLED_UP}
         totals[days] = sum(by_node.values())
     short, long = sum(read[30].values()), sum(read[300].values())
     assert set(read[30]) == set(read[300]) and len(read[30]) >= 6, read
@@ -271,3 +284,6 @@ def test_a_new_days_reads_do_not_grow_with_the_history(
     assert set(windowed[300]) == set(WINDOWED_TESTS), windowed
     for test in WINDOWED_TESTS:
         assert windowed[300][test] <= 1.3 * windowed[30][test], {"test": test, **windowed}
+    marts = {"30 days": rolled_up[30], "300 days": rolled_up[300], "whole builds": totals}
+    assert {"dim_customers", "dim_products", "fct_country_monthly_kpis"} <= set(rolled_up[30]), marts
+    assert sum(rolled_up[300].values()) <= 1.3 * sum(rolled_up[30].values()), marts

@@ -150,6 +150,14 @@ def test_incremental_run_equals_full_refresh_after_late_and_corrected_orders(
     assert pruned == {"fct_orders", "gold_orders"}, (
         "the merges read only the target's order dates the run touches"
     )
+    by_month = {
+        m.split()[0].split(".")[-1].strip('"')
+        for m in merges
+        if "DBT_INTERNAL_DEST.order_month in (cast(" in m
+    }
+    assert by_month == {"int_customer_months", "int_product_months"}, (
+        "the monthly aggregates' merges read only the target's months the run touches"
+    )
     incremental = read_tables(lake, MARTS)
     assert incremental != before
 

@@ -81,6 +81,7 @@ def test_a_green_build_marks_each_windowed_table_with_its_watermark(lake: Path) 
             "int_order_versions",
             "dim_customers",
             "gold_orders",
+            "int_customer_months",
             "stg_orders",
             "int_orders_enriched",
             # a singular test's own mark: the reconciliation's window (macros/reconciliation.sql)
