@@ -13,6 +13,15 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
+# The JVMs a test starts in a subprocess (`lakehouse silver`, `lakehouse run`, the bench's stages) live seconds on a
+# few hundred rows, where the C2 compiler's work never pays back: with C1 alone a `lakehouse silver` run took about
+# a third less CPU (docs/decisions/0007-test-workers.md, third pass). Same results: only the JIT tier differs.
+# Spark's launcher adds SPARK_SUBMIT_OPTS to the driver JVM's command line silently (JAVA_TOOL_OPTIONS would make
+# every JVM print a line on stderr, which the one-line-error tests read). Set at import, before any JVM starts;
+# the shared session's JVM (the `spark` fixture), which runs for the whole session, is started without it.
+JVM_FOR_TESTS = "-XX:TieredStopAtLevel=1"
+SHARED_JVM_OPTS = os.environ.get("SPARK_SUBMIT_OPTS", "").replace(JVM_FOR_TESTS, "").strip()
+os.environ["SPARK_SUBMIT_OPTS"] = f"{SHARED_JVM_OPTS} {JVM_FOR_TESTS}".strip()
 # Folders whose conftest.py builds a lake once per session for several modules (tests/gold's built_lake,
 # tests/analysts' small_lake, tests/infra's moto server and template): one worker runs the whole folder.
 SESSION_FOLDERS = ("analysts", "gold", "infra", "athena/adapter")
@@ -155,7 +164,12 @@ def spark() -> Iterator[object]:
     ``SparkSession.builder.getOrCreate()``, which returns this same session."""
     from glue_jobs.session import local_session
 
-    session = local_session("local[2]", shuffle_partitions=2, driver_memory="2g", app_name="lakehouse-tests")
+    # C2 pays back in a JVM that runs for the whole session: this one starts without JVM_FOR_TESTS (above).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPARK_SUBMIT_OPTS", SHARED_JVM_OPTS)
+        session = local_session(
+            "local[2]", shuffle_partitions=2, driver_memory="2g", app_name="lakehouse-tests"
+        )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

@@ -43,52 +43,66 @@ def gold(lake: Path) -> None:
     gold_build.build(lake, ["build", *dbt_args(lake.parent)])
 
 
-@pytest.fixture
-def swept_lake(built_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Two hourly runs (the far moves, then a later day) each followed by gold, then silver's sweep."""
-    monkeypatch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7")
-    lake = tmp_path / "lake"
+@pytest.fixture(scope="module")
+def swept(built_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two hourly runs (the far moves, then a later day) each followed by gold, then silver's sweep: built once
+    for the module, each test starts from a copy (`swept_lake`)."""
+    lake = tmp_path_factory.mktemp("far-moves") / "lake"
     shutil.copytree(built_lake, lake)
-    hour(
-        lake,
-        "hour-1.parquet",
-        [*moves(), ("O90001", "2026-02-19", "C001", "US", "P001", 2, "79.99", MOVED_AT)],
-    )
-    gold(lake)
-    with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
-        copies = con.execute(
-            "select order_id, count(*) from gold.fct_orders where order_id in ('O00501', 'O00010') group by 1"
-        ).fetchall()
-    assert sorted(copies) == [("O00010", 2), ("O00501", 2)], (
-        "the hourly build found the old rows: not a far move"
-    )
-    # a week later: the move landed before the lookback window of the build after the sweep
-    hour(
-        lake,
-        "hour-2.parquet",
-        [("O90002", "2026-02-26", "C002", "GB", "P003", 1, "24.99", "2026-02-27 08:00:00")],
-    )
-    gold(lake)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7")
+        hour(
+            lake,
+            "hour-1.parquet",
+            [*moves(), ("O90001", "2026-02-19", "C001", "US", "P001", 2, "79.99", MOVED_AT)],
+        )
+        gold(lake)
+        with duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True) as con:
+            copies = con.execute(
+                "select order_id, count(*) from gold.fct_orders where order_id in ('O00501', 'O00010') group by 1"
+            ).fetchall()
+        assert sorted(copies) == [("O00010", 2), ("O00501", 2)], (
+            "the hourly build found the old rows: not a far move"
+        )
+        # a week later: the move landed before the lookback window of the build after the sweep
+        hour(
+            lake,
+            "hour-2.parquet",
+            [("O90002", "2026-02-26", "C002", "GB", "P003", 1, "24.99", "2026-02-27 08:00:00")],
+        )
+        gold(lake)
     sweep(lake)
     return lake
 
 
-def clean(lake: Path, tmp_path: Path) -> dict[str, list[tuple]]:
-    """The marts of a lake built whole from the same silver."""
-    fresh = tmp_path / "clean" / "lake"
-    shutil.copytree(lake / "silver", fresh / "silver")
-    build(fresh, "--full-refresh")
+@pytest.fixture
+def swept_lake(swept: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the swept lake, for a test to build on."""
+    monkeypatch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7")
+    lake = tmp_path / "lake"
+    shutil.copytree(swept, lake)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def clean(swept: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
+    """The marts of a lake built whole from the swept lake's silver (which gold's builds do not change)."""
+    fresh = tmp_path_factory.mktemp("far-moves-clean") / "lake"
+    shutil.copytree(swept / "silver", fresh / "silver")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_CORRECTION_HORIZON_DAYS", "7")
+        build(fresh, "--full-refresh")
     return read_tables(fresh, MARTS)
 
 
 def test_gold_absorbs_a_far_move_after_silvers_sweep(
-    swept_lake: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    swept_lake: Path, clean: dict[str, list[tuple]], caplog: pytest.LogCaptureFixture
 ) -> None:
     gold(swept_lake)
     warnings = [r.getMessage() for r in caplog.records if r.name == "lakehouse.gold_build"]
     assert any("gold holds 2 order row(s) that silver no longer holds" in w for w in warnings), warnings
     absorbed = read_tables(swept_lake, MARTS)
-    assert absorbed == clean(swept_lake, tmp_path)
+    assert absorbed == clean
     # the next hourly build is an ordinary one
     caplog.clear()
     gold(swept_lake)
@@ -96,7 +110,9 @@ def test_gold_absorbs_a_far_move_after_silvers_sweep(
     assert read_tables(swept_lake, MARTS) == absorbed
 
 
-def test_plain_dbt_names_the_moved_orders_and_the_fix(swept_lake: Path, tmp_path: Path) -> None:
+def test_plain_dbt_names_the_moved_orders_and_the_fix(
+    swept_lake: Path, clean: dict[str, list[tuple]]
+) -> None:
     """`dbt build` itself stops with one line naming the orders, their old dates and the var that absorbs them;
     following it gives the clean marts."""
     with pytest.raises(DbtError) as failed:
@@ -111,4 +127,4 @@ def test_plain_dbt_names_the_moved_orders_and_the_fix(swept_lake: Path, tmp_path
         "'{absorb_moved_orders: true}'`))"
     ) in line, line
     build(swept_lake, "--vars", "{absorb_moved_orders: true}")
-    assert read_tables(swept_lake, MARTS) == clean(swept_lake, tmp_path)
+    assert read_tables(swept_lake, MARTS) == clean
