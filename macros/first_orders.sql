@@ -14,9 +14,7 @@
     order (a literal) and does not reach back into the history.
 #}
 {% macro kpi_months(changed) -%}
-    {%- set changed_months = lakehouse.key_list(
-        'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed', 'date'
-    ) -%}
+    {%- set changed_months = lakehouse.changed_months(changed) -%}
     {#- one value: a parenthesised literal (or the subquery), compared with >= -#}
     {%- set earliest_first_date = lakehouse.key_list(
         'select min(first_order_date) from ' ~ ref('dim_customers')

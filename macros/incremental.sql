@@ -109,6 +109,16 @@
 {%- endmacro %}
 
 {#
+    The months of the order versions a `changed` query returns (lakehouse.changed_keys with order_date): a
+    key_list of dates, the first of each month. What the monthly aggregates and the KPIs rebuild.
+#}
+{% macro changed_months(changed) -%}
+    {{ return(lakehouse.key_list(
+        'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed', 'date'
+    )) }}
+{%- endmacro %}
+
+{#
     The order dates an incremental run must look at to find the versions its new ones replace: a predicate on
     `column` (an order_date). `versions` is a query of the window's new versions (columns order_date and
     ingested_at), `start` the window's start. A correction is found when the version it replaces is dated on one of

@@ -6,10 +6,7 @@
 {%- if is_incremental() %}
 {%- set start = lakehouse.incremental_window_start('last_ingested_at') %}
 {%- set changed = lakehouse.changed_keys(['order_date', 'product'], start) %}
-{%- set affected_months = lakehouse.key_list(
-    'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed',
-    'date',
-) %}
+{%- set affected_months = lakehouse.changed_months(changed) %}
 {%- do lakehouse.prune_merge_target('order_month', affected_months) %}
 {%- endif %}
 
