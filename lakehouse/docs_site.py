@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 import shutil
+import signal
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -126,6 +127,9 @@ def serve(site: Path, port: int) -> int:
             file=sys.stderr,
         )
         return 1
+    # Python leaves SIGINT ignored when it started so (a script's background job): Ctrl-C and `kill -INT` would not
+    # stop the server
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"docs: serving http://localhost:{port}/ (the lineage first); Ctrl-C stops it", flush=True)
     with server:
         try:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,10 +59,26 @@ def test_a_busy_port_is_one_line_naming_another(target: Path, busy_port: int) ->
     ]
 
 
-def test_ctrl_c_stops_the_server_quietly_with_0(target: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    "started_by",
+    [
+        pytest.param(None, id="a-terminal"),
+        # a script's background job (`make docs &`) inherits SIGINT ignored, and Python then leaves it so
+        pytest.param(_ignore_sigint, id="a-background-job"),
+    ],
+)
+def test_ctrl_c_stops_the_server_quietly_with_0(target: Path, started_by: Callable[[], None] | None) -> None:
     port = _free_port()
     server = subprocess.Popen(
-        _docs(target, port), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        _docs(target, port),
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=started_by,
     )
     try:
         assert server.stdout is not None
