@@ -19,18 +19,18 @@
     {%- set earliest_first_date = lakehouse.key_list(
         'select min(first_order_date) from ' ~ ref('dim_customers')
         ~ ' where customer_id in (select customer_id from (' ~ changed ~ ') as changed)'
-        ~ ' and cast(' ~ dbt.date_trunc('month', 'first_order_date') ~ ' as date) in ' ~ changed_months,
+        ~ ' and ' ~ lakehouse.month_start('first_order_date') ~ ' in ' ~ changed_months,
         'date',
     ) -%}
     {%- set query -%}
-        select cast({{ dbt.date_trunc('month', 'order_date') }} as date) from ({{ changed }}) as changed
+        select {{ lakehouse.month_start('order_date') }} from ({{ changed }}) as changed
         union
-        select cast({{ dbt.date_trunc('month', 'untouched.first_date') }} as date)
+        select {{ lakehouse.month_start('untouched.first_date') }}
         from (
             select
                 customers.customer_id,
                 case
-                    when cast({{ dbt.date_trunc('month', 'customers.first_order_date') }} as date) in {{ changed_months }}
+                    when {{ lakehouse.month_start('customers.first_order_date') }} in {{ changed_months }}
                         then earlier.first_date
                     else customers.first_order_date
                 end as first_date

@@ -65,7 +65,7 @@
 {% macro in_months(column, months) -%}
     {%- set firsts = modules.re.findall("cast\\('([0-9]{4}-[0-9]{2})-[0-9]{2}' as date\\)", months) -%}
     {%- if months.startswith('(select') -%}
-        {{ return('cast(' ~ dbt.date_trunc('month', column) ~ ' as date) in ' ~ months) }}
+        {{ return(lakehouse.month_start(column) ~ ' in ' ~ months) }}
     {%- endif -%}
     {%- set ranges = [] -%}
     {%- for month in firsts | unique | sort -%}
@@ -114,7 +114,7 @@
 #}
 {% macro changed_months(changed) -%}
     {{ return(lakehouse.key_list(
-        'select cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date) from (' ~ changed ~ ') as changed', 'date'
+        'select ' ~ lakehouse.month_start('order_date') ~ ' from (' ~ changed ~ ') as changed', 'date'
     )) }}
 {%- endmacro %}
 

@@ -50,9 +50,8 @@
     (assert_gold_reconciles_with_silver: macros/reconciliation.sql turns it into its window).
 #}
 {% macro test_window_specs() -%}
-    {#- DuckDB's date_trunc returns a timestamp, even of a date -#}
-    {%- set month_of_order = 'cast(' ~ dbt.date_trunc('month', 'order_date') ~ ' as date)' -%}
-    {%- set month_of_previous = 'cast(' ~ dbt.date_trunc('month', 'previous_order_date') ~ ' as date)' -%}
+    {%- set month_of_order = lakehouse.month_start('order_date') -%}
+    {%- set month_of_previous = lakehouse.month_start('previous_order_date') -%}
     {%- set silver_rows = {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true} -%}
     {{ return({
         'fct_orders': {'anchor': ['fct_orders', 'ingested_at'], 'rows': 'ingested_at > {start}', 'dated': true},

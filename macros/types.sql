@@ -5,6 +5,9 @@
     milliseconds), DuckDB's is microseconds, and Iceberg stores microseconds (dbt-athena itself casts Iceberg
     timestamps to timestamp(6)): say timestamp(6) on Athena.
 
+    month_start: the first day of `column`'s month, as a date. DuckDB's date_trunc returns a timestamp, even of a
+    date; Trino's returns a date.
+
     divide_money: numerator / denominator as decimal(38, scale), rounded half up (away from zero). Trino divides
     a decimal by an integer exactly and rounds half up; DuckDB's `/` on a decimal goes through DOUBLE
     (77714.29 / 2 = 38857.145 becomes 38857.14). On DuckDB the division is done on integers of the smallest
@@ -40,4 +43,8 @@
         * divide(2 * abs({{ units }}) + abs({{ count }}), 2 * abs({{ count }}))
         as decimal(36, 0)
     ) * cast('{{ "%.*f" | format(scale, 10 ** (-scale)) }}' as decimal({{ scale }}, {{ scale }}))
+{%- endmacro %}
+
+{% macro month_start(column) -%}
+    {{ return('cast(' ~ dbt.date_trunc('month', column) ~ ' as date)') }}
 {%- endmacro %}

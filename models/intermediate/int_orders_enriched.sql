@@ -25,8 +25,7 @@ enriched as (
     select
         orders.order_id,
         orders.order_date,
-        -- DuckDB's date_trunc returns a timestamp, even of a date
-        cast({{ dbt.date_trunc('month', 'orders.order_date') }} as date) as order_month,
+        {{ lakehouse.month_start('orders.order_date') }} as order_month,
         orders.customer_id,
         orders.country,
         countries.country_name,

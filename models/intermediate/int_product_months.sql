@@ -24,8 +24,7 @@ changed_grains as (
 
     select distinct
         product,
-        -- DuckDB's date_trunc returns a timestamp, even of a date
-        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as order_month
+        {{ lakehouse.month_start('order_date') }} as order_month
 
     from ({{ changed }}) as changed
 
@@ -36,8 +35,7 @@ daily_sales as (
 
     select
         *,
-        -- DuckDB's date_trunc returns a timestamp, even of a date
-        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as order_month
+        {{ lakehouse.month_start('order_date') }} as order_month
 
     from {{ ref('gold_orders') }}
     {% if is_incremental() %}

@@ -163,8 +163,7 @@ kpis as (
 changed_grains as (
 
     select distinct
-        -- DuckDB's date_trunc returns a timestamp, even of a date
-        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as order_month,
+        {{ lakehouse.month_start('order_date') }} as order_month,
         country
 
     from ({{ changed }}) as changed
