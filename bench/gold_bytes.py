@@ -157,7 +157,6 @@ def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any
     """Bytes read per kind of dbt node (model, test, seed, unit_test; hooks for the rest), per node, and per node
     and warehouse table it read (``files`` for Parquet and CSV files: silver, seeds)."""
     native: list[tuple[str, tuple[str, str], dict[str, Any]]] = []
-    by_node: dict[str, float] = defaultdict(float)
     by_node_table: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     files = 0.0
     for profile in profiles:
@@ -165,7 +164,6 @@ def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any
         for operator in profile.get("operator", []):
             for scan in scans(operator):
                 if "bytes_scanned" in scan:
-                    by_node[node] += scan["bytes_scanned"]
                     by_node_table[node]["files"] += scan["bytes_scanned"]
                     files += scan["bytes_scanned"]
                 elif "Table" in scan.get("extra_info", {}):
@@ -179,9 +177,9 @@ def bytes_read(profiles: list[dict[str, Any]], warehouse: Path) -> dict[str, Any
         read = scan.get("rows_scanned", 0) * sum(
             width[c] for c in _columns_read(scan["extra_info"], set(width))
         )
-        by_node[node] += read
         by_node_table[node][key[1]] += read
         tables += read
+    by_node = {node: sum(read.values()) for node, read in by_node_table.items()}
     by_kind: dict[str, float] = defaultdict(float)
     for node, n in by_node.items():
         by_kind[node.split(".")[0]] += n
